@@ -1,0 +1,19 @@
+//! Job arguments: the values Rails' `ActiveJob::Arguments` writes, as a Rust value model.
+//!
+//! `decode` turns the JSON of `arguments` into [`Value`]s with exactly the meaning a Rails 8.1
+//! worker gives them (reference §5.2: GlobalID only as a single key, `_aj_serialized` objects,
+//! hash markers with HWIA > symbol keys > ruby2_keywords precedence). `encode` writes values the
+//! way Rails 8.1 serializes them, so Ruby reads back what Rust meant. `de` hands arguments to
+//! handlers through serde.
+
+mod de;
+mod decode;
+mod encode;
+mod value;
+
+pub use de::{from_value, from_values, ArgumentError};
+pub use decode::{decode_argument, decode_arguments, DecodeContext};
+pub use encode::{encode_argument, encode_arguments};
+pub use value::{
+    CustomObject, GlobalId, Hash, HashKey, HashKind, Range, TimeWithZone, TimeWithZoneWire, Value,
+};

@@ -1,0 +1,550 @@
+//! The poller thread: owns the librdkafka consumer, routes messages to partition tasks, applies
+//! pauses, and handles rebalances (through [`WorkerContext`], inside `poll`).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::{ClientContext, Message, TopicPartitionList};
+use tokio::sync::mpsc;
+
+use super::dispatch::log_librdkafka;
+use super::message::InboundMessage;
+use super::partition::{Batch, PartitionShared, PartitionTask};
+use super::stats::WorkerStats;
+use super::worker::{WorkerError, WorkerShared};
+
+/// A partition's backlog above which the poller pauses it in librdkafka...
+const BACKLOG_HIGH: usize = 2_000;
+/// ...and below which it resumes it.
+const BACKLOG_LOW: usize = 500;
+/// Longest wait in `poll` when no message came last time: bounds how late a command, a resume
+/// or a shutdown request is noticed.
+const IDLE_POLL: Duration = Duration::from_millis(10);
+/// Messages taken per poll round before batches are handed out.
+const ROUND_MAX: usize = 2_000;
+/// Extra time for the final commit and close after `shutdown_timeout` (Karafka's
+/// `forceful_shutdown_wait`).
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Requests from partition tasks to the poller (topic, partition, generation).
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A job failed: pause the partition in librdkafka and commit asynchronously.
+    Pause(String, i32, u64),
+    /// The backoff is over: resume it (unless backpressure still holds it) and commit.
+    Resume(String, i32, u64),
+}
+
+/// Poller-side record of one assigned partition.
+struct PartitionEntry {
+    shared: Arc<PartitionShared>,
+    tx: mpsc::UnboundedSender<Batch>,
+    task: tokio::task::JoinHandle<()>,
+    pending: Batch,
+    paused_backlog: bool,
+    paused_retry: bool,
+}
+
+impl PartitionEntry {
+    fn paused(&self) -> bool {
+        self.paused_backlog || self.paused_retry
+    }
+}
+
+#[derive(Default)]
+struct Registry {
+    partitions: HashMap<String, HashMap<i32, PartitionEntry>>,
+    next_generation: u64,
+}
+
+impl Registry {
+    fn get_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionEntry> {
+        self.partitions.get_mut(topic)?.get_mut(&partition)
+    }
+
+    fn remove(&mut self, topic: &str, partition: i32) -> Option<PartitionEntry> {
+        let per_topic = self.partitions.get_mut(topic)?;
+        let entry = per_topic.remove(&partition);
+        if per_topic.is_empty() {
+            self.partitions.remove(topic);
+        }
+        entry
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &PartitionEntry> {
+        self.partitions.values().flat_map(|m| m.values())
+    }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = &mut PartitionEntry> {
+        self.partitions.values_mut().flat_map(|m| m.values_mut())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn single(topic: &str, partition: i32) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::with_capacity(1);
+    tpl.add_partition(topic, partition);
+    tpl
+}
+
+/// Commits stored offsets; "nothing to commit" is not an error.
+fn commit(consumer: &BaseConsumer<WorkerContext>, mode: CommitMode, why: &str) {
+    match consumer.commit_consumer_state(mode) {
+        Ok(()) => tracing::debug!(?mode, why, "offsets committed"),
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        Err(error) => {
+            WorkerStats::add(&consumer.context().shared.stats.commit_failures, 1);
+            tracing::warn!(?mode, why, %error, "offset commit failed");
+        }
+    }
+}
+
+/// The consumer's context: librdkafka logging, commit results, and rebalances.
+pub(crate) struct WorkerContext {
+    pub(crate) shared: Arc<WorkerShared>,
+    registry: Mutex<Registry>,
+}
+
+impl WorkerContext {
+    pub(crate) fn new(shared: Arc<WorkerShared>) -> Self {
+        WorkerContext {
+            shared,
+            registry: Mutex::new(Registry::default()),
+        }
+    }
+
+    fn assign(&self, tpl: &TopicPartitionList) {
+        let mut registry = lock(&self.registry);
+        let mut assigned = Vec::new();
+        for elem in tpl.elements() {
+            let (topic, partition) = (elem.topic(), elem.partition());
+            let Some(topic_config) = self.shared.topics.get(topic).cloned() else {
+                tracing::warn!(
+                    topic,
+                    partition,
+                    "assigned a partition of an unrouted topic"
+                );
+                continue;
+            };
+            if let Some(old) = registry.remove(topic, partition) {
+                // Eager rebalancing revokes before it assigns; be safe if it did not.
+                old.shared.revoked.set();
+                old.shared.close_store();
+            }
+            registry.next_generation += 1;
+            let shared = Arc::new(PartitionShared::new(
+                topic.to_string(),
+                partition,
+                registry.next_generation,
+            ));
+            let (tx, rx) = mpsc::unbounded_channel();
+            let task = PartitionTask::new(shared.clone(), self.shared.clone(), topic_config, rx);
+            let task = self.shared.runtime.spawn(task.run());
+            registry
+                .partitions
+                .entry(topic.to_string())
+                .or_default()
+                .insert(
+                    partition,
+                    PartitionEntry {
+                        shared,
+                        tx,
+                        task,
+                        pending: Vec::new(),
+                        paused_backlog: false,
+                        paused_retry: false,
+                    },
+                );
+            assigned.push(format!("{topic}/{partition}"));
+        }
+        WorkerStats::add(
+            &self.shared.stats.partitions_assigned,
+            assigned.len() as u64,
+        );
+        tracing::info!(partitions = ?assigned, "partitions assigned");
+    }
+
+    /// Runs before librdkafka gives the partitions up: stop them, wait (bounded) for their
+    /// running jobs, then commit what they stored.
+    fn revoke(&self, consumer: &BaseConsumer<WorkerContext>, tpl: &TopicPartitionList) {
+        let lost = consumer.assignment_lost();
+        let mut revoked = Vec::new();
+        {
+            let mut registry = lock(&self.registry);
+            for elem in tpl.elements() {
+                if let Some(entry) = registry.remove(elem.topic(), elem.partition()) {
+                    entry.shared.revoked.set();
+                    revoked.push(entry);
+                }
+            }
+        }
+        if revoked.is_empty() {
+            return;
+        }
+        WorkerStats::add(&self.shared.stats.partitions_revoked, revoked.len() as u64);
+        let names: Vec<String> = revoked
+            .iter()
+            .map(|e| format!("{}/{}", e.shared.topic, e.shared.partition))
+            .collect();
+        if lost {
+            // Another member may own them already: committing could move its offsets.
+            WorkerStats::add(&self.shared.stats.assignments_lost, 1);
+            for e in &revoked {
+                e.shared.close_store();
+            }
+            tracing::warn!(partitions = ?names, "assignment lost; running jobs may run again elsewhere");
+            return;
+        }
+        let wait = self.shared.config.effective_revoke_timeout();
+        let mut deadline = Instant::now() + wait;
+        if let Some(stop) = self.shared.stop_deadline() {
+            // While stopping, the shutdown budget bounds this wait as well.
+            deadline = deadline.min(stop);
+        }
+        let mut still_running = Vec::new();
+        for e in &revoked {
+            if !e.shared.wait_done_until(deadline) {
+                still_running.push(format!("{}/{}", e.shared.topic, e.shared.partition));
+            }
+            e.shared.close_store();
+        }
+        if !still_running.is_empty() {
+            tracing::warn!(
+                partitions = ?still_running,
+                waited_ms = wait.as_millis() as u64,
+                "revoked while a job is still running: it will run again on the new owner"
+            );
+        }
+        commit(consumer, CommitMode::Sync, "revocation");
+        tracing::info!(partitions = ?names, "partitions revoked");
+    }
+
+    /// Hands a polled message to its partition's pending batch.
+    fn route(&self, message: &BorrowedMessage<'_>) {
+        let inbound = Arc::new(to_inbound(message));
+        let mut registry = lock(&self.registry);
+        match registry.get_mut(&inbound.topic, inbound.partition) {
+            Some(entry) => entry.pending.push(inbound),
+            None => tracing::debug!(
+                topic = %inbound.topic,
+                partition = inbound.partition,
+                offset = inbound.offset,
+                "message of an unassigned partition dropped"
+            ),
+        }
+    }
+}
+
+fn to_inbound(m: &BorrowedMessage<'_>) -> InboundMessage {
+    let headers = m
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                .collect()
+        })
+        .unwrap_or_default();
+    InboundMessage {
+        topic: m.topic().to_string(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(<[u8]>::to_vec),
+        payload: m.payload().map(<[u8]>::to_vec),
+        headers,
+        timestamp_ms: m.timestamp().to_millis(),
+    }
+}
+
+impl ClientContext for WorkerContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        log_librdkafka("consumer", level, fac, log_message);
+    }
+
+    // Statistics are emitted every 5 s as in Karafka; nothing here consumes them yet.
+    fn stats_raw(&self, _statistics: &[u8]) {}
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if matches!(
+            error.rdkafka_error_code(),
+            Some(RDKafkaErrorCode::PollExceeded)
+        ) {
+            WorkerStats::add(&self.shared.stats.max_poll_exceeded, 1);
+        }
+        tracing::warn!(target: "librdkafka", client = "consumer", %error, "{reason}");
+    }
+}
+
+impl ConsumerContext for WorkerContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(tpl) => self.revoke(consumer, tpl),
+            Rebalance::Assign(_) => {}
+            Rebalance::Error(error) => tracing::warn!(%error, "rebalance error"),
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            self.assign(tpl);
+        }
+    }
+
+    fn commit_callback(
+        &self,
+        result: rdkafka::error::KafkaResult<()>,
+        offsets: &TopicPartitionList,
+    ) {
+        match result {
+            Ok(()) => tracing::trace!(?offsets, "commit acknowledged"),
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(error) => {
+                WorkerStats::add(&self.shared.stats.commit_failures, 1);
+                tracing::warn!(%error, "offset commit failed");
+            }
+        }
+    }
+}
+
+/// The poller loop. Runs on its own thread until shutdown or a fatal consumer error.
+pub(crate) struct Poller {
+    consumer: Arc<BaseConsumer<WorkerContext>>,
+    commands: Receiver<Command>,
+}
+
+impl Poller {
+    pub(crate) fn new(
+        consumer: Arc<BaseConsumer<WorkerContext>>,
+        commands: Receiver<Command>,
+    ) -> Self {
+        Poller { consumer, commands }
+    }
+
+    fn context(&self) -> &WorkerContext {
+        self.consumer.context()
+    }
+
+    pub(crate) fn run(self) -> Result<(), WorkerError> {
+        let result = self.consume();
+        let shutdown = self.shutdown();
+        result.and(shutdown)
+    }
+
+    fn consume(&self) -> Result<(), WorkerError> {
+        let shared = self.context().shared.clone();
+        let mut busy = false;
+        while !shared.stopping.is_set() {
+            self.apply_commands();
+            self.resume_drained();
+            let mut timeout = if busy { Duration::ZERO } else { IDLE_POLL };
+            let mut polled = 0;
+            while polled < ROUND_MAX {
+                match self.consumer.poll(timeout) {
+                    None => break,
+                    Some(Ok(message)) => {
+                        self.context().route(&message);
+                        polled += 1;
+                        timeout = Duration::ZERO;
+                    }
+                    Some(Err(error)) => self.poll_error(error)?,
+                }
+            }
+            busy = polled > 0;
+            if busy {
+                self.hand_out();
+            }
+        }
+        Ok(())
+    }
+
+    fn poll_error(&self, error: KafkaError) -> Result<(), WorkerError> {
+        match error {
+            KafkaError::PartitionEOF(_) => Ok(()),
+            KafkaError::MessageConsumptionFatal(_) => {
+                tracing::error!(%error, "fatal consumer error");
+                Err(WorkerError::Fatal(error))
+            }
+            error => {
+                if matches!(
+                    error.rdkafka_error_code(),
+                    Some(RDKafkaErrorCode::PollExceeded)
+                ) {
+                    WorkerStats::add(&self.context().shared.stats.max_poll_exceeded, 1);
+                }
+                tracing::warn!(%error, "consumer error");
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends each partition's pending batch to its task; pauses partitions with a full backlog.
+    fn hand_out(&self) {
+        let mut registry = lock(&self.context().registry);
+        for entry in registry.entries_mut() {
+            if entry.pending.is_empty() {
+                continue;
+            }
+            let batch = std::mem::take(&mut entry.pending);
+            let backlog = entry
+                .shared
+                .backlog
+                .fetch_add(batch.len(), Ordering::AcqRel)
+                + batch.len();
+            // A closed channel means the task ended (revoked or stopping): nothing to run.
+            let _ = entry.tx.send(batch);
+            if backlog > BACKLOG_HIGH && !entry.paused_backlog {
+                let was_paused = entry.paused();
+                entry.paused_backlog = true;
+                if !was_paused {
+                    self.pause(&entry.shared, "backlog full");
+                }
+            }
+        }
+    }
+
+    /// Resumes partitions whose backlog has been worked down.
+    fn resume_drained(&self) {
+        let mut registry = lock(&self.context().registry);
+        for entry in registry.entries_mut() {
+            if entry.paused_backlog && entry.shared.backlog.load(Ordering::Acquire) <= BACKLOG_LOW {
+                entry.paused_backlog = false;
+                if !entry.paused() {
+                    self.resume(&entry.shared, "backlog drained");
+                }
+            }
+        }
+    }
+
+    fn apply_commands(&self) {
+        while let Ok(cmd) = self.commands.try_recv() {
+            let mut registry = lock(&self.context().registry);
+            match cmd {
+                Command::Pause(topic, partition, generation) => {
+                    let Some(entry) = registry
+                        .get_mut(&topic, partition)
+                        .filter(|e| e.shared.generation == generation)
+                    else {
+                        continue;
+                    };
+                    let was_paused = entry.paused();
+                    entry.paused_retry = true;
+                    if !was_paused {
+                        self.pause(&entry.shared, "job failed");
+                    }
+                    // Karafka's client.pause commits stored offsets asynchronously.
+                    commit(&self.consumer, CommitMode::Async, "pause");
+                }
+                Command::Resume(topic, partition, generation) => {
+                    let Some(entry) = registry
+                        .get_mut(&topic, partition)
+                        .filter(|e| e.shared.generation == generation)
+                    else {
+                        continue;
+                    };
+                    entry.paused_retry = false;
+                    if !entry.paused() {
+                        self.resume(&entry.shared, "retry");
+                    }
+                    commit(&self.consumer, CommitMode::Async, "resume");
+                }
+            }
+        }
+    }
+
+    fn pause(&self, p: &PartitionShared, why: &str) {
+        match self.consumer.pause(&single(&p.topic, p.partition)) {
+            Ok(()) => {
+                tracing::debug!(topic = %p.topic, partition = p.partition, why, "partition paused")
+            }
+            Err(error) => {
+                tracing::warn!(topic = %p.topic, partition = p.partition, %error, "pause failed")
+            }
+        }
+    }
+
+    fn resume(&self, p: &PartitionShared, why: &str) {
+        match self.consumer.resume(&single(&p.topic, p.partition)) {
+            Ok(()) => {
+                tracing::debug!(topic = %p.topic, partition = p.partition, why, "partition resumed")
+            }
+            Err(error) => {
+                tracing::warn!(topic = %p.topic, partition = p.partition, %error, "resume failed")
+            }
+        }
+    }
+
+    /// Lets running jobs finish (polling on, so the membership stays alive), commits, closes.
+    fn shutdown(&self) -> Result<(), WorkerError> {
+        let shared = self.context().shared.clone();
+        let started = shared.stop_started();
+        let deadline = started + shared.config.shutdown_timeout;
+        tracing::info!(
+            timeout_ms = shared.config.shutdown_timeout.as_millis() as u64,
+            "stopping: no new jobs; waiting for running ones"
+        );
+        let running = loop {
+            let running = lock(&self.context().registry)
+                .entries()
+                .filter(|e| !e.shared.is_done())
+                .count();
+            if running == 0 || Instant::now() >= deadline {
+                break running;
+            }
+            // Messages polled now are not run; their offsets are not stored, so they are
+            // fetched again after a restart.
+            match self.consumer.poll(Duration::from_millis(50)) {
+                Some(Err(error)) => {
+                    if let Err(fatal) = self.poll_error(error) {
+                        tracing::error!(%fatal, "fatal error while stopping");
+                        break running;
+                    }
+                }
+                Some(Ok(_)) | None => {}
+            }
+        };
+        {
+            let registry = lock(&self.context().registry);
+            for entry in registry.entries() {
+                entry.shared.close_store();
+                if !entry.shared.is_done() {
+                    entry.task.abort();
+                }
+            }
+        }
+        commit(&self.consumer, CommitMode::Sync, "shutdown");
+        // Closing leaves the group; the final revocation comes through our rebalance callback.
+        let close_deadline = Instant::now().max(deadline) + CLOSE_GRACE;
+        match self.consumer.close_queue() {
+            Ok(()) => {
+                while !self.consumer.closed() && Instant::now() < close_deadline {
+                    let _ = self.consumer.poll(Duration::from_millis(100));
+                }
+                if !self.consumer.closed() {
+                    tracing::warn!("consumer did not close in time");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "closing the consumer failed"),
+        }
+        if running > 0 {
+            tracing::error!(
+                running,
+                "shutdown timeout: jobs still running were abandoned and will run again"
+            );
+            return Err(WorkerError::ShutdownTimeout {
+                running,
+                timeout: shared.config.shutdown_timeout,
+            });
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,255 @@
+//! The worker: wiring, start-up, signals and shutdown.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use thiserror::Error;
+use tokio::sync::{oneshot, Semaphore};
+
+use super::config::{ConfigError, TopicConfig, WorkerConfig};
+use super::dispatch::Dispatcher;
+use super::message::Flag;
+use super::poller::{Command, Poller, WorkerContext};
+use super::stats::WorkerStats;
+use super::MessageHandler;
+
+/// Why a worker stopped other than by a clean shutdown.
+#[derive(Debug, Error)]
+pub enum WorkerError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// librdkafka refused the client configuration or the subscription.
+    #[error("kafka client: {0}")]
+    Kafka(#[from] KafkaError),
+    /// librdkafka reported a fatal consumer error; the consumer cannot go on.
+    #[error("fatal consumer error: {0}")]
+    Fatal(KafkaError),
+    /// Jobs were still running when `shutdown_timeout` ran out; they were abandoned (and will run
+    /// again), what had completed was committed. Karafka exits with status 2 in this case.
+    #[error("shutdown timed out after {timeout:?} with {running} job(s) still running")]
+    ShutdownTimeout {
+        /// Partitions whose job had not finished.
+        running: usize,
+        /// The configured timeout.
+        timeout: Duration,
+    },
+    /// An OS facility (thread, signal handler) was unavailable.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being set up.
+        what: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The poller thread died unexpectedly.
+    #[error("the poller thread panicked")]
+    PollerPanicked,
+}
+
+/// Asks a running worker to stop: no new job starts, running jobs finish, offsets are committed.
+/// Cheap to clone; calling it again has no further effect.
+#[derive(Debug, Clone, Default)]
+pub struct ShutdownHandle {
+    inner: Arc<ShutdownInner>,
+}
+
+#[derive(Debug, Default)]
+struct ShutdownInner {
+    flag: Arc<Flag>,
+    started: OnceLock<Instant>,
+}
+
+impl ShutdownHandle {
+    /// Starts the shutdown.
+    pub fn shutdown(&self) {
+        let _ = self.inner.started.set(Instant::now());
+        self.inner.flag.set();
+    }
+
+    /// True once [`shutdown`](Self::shutdown) was called (or a signal arrived).
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.flag.is_set()
+    }
+}
+
+/// State shared by the poller, the rebalance callbacks and the partition tasks.
+pub(crate) struct WorkerShared {
+    pub(crate) config: WorkerConfig,
+    pub(crate) topics: HashMap<String, Arc<TopicConfig>>,
+    pub(crate) handler: Arc<dyn MessageHandler>,
+    pub(crate) stopping: Arc<Flag>,
+    shutdown: ShutdownHandle,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) commands: std::sync::mpsc::Sender<Command>,
+    pub(crate) dispatcher: Option<Arc<Dispatcher>>,
+    pub(crate) stats: Arc<WorkerStats>,
+    pub(crate) runtime: tokio::runtime::Handle,
+    /// Set once the consumer exists; weak so that the poller alone decides when it closes.
+    pub(crate) consumer: OnceLock<Weak<BaseConsumer<WorkerContext>>>,
+}
+
+impl WorkerShared {
+    /// When the shutdown began (now, if it has not).
+    pub(crate) fn stop_started(&self) -> Instant {
+        *self.shutdown.inner.started.get_or_init(Instant::now)
+    }
+
+    /// The shutdown deadline, once a shutdown has begun.
+    pub(crate) fn stop_deadline(&self) -> Option<Instant> {
+        self.shutdown
+            .inner
+            .started
+            .get()
+            .map(|s| *s + self.config.shutdown_timeout)
+    }
+}
+
+/// Consumes the configured topics and runs every message through a [`MessageHandler`] with
+/// Karafka's offset semantics (see the [module docs](super)).
+///
+/// ```no_run
+/// # use std::sync::Arc;
+/// # use activejob_karafka::consumer::*;
+/// # async fn demo(handler: impl MessageHandler) -> Result<(), WorkerError> {
+/// let config = WorkerConfig::builder()
+///     .bootstrap_servers("127.0.0.1:9092")
+///     .topic(TopicConfig::new("default").dead_letter_queue("default_dlq", 3))
+///     .build()?;
+/// Worker::new(config, handler).run().await // returns on SIGINT / SIGTERM
+/// # }
+/// ```
+pub struct Worker {
+    config: WorkerConfig,
+    handler: Arc<dyn MessageHandler>,
+    shutdown: ShutdownHandle,
+    stats: Arc<WorkerStats>,
+    handle_signals: bool,
+}
+
+impl Worker {
+    /// A worker for a validated configuration (see [`WorkerConfig::builder`]).
+    pub fn new(config: WorkerConfig, handler: impl MessageHandler) -> Self {
+        Worker {
+            config,
+            handler: Arc::new(handler),
+            shutdown: ShutdownHandle::default(),
+            stats: Arc::default(),
+            handle_signals: true,
+        }
+    }
+
+    /// Whether SIGINT / SIGTERM start a shutdown (default true).
+    pub fn handle_signals(mut self, yes: bool) -> Self {
+        self.handle_signals = yes;
+        self
+    }
+
+    /// A handle that stops the worker from anywhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Live counters.
+    pub fn stats(&self) -> Arc<WorkerStats> {
+        self.stats.clone()
+    }
+
+    /// Runs until a shutdown completes (Ok) or the consumer fails. Must be called within a
+    /// tokio runtime; the librdkafka poll loop runs on a thread of its own.
+    pub async fn run(self) -> Result<(), WorkerError> {
+        self.config.validate()?;
+        let dispatcher = if self.config.needs_producer() {
+            Some(Dispatcher::new(&self.config)?)
+        } else {
+            None
+        };
+        let (commands, command_rx) = std::sync::mpsc::channel();
+        let topics = self
+            .config
+            .topics
+            .iter()
+            .map(|t| (t.name.clone(), Arc::new(t.clone())))
+            .collect();
+        let shared = Arc::new(WorkerShared {
+            slots: Arc::new(Semaphore::new(self.config.concurrency)),
+            config: self.config,
+            topics,
+            handler: self.handler,
+            stopping: self.shutdown.inner.flag.clone(),
+            shutdown: self.shutdown.clone(),
+            commands,
+            dispatcher: dispatcher.clone(),
+            stats: self.stats,
+            runtime: tokio::runtime::Handle::current(),
+            consumer: OnceLock::new(),
+        });
+        let consumer: BaseConsumer<WorkerContext> = shared
+            .config
+            .consumer_config()
+            .create_with_context(WorkerContext::new(shared.clone()))?;
+        let consumer = Arc::new(consumer);
+        let _ = shared.consumer.set(Arc::downgrade(&consumer));
+        let names = shared.config.topic_names();
+        consumer.subscribe(&names)?;
+        tracing::info!(
+            group_id = %shared.config.group_id,
+            topics = ?names,
+            concurrency = shared.config.concurrency,
+            "worker started"
+        );
+
+        let signals = if self.handle_signals {
+            Some(spawn_signal_listener(self.shutdown.clone())?)
+        } else {
+            None
+        };
+
+        let (done_tx, done_rx) = oneshot::channel();
+        let poller = Poller::new(consumer, command_rx);
+        std::thread::Builder::new()
+            .name("kafka-poller".into())
+            .spawn(move || {
+                let _ = done_tx.send(poller.run());
+            })
+            .map_err(|source| WorkerError::Io {
+                what: "starting the poller thread",
+                source,
+            })?;
+        let result = done_rx.await.unwrap_or(Err(WorkerError::PollerPanicked));
+        if let Some(s) = signals {
+            s.abort();
+        }
+        // A fatal error ends the poller without a shutdown request: stop the tasks too.
+        self.shutdown.shutdown();
+        if let Some(d) = dispatcher {
+            tokio::task::spawn_blocking(move || d.flush(Duration::from_secs(5)))
+                .await
+                .ok();
+        }
+        result
+    }
+}
+
+fn spawn_signal_listener(
+    shutdown: ShutdownHandle,
+) -> Result<tokio::task::JoinHandle<()>, WorkerError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let io = |source| WorkerError::Io {
+        what: "installing signal handlers",
+        source,
+    };
+    let mut term = signal(SignalKind::terminate()).map_err(io)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(io)?;
+    Ok(tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "shutdown requested");
+        shutdown.shutdown();
+    }))
+}

@@ -1,0 +1,142 @@
+//! Errors of the wire format: every one names the JSON path it happened at.
+
+use std::fmt;
+
+/// A location inside a payload, printed the way a person reads it: `arguments[1].window.from`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JsonPath(String);
+
+impl JsonPath {
+    /// The document root (prints as `$`).
+    pub fn root() -> Self {
+        JsonPath(String::new())
+    }
+
+    /// The path of a top-level envelope key.
+    pub fn key(name: &str) -> Self {
+        JsonPath::root().field(name)
+    }
+
+    /// The path of `name` inside the object at `self`.
+    pub fn field(&self, name: &str) -> Self {
+        if self.0.is_empty() {
+            JsonPath(name.to_owned())
+        } else {
+            JsonPath(format!("{}.{}", self.0, name))
+        }
+    }
+
+    /// The path of element `index` of the array at `self`.
+    pub fn index(&self, index: usize) -> Self {
+        JsonPath(format!("{}[{}]", self.0, index))
+    }
+
+    /// The path as text (`$` for the root).
+    pub fn as_str(&self) -> &str {
+        if self.0.is_empty() {
+            "$"
+        } else {
+            &self.0
+        }
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a payload could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeErrorKind {
+    /// The bytes are not UTF-8 (Karafka payloads are UTF-8 JSON).
+    InvalidUtf8,
+    /// The bytes are not JSON, or nest deeper than the parser allows.
+    InvalidJson,
+    /// The payload is larger than the configured limit.
+    TooLarge,
+    /// A value has the wrong JSON type or shape for its place (e.g. `arguments` is not an array).
+    WrongShape,
+    /// A required key is absent (`job_class`).
+    MissingKey,
+    /// A built-in serializer object carries a value Ruby would reject (`"2024-02-30"` as a Date).
+    InvalidValue,
+    /// An `_aj_serialized` name that neither Rails nor the application knows.
+    UnknownSerializer,
+    /// The job class is not one the application knows (Rails' `UnknownJobClassError`).
+    UnknownJobClass,
+}
+
+/// A payload that cannot be read as an ActiveJob job, with the JSON path and the reason.
+///
+/// Displays as `arguments[1].window.from: DateSerializer value "2024-02-30" is not a date`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct DecodeError {
+    /// Where in the payload.
+    pub path: JsonPath,
+    /// What kind of problem.
+    pub kind: DecodeErrorKind,
+    /// The reason, for people.
+    pub message: String,
+}
+
+impl DecodeError {
+    /// Builds an error at `path`.
+    pub fn new(path: JsonPath, kind: DecodeErrorKind, message: impl Into<String>) -> Self {
+        DecodeError {
+            path,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A value of the wrong JSON type or shape.
+    pub fn shape(path: &JsonPath, message: impl Into<String>) -> Self {
+        DecodeError::new(path.clone(), DecodeErrorKind::WrongShape, message)
+    }
+
+    /// A value Ruby would reject.
+    pub fn invalid(path: &JsonPath, message: impl Into<String>) -> Self {
+        DecodeError::new(path.clone(), DecodeErrorKind::InvalidValue, message)
+    }
+}
+
+/// A value that cannot be written as an ActiveJob argument (Rails' `SerializationError`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct EncodeError {
+    /// Where in the job's arguments.
+    pub path: JsonPath,
+    /// The reason, worded as Rails words it where Rails has the same rule.
+    pub message: String,
+}
+
+impl EncodeError {
+    /// Builds an error at `path`.
+    pub fn new(path: &JsonPath, message: impl Into<String>) -> Self {
+        EncodeError {
+            path: path.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Describes a JSON value's type the way error messages name it.
+pub(crate) fn json_type_name(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(n) if is_integer_literal(n) => "an integer",
+        serde_json::Value::Number(_) => "a float",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// True when a JSON number was written without fraction or exponent (Ruby reads it as an Integer).
+pub(crate) fn is_integer_literal(n: &serde_json::Number) -> bool {
+    !n.as_str().contains(['.', 'e', 'E'])
+}

@@ -1,0 +1,154 @@
+//! What the consuming application knows that a payload does not say.
+//!
+//! A Rails worker resolves constants against its own code: which job classes exist, which are
+//! Continuable, which `_aj_serialized` names it registered, whether `Reporting` is a Module, its
+//! `GlobalID.app`, its default locale and `Time.zone`. [`DecodeOptions`] states those facts for
+//! Rust, in code or in an `app.toml` file.
+
+use crate::json::DEFAULT_MAX_PAYLOAD_BYTES;
+use crate::serializers::SerializerRegistry;
+use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Facts about the consuming application that decoding depends on.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// `I18n.default_locale` of the worker, used when a payload has no `locale` (default `en`).
+    pub default_locale: String,
+    /// `Time.zone` of the worker, used when a payload has no `timezone` (default `UTC`).
+    pub default_timezone: String,
+    /// `GlobalID.app` of the worker: Rails locates records by model and id whatever app a GID
+    /// names, and prints them with its own app name. `None` keeps the payload's app name.
+    pub globalid_app: Option<String>,
+    /// Application serializers and modules.
+    pub serializers: SerializerRegistry,
+    /// Job classes that `include ActiveJob::Continuable`. `None`: a payload carrying a
+    /// `continuation` or `resumptions` key is taken as continuable.
+    pub continuable_jobs: Option<HashSet<String>>,
+    /// Job classes the application defines. `None`: any class name is accepted.
+    pub job_classes: Option<HashSet<String>>,
+    /// Top-level keys a job class reads in its own `deserialize` override (shown in typed dumps).
+    pub job_attributes: HashMap<String, Vec<String>>,
+    /// The largest payload accepted, in bytes.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            default_locale: "en".to_owned(),
+            default_timezone: "UTC".to_owned(),
+            globalid_app: None,
+            serializers: SerializerRegistry::new(),
+            continuable_jobs: None,
+            job_classes: None,
+            job_attributes: HashMap::new(),
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+        }
+    }
+}
+
+/// An `app.toml` file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum OptionsError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape.
+    #[error("invalid {path}: {source}")]
+    Toml {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: toml::de::Error,
+    },
+}
+
+/// The `app.toml` shape.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppFile {
+    default_locale: Option<String>,
+    default_timezone: Option<String>,
+    globalid_app: Option<String>,
+    job_classes: Option<Vec<String>>,
+    continuable_jobs: Option<Vec<String>>,
+    #[serde(default)]
+    modules: Vec<String>,
+    #[serde(default)]
+    strict_serializers: bool,
+    /// Serializer name → the Ruby class it makes.
+    #[serde(default)]
+    serializers: HashMap<String, String>,
+    #[serde(default)]
+    job_attributes: HashMap<String, Vec<String>>,
+    max_payload_bytes: Option<usize>,
+}
+
+impl DecodeOptions {
+    /// Reads an `app.toml` file (see `fixtures/app.toml` for every key).
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<DecodeOptions, OptionsError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| OptionsError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        DecodeOptions::from_toml_str(&text).map_err(|source| OptionsError::Toml {
+            path: shown,
+            source,
+        })
+    }
+
+    /// Reads `app.toml` text.
+    pub fn from_toml_str(text: &str) -> Result<DecodeOptions, toml::de::Error> {
+        let file: AppFile = toml::from_str(text)?;
+        let mut options = DecodeOptions::default();
+        if let Some(locale) = file.default_locale {
+            options.default_locale = locale;
+        }
+        if let Some(zone) = file.default_timezone {
+            options.default_timezone = zone;
+        }
+        options.globalid_app = file.globalid_app;
+        options.job_classes = file.job_classes.map(|v| v.into_iter().collect());
+        options.continuable_jobs = file.continuable_jobs.map(|v| v.into_iter().collect());
+        options.job_attributes = file.job_attributes;
+        for module in file.modules {
+            options.serializers.declare_module(module);
+        }
+        for (name, class) in file.serializers {
+            options.serializers.register(name, class);
+        }
+        options.serializers.set_strict(file.strict_serializers);
+        if let Some(max) = file.max_payload_bytes {
+            options.max_payload_bytes = max;
+        }
+        Ok(options)
+    }
+
+    /// Whether the application defines `job_class`.
+    pub fn knows_job_class(&self, job_class: &str) -> bool {
+        self.job_classes
+            .as_ref()
+            .is_none_or(|known| known.contains(job_class))
+    }
+
+    /// Whether a job of `job_class` with these top-level keys is read as Continuable.
+    pub fn is_continuable(
+        &self,
+        job_class: &str,
+        keys: &serde_json::Map<String, serde_json::Value>,
+    ) -> bool {
+        match &self.continuable_jobs {
+            Some(known) => known.contains(job_class),
+            None => keys.contains_key("continuation") || keys.contains_key("resumptions"),
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Handlers by Ruby job class name, with typed arguments.
+//!
+//! ```
+//! use activejob_karafka::registry::{JobContext, Registry};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct ImportOptions { mode: String, dry_run: bool }
+//!
+//! let registry = Registry::new()
+//!     .register("ImportJob", |(import_id, options): (i64, ImportOptions), ctx: JobContext| async move {
+//!         println!("import {import_id} mode={} dry_run={} at offset {}", options.mode, options.dry_run, ctx.offset());
+//!         Ok(())
+//!     });
+//! assert!(registry.contains("ImportJob"));
+//! ```
+
+use crate::arguments::from_values;
+use crate::consumer::{InboundMessage, JobFailure, MessageHandler, PartitionSignals};
+use crate::envelope::{EnvelopeTime, Job};
+use crate::options::DecodeOptions;
+use dashmap::DashMap;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value as Json};
+use std::future::Future;
+use std::sync::Arc;
+
+/// What a handler returns: any error fails the job (it is retried, then dead-lettered).
+pub type HandlerResult = anyhow::Result<()>;
+
+/// Everything about the running job besides its arguments.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    job: Arc<Job>,
+    message: Arc<InboundMessage>,
+    signals: PartitionSignals,
+}
+
+impl JobContext {
+    /// A context for `job` read from `message`.
+    pub fn new(job: Arc<Job>, message: Arc<InboundMessage>, signals: PartitionSignals) -> Self {
+        JobContext {
+            job,
+            message,
+            signals,
+        }
+    }
+
+    /// The whole decoded job.
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// The job's UUID (constant across retries).
+    pub fn job_id(&self) -> Option<&str> {
+        self.job.job_id.as_deref()
+    }
+
+    /// How many times Ruby ran the job before this payload was written.
+    pub fn executions(&self) -> i64 {
+        self.job.executions.unwrap_or(0)
+    }
+
+    /// When the payload was written.
+    pub fn enqueued_at(&self) -> Option<&EnvelopeTime> {
+        self.job.enqueued_at.as_ref()
+    }
+
+    /// When the job was meant to run (Karafka runs it when consumed).
+    pub fn scheduled_at(&self) -> Option<&EnvelopeTime> {
+        self.job.scheduled_at.as_ref()
+    }
+
+    /// The job's locale (`I18n.locale` at enqueue).
+    pub fn locale(&self) -> Option<&str> {
+        self.job.locale.as_deref()
+    }
+
+    /// The job's time zone name (`Time.zone.name` at enqueue).
+    pub fn timezone(&self) -> Option<&str> {
+        self.job.timezone.as_deref()
+    }
+
+    /// Karafka's persisted CurrentAttributes: the `cattr_0`, `cattr_1`, ... objects in order.
+    pub fn current_attributes(&self) -> Vec<&Map<String, Json>> {
+        (0..)
+            .map_while(|i| self.job.extra.get(&format!("cattr_{i}")))
+            .filter_map(Json::as_object)
+            .collect()
+    }
+
+    /// The Kafka topic.
+    pub fn topic(&self) -> &str {
+        &self.message.topic
+    }
+
+    /// The Kafka partition.
+    pub fn partition(&self) -> i32 {
+        self.message.partition
+    }
+
+    /// The message offset.
+    pub fn offset(&self) -> i64 {
+        self.message.offset
+    }
+
+    /// The message key.
+    pub fn key(&self) -> Option<&[u8]> {
+        self.message.key.as_deref()
+    }
+
+    /// The message headers.
+    pub fn headers(&self) -> &[(String, Option<Vec<u8>>)] {
+        &self.message.headers
+    }
+
+    /// True once the partition was taken from this worker: a long job should stop early.
+    pub fn is_revoked(&self) -> bool {
+        self.signals.is_revoked()
+    }
+
+    /// True once the worker is shutting down.
+    pub fn is_stopping(&self) -> bool {
+        self.signals.is_stopping()
+    }
+
+    /// The partition's signals, e.g. to `select!` on [`PartitionSignals::cancelled`].
+    pub fn signals(&self) -> &PartitionSignals {
+        &self.signals
+    }
+}
+
+/// A job handler with its arguments already decoded.
+trait ErasedHandler: Send + Sync {
+    fn call(&self, job: Arc<Job>, ctx: JobContext) -> BoxFuture<'static, Result<(), JobFailure>>;
+}
+
+struct TypedHandler<F, A> {
+    f: F,
+    _args: std::marker::PhantomData<fn() -> A>,
+}
+
+impl<F, A, Fut> ErasedHandler for TypedHandler<F, A>
+where
+    F: Fn(A, JobContext) -> Fut + Send + Sync + 'static,
+    A: DeserializeOwned + Send + 'static,
+    Fut: Future<Output = HandlerResult> + Send + 'static,
+{
+    fn call(&self, job: Arc<Job>, ctx: JobContext) -> BoxFuture<'static, Result<(), JobFailure>> {
+        let args = match from_values::<A>(&job.arguments) {
+            Ok(args) => args,
+            Err(e) => {
+                let why = format!("arguments do not fit the {} handler: {e}", job.job_class);
+                return futures::future::ready(Err(JobFailure::Undecodable(why))).boxed();
+            }
+        };
+        (self.f)(args, ctx)
+            .map(|outcome| outcome.map_err(|e| JobFailure::Failed(format!("{e:#}"))))
+            .boxed()
+    }
+}
+
+/// Handlers by Ruby job class name. Register at start-up; the worker looks them up per message.
+#[derive(Clone)]
+pub struct Registry {
+    handlers: Arc<DashMap<String, Arc<dyn ErasedHandler>>>,
+    options: Arc<DecodeOptions>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new()
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut classes: Vec<String> = self.handlers.iter().map(|e| e.key().clone()).collect();
+        classes.sort();
+        f.debug_struct("Registry")
+            .field("job_classes", &classes)
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry decoding with default [`DecodeOptions`].
+    pub fn new() -> Self {
+        Registry::with_options(DecodeOptions::default())
+    }
+
+    /// An empty registry with the application's decode options.
+    pub fn with_options(options: DecodeOptions) -> Self {
+        Registry {
+            handlers: Arc::new(DashMap::new()),
+            options: Arc::new(options),
+        }
+    }
+
+    /// Registers `handler` for Ruby job class `job_class`: one line per job class.
+    ///
+    /// `A` is the argument list as a serde type: a tuple such as `(i64, ImportOptions)` takes the
+    /// positional arguments in order (keyword arguments arrive as the last, a Hash).
+    pub fn register<A, F, Fut>(self, job_class: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(A, JobContext) -> Fut + Send + Sync + 'static,
+        A: DeserializeOwned + Send + 'static,
+        Fut: Future<Output = HandlerResult> + Send + 'static,
+    {
+        self.handlers.insert(
+            job_class.into(),
+            Arc::new(TypedHandler {
+                f: handler,
+                _args: std::marker::PhantomData,
+            }),
+        );
+        self
+    }
+
+    /// Whether a handler is registered for `job_class`.
+    pub fn contains(&self, job_class: &str) -> bool {
+        self.handlers.contains_key(job_class)
+    }
+
+    /// The registered job class names, sorted.
+    pub fn job_classes(&self) -> Vec<String> {
+        let mut classes: Vec<String> = self.handlers.iter().map(|e| e.key().clone()).collect();
+        classes.sort();
+        classes
+    }
+
+    /// The decode options in use.
+    pub fn options(&self) -> &DecodeOptions {
+        &self.options
+    }
+
+    /// Decodes a message and runs its handler: what the worker does for each message.
+    pub fn run(
+        &self,
+        message: Arc<InboundMessage>,
+        signals: PartitionSignals,
+    ) -> BoxFuture<'static, Result<(), JobFailure>> {
+        let job = match self.decode(&message) {
+            Ok(job) => Arc::new(job),
+            Err(failure) => return futures::future::ready(Err(failure)).boxed(),
+        };
+        let handler = match self.handlers.get(&job.job_class) {
+            Some(entry) => Arc::clone(entry.value()),
+            None => {
+                let failure = JobFailure::UnknownJobClass(job.job_class.clone());
+                return futures::future::ready(Err(failure)).boxed();
+            }
+        };
+        let ctx = JobContext::new(Arc::clone(&job), message, signals);
+        handler.call(job, ctx)
+    }
+
+    fn decode(&self, message: &InboundMessage) -> Result<Job, JobFailure> {
+        let payload = message.payload.as_deref().ok_or(JobFailure::Tombstone)?;
+        Job::decode_with(payload, &self.options).map_err(|e| match e.kind {
+            crate::DecodeErrorKind::UnknownJobClass => {
+                JobFailure::UnknownJobClass(e.message.clone())
+            }
+            _ => JobFailure::Undecodable(e.to_string()),
+        })
+    }
+}
+
+impl MessageHandler for Registry {
+    fn handle(
+        &self,
+        message: Arc<InboundMessage>,
+        signals: PartitionSignals,
+    ) -> BoxFuture<'static, Result<(), JobFailure>> {
+        self.run(message, signals)
+    }
+}

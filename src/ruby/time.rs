@@ -1,0 +1,245 @@
+//! Ruby's `Time`, `Date` and `DateTime` text forms as ActiveJob reads and writes them.
+//!
+//! Rails writes times with `iso8601(9)` and reads them back with `Time.iso8601`,
+//! `Date.iso8601` and `DateTime.iso8601`. What those accept decides whether a payload decodes
+//! at all (Rails 7.1+ raises `ArgumentError: invalid xmlschema format` for a bad `enqueued_at`),
+//! and what `iso8601(9)` prints is what the typed dump compares, so both directions follow Ruby
+//! rather than RFC 3339:
+//! - `Time.iso8601` wants seconds and accepts any fraction length, `Z`, `±hh:mm`, `±hhmm` or
+//!   `±hh`; `Z` and `-00:00` make the time `utc?` (printed with `Z`), `+00:00` does not.
+//! - `Date.iso8601` and `DateTime.iso8601` accept many ISO 8601 forms (see the parse functions).
+//! - Years print with at least four digits and a leading `-` when negative; offsets print as
+//!   `±hh:mm`, dropping any seconds.
+//!
+//! Dates carry Ruby's civil labels: before 1582-10-15 Ruby's `Date` uses the Julian calendar,
+//! and `NaiveDate` here holds the same year, month and day numbers Ruby prints (a database date
+//! column reaches Ruby the same way), not the same Julian Day.
+
+mod calendar;
+mod cursor;
+mod iso_date;
+mod xmlschema;
+
+use super::string::inspect_str;
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Timelike, Utc};
+use std::fmt;
+
+/// Why a value is refused when Ruby would accept it but the year does not fit chrono's range.
+const YEAR_RANGE: &str = "the year is outside the range this library supports (±262,142)";
+
+/// A Ruby `Time`: an instant, the offset it is shown in, and Ruby's `Time#utc?`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RubyTime {
+    /// The instant and the UTC offset Ruby shows it in (`Time#utc_offset`).
+    pub instant: DateTime<FixedOffset>,
+    /// Ruby's `Time#utc?`: true for times parsed with `Z` (or `-00:00`) and for `Time#utc`;
+    /// such times print with `Z` instead of `+00:00`.
+    pub utc: bool,
+}
+
+impl RubyTime {
+    /// A UTC time, as `Time#utc` makes it (prints with `Z`).
+    pub fn from_utc(instant: DateTime<Utc>) -> RubyTime {
+        RubyTime {
+            instant: instant.fixed_offset(),
+            utc: true,
+        }
+    }
+
+    /// Ruby's `Time#utc_offset` in seconds.
+    pub fn utc_offset(&self) -> i32 {
+        if self.utc {
+            0
+        } else {
+            self.instant.offset().local_minus_utc()
+        }
+    }
+}
+
+/// What kind of text was being parsed, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Time,
+    Date,
+    DateTime,
+}
+
+/// Why a time or date text was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeParseErrorKind {
+    /// `Time.iso8601` does not recognise the shape (`ArgumentError: invalid xmlschema format`).
+    Format,
+    /// A field is outside what Ruby's `Time.utc` accepts; holds Ruby's message
+    /// (`mon out of range`, `argument out of range`, `utc_offset out of range`, ...).
+    OutOfRange(&'static str),
+    /// `Date.iso8601`/`DateTime.iso8601` refuse it (`Date::Error: invalid date`).
+    InvalidDate,
+    /// Longer than the 128 bytes Ruby's date parsers accept (`ArgumentError`).
+    TooLong(usize),
+    /// Ruby accepts it, but the result cannot be represented here; says why.
+    Unsupported(&'static str),
+}
+
+/// A time or date text that Ruby would refuse (or that cannot be represented here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeParseError {
+    kind: TimeParseErrorKind,
+    target: Target,
+    input: String,
+}
+
+impl TimeParseError {
+    fn new(target: Target, input: &str, kind: TimeParseErrorKind) -> Self {
+        TimeParseError {
+            kind,
+            target,
+            input: input.to_owned(),
+        }
+    }
+
+    /// Why the text was refused.
+    pub fn kind(&self) -> &TimeParseErrorKind {
+        &self.kind
+    }
+
+    /// The text that was refused.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// The class of the exception Ruby raises for this input (`ArgumentError`, `Date::Error`),
+    /// or `None` when Ruby accepts it.
+    pub fn ruby_class(&self) -> Option<&'static str> {
+        match self.kind {
+            TimeParseErrorKind::InvalidDate => Some("Date::Error"),
+            TimeParseErrorKind::Unsupported(_) => None,
+            _ => Some("ArgumentError"),
+        }
+    }
+
+    /// The message of the exception Ruby raises for this input, or `None` when Ruby accepts it.
+    pub fn ruby_message(&self) -> Option<String> {
+        match &self.kind {
+            TimeParseErrorKind::Format => Some(format!(
+                "invalid xmlschema format: {}",
+                inspect_str(&self.input)
+            )),
+            TimeParseErrorKind::OutOfRange(message) => Some((*message).to_owned()),
+            TimeParseErrorKind::InvalidDate => Some("invalid date".to_owned()),
+            TimeParseErrorKind::TooLong(len) => {
+                Some(format!("string length ({len}) exceeds the limit 128"))
+            }
+            TimeParseErrorKind::Unsupported(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for TimeParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quoted = inspect_str(&self.input);
+        let what = match self.target {
+            Target::Time => "a time",
+            Target::Date => "a date",
+            Target::DateTime => "a datetime",
+        };
+        match &self.kind {
+            TimeParseErrorKind::Format => write!(f, "invalid xmlschema format: {quoted}"),
+            TimeParseErrorKind::OutOfRange(m) => write!(f, "{quoted} is not {what}: {m}"),
+            TimeParseErrorKind::InvalidDate => write!(f, "{quoted} is not {what}"),
+            TimeParseErrorKind::TooLong(len) => write!(
+                f,
+                "{quoted} is not {what}: string length ({len}) exceeds the limit 128"
+            ),
+            TimeParseErrorKind::Unsupported(why) => {
+                write!(f, "{quoted} cannot be read as {what}: {why}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TimeParseError {}
+
+/// Ruby's `Time.xmlschema` / `Time.iso8601`: `YYYY-MM-DDThh:mm:ss[.fraction][zone]`.
+///
+/// The fraction may be any length (nanoseconds are kept, the rest truncated, as `iso8601(9)`
+/// prints). The zone is `Z`, `±hh:mm`, `±hhmm` or `±hh`; without one Ruby uses the worker's
+/// local zone, and this reads it as UTC (offset `+00:00`, not `utc?`), what a worker with
+/// `TZ=UTC` reads. Field overflow follows Ruby (`2024-02-30T00:00:00Z` is March 1, `24:00:00`
+/// is the next midnight, second 60 rolls over), and so do its errors:
+/// `invalid xmlschema format: "yesterday"`, `mon out of range`, `utc_offset out of range`.
+pub fn parse_xmlschema(s: &str) -> Result<RubyTime, TimeParseError> {
+    xmlschema::parse(s).map_err(|kind| TimeParseError::new(Target::Time, s, kind))
+}
+
+/// Ruby's `Time#iso8601(9)`: `2024-03-15T12:30:45.123456789Z` for a `utc?` time, else the
+/// local time and `±hh:mm`.
+pub fn format_iso8601_9(t: &RubyTime) -> String {
+    if t.utc {
+        format!("{}Z", local_9(&t.instant.naive_utc()))
+    } else {
+        format_with_offset(&t.instant)
+    }
+}
+
+/// Ruby's `Date.iso8601` (see the module docs of `iso_date` for every accepted form); invalid
+/// dates such as `2024-02-30` are refused as Ruby refuses them (`Date::Error: invalid date`).
+pub fn parse_date(s: &str) -> Result<NaiveDate, TimeParseError> {
+    iso_date::parse_date(s).map_err(|kind| TimeParseError::new(Target::Date, s, kind))
+}
+
+/// Ruby's `Date#iso8601`: `2024-02-29`, `-0001-12-31`, `12345-01-01`.
+pub fn format_date(d: NaiveDate) -> String {
+    format!("{}-{:02}-{:02}", year(d.year()), d.month(), d.day())
+}
+
+/// Ruby's `DateTime.iso8601`: the date forms of [`parse_date`] with an optional time; no zone
+/// means `+00:00`, offsets beyond ±24 hours are dropped (Ruby warns and uses `+00:00`), second
+/// 60 becomes 59 and `24:00:00` is the next midnight.
+pub fn parse_datetime(s: &str) -> Result<DateTime<FixedOffset>, TimeParseError> {
+    iso_date::parse_datetime(s).map_err(|kind| TimeParseError::new(Target::DateTime, s, kind))
+}
+
+/// Ruby's `DateTime#iso8601(9)`: always a numeric offset (`+00:00` for UTC, never `Z`).
+pub fn format_datetime_iso8601_9(dt: &DateTime<FixedOffset>) -> String {
+    format_with_offset(dt)
+}
+
+fn format_with_offset(dt: &DateTime<FixedOffset>) -> String {
+    let local = local_9(&dt.naive_local());
+    format!("{local}{}", format_offset(dt.offset().local_minus_utc()))
+}
+
+/// `±hh:mm` as Ruby's `%:z` and ActiveSupport's `seconds_to_utc_offset` print it: seconds of
+/// the offset are dropped, `-` only for negative offsets.
+pub fn format_offset(seconds: i32) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let magnitude = seconds.unsigned_abs();
+    format!("{sign}{:02}:{:02}", magnitude / 3600, magnitude % 3600 / 60)
+}
+
+/// `%Y-%m-%dT%H:%M:%S.%9N` the way Ruby prints it.
+pub(crate) fn local_9(t: &NaiveDateTime) -> String {
+    format!(
+        "{}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}",
+        year(t.year()),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() % 1_000_000_000
+    )
+}
+
+/// Ruby's `%Y`: at least four digits, negative years with a leading `-` (year 0 is `0000`,
+/// year -1 is `-0001`).
+fn year(y: i32) -> String {
+    if y < 0 {
+        format!("-{:04}", y.unsigned_abs())
+    } else {
+        format!("{y:04}")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+use super::*;
+use crate::ruby::system_ruby::{self, XorShift};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+fn shown(instant: &str, zone: &str) -> String {
+    format_in_zone(at(instant), &lookup(zone).unwrap())
+}
+
+#[test]
+fn fixture_values() {
+    let t = "2024-03-15T12:30:45.123456789Z";
+    assert_eq!(
+        shown(t, "Eastern Time (US & Canada)"),
+        "2024-03-15T08:30:45.123456789-04:00"
+    );
+    assert_eq!(
+        shown(t, "America/New_York"),
+        "2024-03-15T08:30:45.123456789-04:00"
+    );
+    assert_eq!(
+        shown("2024-03-15T08:30:45.123456789-04:00", "Tokyo"),
+        "2024-03-15T21:30:45.123456789+09:00"
+    );
+    assert_eq!(shown(t, "Etc/UTC"), "2024-03-15T12:30:45.123456789Z");
+    assert_eq!(shown(t, "UTC"), "2024-03-15T12:30:45.123456789Z");
+    assert_eq!(
+        shown(t, "Europe/Warsaw"),
+        "2024-03-15T13:30:45.123456789+01:00"
+    );
+    assert_eq!(
+        shown("2024-01-01T00:00:00Z", "Asia/Kolkata"),
+        "2024-01-01T05:30:00.000000000+05:30"
+    );
+    assert_eq!(
+        shown("2024-06-01T07:00:00Z", "Berlin"),
+        "2024-06-01T09:00:00.000000000+02:00"
+    );
+    assert_eq!(
+        shown("2024-05-01T00:00:00Z", "Asia/Tokyo"),
+        "2024-05-01T09:00:00.000000000+09:00"
+    );
+    // Rails' own test: Time.new(2002, 10, 31, 2, 2, 2) (a UTC host) in "Alaska".
+    assert_eq!(
+        shown("2002-10-31T02:02:02Z", "Alaska"),
+        "2002-10-30T17:02:02.000000000-09:00"
+    );
+    assert_eq!(lookup("Alaska").unwrap().tzinfo_name(), "America/Juneau");
+}
+
+#[test]
+fn z_only_for_utc_abbreviations() {
+    let t = "2024-03-15T12:30:45.123456789Z";
+    for zone in [
+        "UCT",
+        "Etc/UCT",
+        "Zulu",
+        "Universal",
+        "Etc/Universal",
+        "Etc/Zulu",
+    ] {
+        assert_eq!(shown(t, zone), "2024-03-15T12:30:45.123456789Z", "{zone}");
+    }
+    for zone in [
+        "GMT",
+        "Etc/GMT",
+        "Europe/London",
+        "London",
+        "Africa/Abidjan",
+        "Antarctica/Troll",
+    ] {
+        assert_eq!(
+            shown(t, zone),
+            "2024-03-15T12:30:45.123456789+00:00",
+            "{zone}"
+        );
+    }
+    assert_eq!(
+        shown(t, "International Date Line West"),
+        "2024-03-15T00:30:45.123456789-12:00"
+    );
+}
+
+#[test]
+fn local_mean_time_offsets_drop_seconds() {
+    assert_eq!(
+        shown("1850-01-01T00:00:00Z", "Europe/Brussels"),
+        "1850-01-01T00:17:30.000000000+00:17"
+    );
+    assert_eq!(
+        shown("1850-01-01T00:00:00Z", "Europe/Paris"),
+        "1850-01-01T00:09:21.000000000+00:09"
+    );
+    assert_eq!(
+        shown("1850-01-01T00:00:00Z", "America/New_York"),
+        "1849-12-31T19:03:58.000000000-04:56"
+    );
+    assert_eq!(
+        utc_offset_seconds(
+            at("1850-01-01T00:00:00Z"),
+            &lookup("America/New_York").unwrap()
+        ),
+        -17762
+    );
+}
+
+#[test]
+fn lookup_like_rails() {
+    let zone = lookup("Eastern Time (US & Canada)").unwrap();
+    assert_eq!(
+        (zone.name(), zone.tzinfo_name()),
+        ("Eastern Time (US & Canada)", "America/New_York")
+    );
+    let zone = lookup("UTC").unwrap();
+    assert_eq!((zone.name(), zone.tzinfo_name()), ("UTC", "Etc/UTC"));
+    assert_eq!(zone, RailsZone::utc());
+    let zone = lookup("Etc/UTC").unwrap();
+    assert_eq!((zone.name(), zone.tzinfo_name()), ("Etc/UTC", "Etc/UTC"));
+    let zone = lookup("Kyiv").unwrap();
+    assert_eq!((zone.name(), zone.tzinfo_name()), ("Kyiv", "Europe/Kiev"));
+    assert_eq!(lookup("Greenland").unwrap().tzinfo_name(), "America/Nuuk");
+    assert_eq!(
+        lookup("Canberra").unwrap().tzinfo_name(),
+        "Australia/Canberra"
+    );
+    assert_eq!(lookup("Astana").unwrap().tzinfo_name(), "Asia/Almaty");
+    assert_eq!(lookup("EST").unwrap().tzinfo_name(), "EST");
+    for missing in [
+        "utc",
+        "eastern time (us & canada)",
+        "america/new_york",
+        " UTC",
+        "",
+        "Nope",
+        "posixrules",
+        "right/UTC",
+    ] {
+        assert_eq!(lookup(missing), None, "{missing:?}");
+    }
+}
+
+#[test]
+fn mapping_is_complete_and_resolves() {
+    assert_eq!(MAPPING.len(), 152);
+    for (i, (name, iana)) in MAPPING.iter().enumerate() {
+        assert!(
+            MAPPING[..i].iter().all(|(other, _)| other != name),
+            "duplicate {name}"
+        );
+        let zone = lookup(name).unwrap_or_else(|| panic!("{name} does not resolve"));
+        assert_eq!(zone.tzinfo_name(), *iana);
+    }
+}
+
+#[test]
+fn matches_system_ruby_for_mapped_zones() {
+    let mut rng = XorShift::new(0x2073_11ee);
+    let lines: Vec<(i64, &str)> = MAPPING
+        .iter()
+        .flat_map(|(_, iana)| {
+            [0, 1, 2].map(|_| (946_684_800 + (rng.next() % 788_918_400) as i64, *iana))
+        })
+        .collect();
+    let input: String = lines.iter().map(|(t, z)| format!("{t} {z}\n")).collect();
+    let script = r##"require "active_support"; require "active_support/time"
+        STDIN.each_line { |l| t, z = l.chomp.split(" ", 2)
+          w = Time.at(t.to_i, 123456789, :nsec).utc.in_time_zone(z)
+          puts "#{w.iso8601(9)} #{w.utc_offset}" }"##;
+    let Some(output) = system_ruby::run(script, &input) else {
+        return;
+    };
+    for ((secs, iana), ruby) in lines.iter().zip(output.lines()) {
+        let instant = DateTime::from_timestamp(*secs, 123_456_789).unwrap();
+        let zone = lookup(iana).unwrap();
+        let ours = format!(
+            "{} {}",
+            format_in_zone(instant, &zone),
+            utc_offset_seconds(instant, &zone)
+        );
+        assert_eq!(ours, ruby, "{secs} in {iana}");
+    }
+}
