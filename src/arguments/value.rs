@@ -397,7 +397,8 @@ impl std::fmt::Display for Value {
             Value::Integer(i) => write!(f, "{i}"),
             Value::Float(x) => f.write_str(&crate::ruby::float::float_to_s(*x)),
             Value::String(s) => write!(f, "{s:?}"),
-            Value::Symbol(s) => write!(f, ":{s}"),
+            Value::Symbol(s) if is_plain_symbol(s) => write!(f, ":{s}"),
+            Value::Symbol(s) => write!(f, ":{s:?}"),
             Value::Array(items) => {
                 f.write_str("[")?;
                 for (i, item) in items.iter().enumerate() {
@@ -451,4 +452,20 @@ impl std::fmt::Display for Value {
             ),
         }
     }
+}
+
+/// A handler can take a GlobalID argument as a [`GlobalId`]: it arrives as its `gid://` URI.
+impl<'de> serde::Deserialize<'de> for GlobalId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let uri = String::deserialize(deserializer)?;
+        GlobalId::parse(&uri)
+            .ok_or_else(|| serde::de::Error::custom(format!("{uri:?} is not a GlobalID URI")))
+    }
+}
+
+/// Ruby prints `:name` for identifier-like symbols and `:"with space"` for the rest.
+fn is_plain_symbol(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
 }

@@ -136,7 +136,7 @@ fn digits(s: &[u8], start: usize, into: &mut Vec<u8>, integer: bool) -> Option<u
         } else if b == b'_' {
             let next = s.get(j + 1).copied();
             let digit_next = next.is_some_and(|n| n.is_ascii_digit());
-            let end_next = integer && next.map_or(true, is_space);
+            let end_next = integer && !matches!(next, Some(n) if !is_space(n));
             if into.is_empty() || !(digit_next || end_next) {
                 return None;
             }

@@ -43,13 +43,65 @@ pub fn float_to_s(f: f64) -> String {
 /// The shortest round-trip digits of a finite positive double and its `decpt`.
 ///
 /// Rust's `{:e}` formatting yields the shortest digits that round-trip, choosing the closest
-/// candidate when several have the same length, as `dtoa` mode 0 does.
+/// candidate when several have the same length, as `dtoa` mode 0 does. The two differ only
+/// when the double lies exactly halfway between two such candidates: `dtoa` then takes the one
+/// with an even last digit and Rust does not (`1230051924713582.25` is `…582.2` in Ruby,
+/// `…582.3` from Rust).
 fn shortest_digits(f: f64) -> (String, i32) {
-    let text = format!("{f:e}");
-    let (mantissa, exponent) = text.split_once('e').unwrap_or((text.as_str(), "0"));
+    let (digits, decpt) = rust_shortest(f);
+    match even_neighbour_at_tie(f, &digits, decpt) {
+        Some(even) => (even, decpt),
+        None => (digits, decpt),
+    }
+}
+
+fn rust_shortest(f: f64) -> (String, i32) {
+    split_exponential(&format!("{f:e}"))
+}
+
+/// Digits and `decpt` of Rust's `{:e}` text (`1.2345e-7` → `("12345", -6)`).
+fn split_exponential(text: &str) -> (String, i32) {
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((text, "0"));
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let exponent: i32 = exponent.parse().unwrap_or(0);
     (digits, exponent + 1)
+}
+
+/// Fewer digits leave no room for two candidates that both read back as the same double.
+const MIN_TIE_DIGITS: usize = 15;
+
+/// When `digits` ends in an odd digit and `f` is exactly halfway between it and a neighbour
+/// that also reads back as `f`, the even neighbour.
+fn even_neighbour_at_tie(f: f64, digits: &str, decpt: i32) -> Option<String> {
+    let last = digits.bytes().last()?;
+    if digits.len() < MIN_TIE_DIGITS || (last - b'0') % 2 == 0 {
+        return None;
+    }
+    let stem = &digits[..digits.len() - 1];
+    [last - 1, last + 1]
+        .into_iter()
+        .filter(|d| d.is_ascii_digit())
+        .map(|d| format!("{stem}{}", char::from(d)))
+        .find(|neighbour| {
+            let lower = if neighbour.as_str() < digits {
+                neighbour.as_str()
+            } else {
+                digits
+            };
+            reads_back(neighbour, decpt, f) && is_exact_midpoint(f, lower, decpt)
+        })
+}
+
+fn reads_back(digits: &str, decpt: i32, f: f64) -> bool {
+    format!("0.{digits}e{decpt}").parse::<f64>() == Ok(f)
+}
+
+/// Whether `f` is exactly `0.LOWER5 × 10^decpt`. Every double has a finite decimal expansion
+/// of at most 767 significant digits, so 800 digits show it exactly.
+fn is_exact_midpoint(f: f64, lower: &str, decpt: i32) -> bool {
+    let (exact, exact_decpt) = split_exponential(&format!("{f:.800e}"));
+    let exact = exact.trim_end_matches('0');
+    exact_decpt == decpt && exact.strip_prefix(lower) == Some("5")
 }
 
 fn fixed(digits: &str, decpt: i32) -> String {
@@ -80,6 +132,8 @@ mod tests {
     use super::*;
 
     #[test]
+    // The literals are the ones the fixtures' Ruby calls used (`3.14`, `123456789.123456789`).
+    #[allow(clippy::excessive_precision, clippy::approx_constant)]
     fn fixture_floats() {
         // numbers_edge.json and the float_exponent probe, as Ruby printed them.
         let cases = [
@@ -132,6 +186,7 @@ mod tests {
             (12345678901234567.0, "1.2345678901234568e+16"),
             (1234567890123456.7, "1234567890123456.8"),
             (1.5e16, "1.5e+16"),
+            (f64::from_bits(0x43117ae7201c81b9), "1230051924713582.2"),
         ];
         for (f, want) in cases {
             assert_eq!(float_to_s(f), want, "{f:e}");
@@ -153,10 +208,15 @@ mod tests {
         let mut values: Vec<f64> = (0..super::super::system_ruby::count(200) as i32)
             .map(|i| {
                 let bits = rng.next();
-                match i % 4 {
+                match i % 5 {
                     0 => f64::from_bits(bits),
                     1 => (bits >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((i % 40) - 20),
                     2 => (bits % 100_000_000) as f64 / 10f64.powi((i % 24) - 4),
+                    // Binary fractions with 16-17 significant digits: where ties happen.
+                    3 => {
+                        ((bits >> (12 + i % 4)) as f64 + 0.25 * (1 + i % 3) as f64)
+                            * 2f64.powi(i % 7 - 3)
+                    }
                     _ => f64::from_bits(bits & 0x800f_ffff_ffff_ffff), // subnormals
                 }
             })

@@ -25,7 +25,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Timelike
 use std::fmt;
 
 /// Why a value is refused when Ruby would accept it but the year does not fit chrono's range.
-const YEAR_RANGE: &str = "the year is outside the range this library supports (±262,142)";
+const YEAR_RANGE: &str = "the year is outside the range chrono can represent";
 
 /// A Ruby `Time`: an instant, the offset it is shown in, and Ruby's `Time#utc?`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -181,8 +181,14 @@ pub fn format_iso8601_9(t: &RubyTime) -> String {
     }
 }
 
-/// Ruby's `Date.iso8601` (see the module docs of `iso_date` for every accepted form); invalid
-/// dates such as `2024-02-30` are refused as Ruby refuses them (`Date::Error: invalid date`).
+/// Ruby's `Date.iso8601`. Besides the `2024-02-29` Rails writes, Ruby accepts (and so does this)
+/// `2024-02` (the 1st), ordinal `2024-060` and week `2024-W09-4` dates, two-digit years
+/// (`24-02-29`, completed to 1969–2068), the same without separators (`20240229`, `240229`)
+/// and a trailing time, which a Date ignores. Invalid dates such as `2024-02-30` are refused as
+/// Ruby refuses them (`Date::Error: invalid date`); so are dates lost in the 1582 calendar
+/// reform. Forms without a year (`--02-29`), which Ruby completes from today's date, and Julian
+/// leap days that have no proleptic Gregorian date (`1500-02-29`) are
+/// [`TimeParseErrorKind::Unsupported`].
 pub fn parse_date(s: &str) -> Result<NaiveDate, TimeParseError> {
     iso_date::parse_date(s).map_err(|kind| TimeParseError::new(Target::Date, s, kind))
 }
@@ -192,9 +198,11 @@ pub fn format_date(d: NaiveDate) -> String {
     format!("{}-{:02}-{:02}", year(d.year()), d.month(), d.day())
 }
 
-/// Ruby's `DateTime.iso8601`: the date forms of [`parse_date`] with an optional time; no zone
-/// means `+00:00`, offsets beyond ±24 hours are dropped (Ruby warns and uses `+00:00`), second
-/// 60 becomes 59 and `24:00:00` is the next midnight.
+/// Ruby's `DateTime.iso8601`: the date forms of [`parse_date`] with an optional time
+/// (`T04:05`, `T04:05:06.123456789`, `,` also separates the fraction, basic `T040506`). No zone
+/// means `+00:00`; offsets beyond ±24 hours are dropped (Ruby warns and uses `+00:00`); second
+/// 60 becomes 59; `24:00:00` is the next midnight. A bare time (`10:00`), which Ruby puts on
+/// today's date, and an offset of exactly ±24 hours are [`TimeParseErrorKind::Unsupported`].
 pub fn parse_datetime(s: &str) -> Result<DateTime<FixedOffset>, TimeParseError> {
     iso_date::parse_datetime(s).map_err(|kind| TimeParseError::new(Target::DateTime, s, kind))
 }

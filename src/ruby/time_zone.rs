@@ -11,6 +11,10 @@
 //! `ActiveSupport::TimeZone[name]` looks the name up in the table first and otherwise asks
 //! TZInfo for an IANA zone of exactly that name: both are case-sensitive, and an unknown name
 //! gives `nil` (`Time.zone = "Nope"` raises "Invalid Timezone: Nope").
+//!
+//! Offsets come from chrono-tz's copy of the tz database. A worker's TZInfo data can differ
+//! before 1970 where the tz database merged zones: Debian's zoneinfo keeps the old local mean
+//! time of Europe/Amsterdam (+00:19:32 in 1850), chrono-tz has Europe/Brussels' (+00:17:30).
 
 use super::time::{format_offset, local_9};
 use chrono::{DateTime, Offset, TimeZone, Utc};

@@ -72,6 +72,11 @@ impl<'a> Cursor<'a> {
         &self.text[start..self.pos]
     }
 
+    /// The text consumed since `start` (a copy of this cursor taken earlier).
+    pub fn since(&self, start: &Cursor<'a>) -> &'a str {
+        self.text.get(start.pos..self.pos).unwrap_or("")
+    }
+
     /// Consumes `[-+]?\d{min,}` (greedy), or nothing; returns the token with its sign.
     pub fn signed_digits(&mut self, min: usize) -> Option<&'a str> {
         let start = *self;

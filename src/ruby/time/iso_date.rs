@@ -4,15 +4,15 @@
 //! Rails writes `2001-02-03` and `2001-02-03T04:05:06.123456000+03:00`, but Ruby accepts much
 //! more: calendar dates with or without the day (`2024-02` is February 1), ordinal (`2024-060`)
 //! and week (`2024-W09-4`) dates, two-digit years (`24-02-29`, completed to 1969–2068), basic
-//! forms without separators (`20240229`, `2024060`, `2024W094`) and an optional time with `,` or
-//! `.` fractions and `Z`/`±hh[[:]mm]` zones. A `Date` ignores the time part even when it is out of
-//! range. All of those are read here as Ruby reads them, including its quirks: `2024-` is
-//! 2024-01-01 and `2024--29` is 2024-01-29 (fields captured before the match is rejected stay
-//! behind), and seconds of 60 become 59.
+//! forms without separators (`20240229`, `240229`, `2024060`, `2024W094`, the time even without
+//! its `T`: `202402291030`) and an optional time with `,` or `.` fractions and `Z`/`±hh[[:]mm]`
+//! zones. A `Date` ignores the time part even when it is out of range. All of those are read
+//! here as Ruby reads them, including its quirks: `2024-` is 2024-01-01 and `2024--29` is
+//! 2024-01-29 (fields captured before the match is rejected stay behind), and seconds of 60
+//! become 59.
 //!
 //! Not read (an error here, a date in Ruby): forms without a year, which Ruby completes from
-//! the current date, and basic forms with two-digit years (`240229`). Ruby limits the input to
-//! 128 bytes.
+//! the current date. Ruby limits the input to 128 bytes.
 
 use super::calendar::{self, Civil};
 use super::cursor::{nanos, signed, small, Cursor};
@@ -83,14 +83,14 @@ fn scan(s: &str, datetime: bool) -> Result<Fields, Kind> {
         return Err(Kind::TooLong(s.len()));
     }
     let c = Cursor::trimmed(s);
-    let leftover = match extended(c) {
-        Some(Match::Fields(fields)) => return Ok(fields),
-        Some(Match::NeedsToday) => return Err(Kind::Unsupported(NEEDS_TODAY)),
-        Some(Match::Leftover(fields)) => Some(fields),
-        None => None,
-    };
-    if let Some(fields) = basic(c) {
-        return Ok(fields);
+    let mut leftover = None;
+    for alternative in [extended, basic] {
+        match alternative(c) {
+            Some(Match::Fields(fields)) => return Ok(fields),
+            Some(Match::NeedsToday) => return Err(Kind::Unsupported(NEEDS_TODAY)),
+            Some(Match::Leftover(fields)) => leftover = Some(fields),
+            None => {}
+        }
     }
     if datetime && time_only(c) {
         return Err(Kind::Unsupported(NEEDS_TODAY));
@@ -255,56 +255,115 @@ fn zone(c: &mut Cursor, colon: bool) -> Option<Option<i64>> {
     Some(Some(if sign == b'-' { -magnitude } else { magnitude }))
 }
 
-/// The basic forms with four-digit years: `[-+]?\d{4}\d{2}\d{2}`, `[-+]?\d{4}\d{3}`,
-/// `\d{4}w\d{2}\d`, each with an optional basic time.
-fn basic(start: Cursor) -> Option<Fields> {
-    let mut c = start;
-    if let Some(year) = signed_year4(&mut c) {
-        let mut civil = c;
-        if let (Some(mon), Some(day)) = (civil.digits(2), civil.digits(2)) {
-            if let Some(time) = bas_time_to_end(&mut civil) {
-                let date = DateFields::Civil((year, small(mon), small(day)));
-                return Some(Fields { date, time });
-            }
-        }
-        let yday = small(c.digits(3)?);
-        let time = bas_time_to_end(&mut c)?;
-        return Some(Fields {
-            date: DateFields::Ordinal(year, yday),
-            time,
-        });
+/// `date__iso8601`'s basic regexp: calendar, ordinal and week alternatives without
+/// separators, in Ruby's order and with its backtracking (a four-digit year is tried before a
+/// two-digit one).
+fn basic(c: Cursor) -> Option<Match> {
+    bas_calendar(c)
+        .or_else(|| bas_ordinal(c))
+        .or_else(|| bas_yearless(c))
+        .or_else(|| bas_week(c))
+}
+
+/// Where `[-+]?(?:\d{4}|\d{2})` (or `\d{4}|\d{2}` when not `signed`) can end, with the token
+/// it consumed, in the order the regexp tries them.
+fn year_tokens(start: Cursor<'_>, signed: bool) -> Vec<(Cursor<'_>, &str)> {
+    let mut after_sign = start;
+    if signed {
+        after_sign.eat_any(b"+-");
     }
-    let year = year_value(c.digits(4)?);
-    c.eat_ci(b'w').then_some(())?;
-    let week = small(c.digits(2)?);
-    let wday = small(c.digits(1)?);
-    let time = bas_time_to_end(&mut c)?;
-    Some(Fields {
-        date: DateFields::Week(year, week, wday),
-        time,
+    [4, 2]
+        .into_iter()
+        .filter_map(|len| {
+            let mut c = after_sign;
+            c.digits(len)?;
+            Some((c, c.since(&start)))
+        })
+        .collect()
+}
+
+/// `([-+]?(?:\d{4}|\d{2})|--)(\d{2}|-)(\d{2})` + basic time.
+fn bas_calendar(start: Cursor) -> Option<Match> {
+    let mut candidates: Vec<(Cursor, Option<&str>)> = year_tokens(start, true)
+        .into_iter()
+        .map(|(c, token)| (c, Some(token)))
+        .collect();
+    let mut yearless = start;
+    if yearless.eat(b'-') && yearless.eat(b'-') {
+        candidates.push((yearless, None));
+    }
+    candidates.into_iter().find_map(|(after_year, year)| {
+        [true, false].into_iter().find_map(|month_digits| {
+            let mut c = after_year;
+            let mon = if month_digits {
+                Some(small(c.digits(2)?))
+            } else {
+                c.eat(b'-').then_some(None)?
+            };
+            let day = small(c.digits(2)?);
+            let time = bas_time_to_end(&mut c)?;
+            Some(bas_calendar_fields(year, mon, day, time))
+        })
     })
 }
 
-/// `[-+]?\d{4}` where it is followed by more date digits (a sign makes it a calendar or ordinal
-/// form; without one the week form is tried as well).
-fn signed_year4(c: &mut Cursor) -> Option<i64> {
-    let start = *c;
-    let sign = c.eat_any(b"+-");
-    let digits = c.digits(4);
-    let followed_by_digit = {
-        let mut peek = *c;
-        peek.digits(1).is_some()
+fn bas_calendar_fields(year: Option<&str>, mon: Option<i64>, day: i64, time: TimeFields) -> Match {
+    let Some(year) = year.map(year_value) else {
+        return Match::NeedsToday;
     };
-    match digits {
-        Some(digits) if followed_by_digit => {
-            let value = small(digits);
-            Some(if sign == Some(b'-') { -value } else { value })
-        }
-        _ => {
-            *c = start;
-            None
-        }
+    match mon {
+        Some(mon) => Match::Fields(Fields {
+            date: DateFields::Civil((year, mon, day)),
+            time,
+        }),
+        // The callback stored day and year, then refused the `-` month: no time was stored.
+        None => Match::Leftover(Fields {
+            date: DateFields::Completed((year, 1, day)),
+            time: TimeFields::default(),
+        }),
     }
+}
+
+/// `([-+]?(?:\d{4}|\d{2}))(\d{3})` + basic time.
+fn bas_ordinal(start: Cursor) -> Option<Match> {
+    year_tokens(start, true)
+        .into_iter()
+        .find_map(|(mut c, year)| {
+            let yday = small(c.digits(3)?);
+            let time = bas_time_to_end(&mut c)?;
+            let date = DateFields::Ordinal(year_value(year), yday);
+            Some(Match::Fields(Fields { date, time }))
+        })
+}
+
+/// `-(\d{3})`, `-w(\d{2})(\d)` and `-w-(\d)` + basic time: dates in the current year or week.
+fn bas_yearless(start: Cursor) -> Option<Match> {
+    let mut after_dash = start;
+    after_dash.eat(b'-').then_some(())?;
+    let shapes: [fn(&mut Cursor) -> bool; 3] = [
+        |c| c.digits(3).is_some(),
+        |c| c.eat_ci(b'w') && c.digits(2).is_some() && c.digits(1).is_some(),
+        |c| c.eat_ci(b'w') && c.eat(b'-') && c.digits(1).is_some(),
+    ];
+    shapes.iter().find_map(|shape| {
+        let mut c = after_dash;
+        shape(&mut c).then_some(())?;
+        bas_time_to_end(&mut c).map(|_| Match::NeedsToday)
+    })
+}
+
+/// `(\d{4}|\d{2})w(\d{2})(\d)` + basic time.
+fn bas_week(start: Cursor) -> Option<Match> {
+    year_tokens(start, false)
+        .into_iter()
+        .find_map(|(mut c, year)| {
+            c.eat_ci(b'w').then_some(())?;
+            let week = small(c.digits(2)?);
+            let wday = small(c.digits(1)?);
+            let time = bas_time_to_end(&mut c)?;
+            let date = DateFields::Week(year_value(year), week, wday);
+            Some(Match::Fields(Fields { date, time }))
+        })
 }
 
 /// `(?:t?(\d{2})(\d{2})(?:(\d{2})(?:[,.](\d+))?)?(z|[-+]\d{2}(?:\d{2})?)?)?\s*\z`.

@@ -511,7 +511,9 @@ impl Gen {
         let lead = self.pick(&["", "", "", " ", "\t"]);
         let year = self.year();
         let fraction = self.fraction();
-        format!("{lead}{year}-{mon}-{day}{t}{hour}:{min}:{sec}{fraction}{zone}")
+        self.mutate(format!(
+            "{lead}{year}-{mon}-{day}{t}{hour}:{min}:{sec}{fraction}{zone}"
+        ))
     }
 
     fn date(&mut self) -> String {
@@ -536,7 +538,23 @@ impl Gen {
             ),
             _ => String::new(),
         };
-        format!("{date}{time}")
+        self.mutate(format!("{date}{time}"))
+    }
+
+    /// Sometimes deletes, inserts or replaces one character, to reach shapes the templates miss.
+    fn mutate(&mut self, text: String) -> String {
+        const ALPHABET: &[u8] = b"0123456789-:T.Zw+ ,";
+        let mut out = text.into_bytes();
+        if self.num(3) == 0 && !out.is_empty() {
+            let at = self.num(out.len() as u64) as usize;
+            let byte = ALPHABET[self.num(ALPHABET.len() as u64) as usize];
+            match self.num(3) {
+                0 => drop(out.remove(at)),
+                1 => out.insert(at, byte),
+                _ => out[at] = byte,
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 
