@@ -16,8 +16,10 @@
 
 use crate::arguments::from_values;
 use crate::consumer::{InboundMessage, JobFailure, MessageHandler, PartitionSignals};
+use crate::continuation::{resume_limit_error, resumed_job, ContinuableOptions, StepError, Steps};
 use crate::envelope::{EnvelopeTime, Job};
 use crate::options::DecodeOptions;
+use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -131,9 +133,45 @@ impl JobContext {
     }
 }
 
+/// Re-enqueues a job: how an interrupted continuable job is resumed.
+///
+/// [`crate::producer::Producer`] implements it with Karafka's dispatch rules. The future
+/// resolves once the broker acknowledged the payload: only then is the original message marked
+/// consumed.
+pub trait Requeue: Send + Sync + 'static {
+    /// Enqueues `job` to run at `at` (now or earlier: at once). `key` is the key of the message
+    /// the job came from, for keeping per-key order when no partitioner is configured.
+    fn requeue(
+        &self,
+        job: Job,
+        at: DateTime<Utc>,
+        key: Option<Vec<u8>>,
+    ) -> BoxFuture<'static, anyhow::Result<()>>;
+}
+
+/// What a handler run may need from the registry besides the job.
+#[derive(Clone, Default)]
+struct RunEnv {
+    requeue: Option<Arc<dyn Requeue>>,
+}
+
 /// A job handler with its arguments already decoded.
 trait ErasedHandler: Send + Sync {
-    fn call(&self, job: Arc<Job>, ctx: JobContext) -> BoxFuture<'static, Result<(), JobFailure>>;
+    fn call(
+        &self,
+        job: Arc<Job>,
+        ctx: JobContext,
+        env: &RunEnv,
+    ) -> BoxFuture<'static, Result<(), JobFailure>>;
+}
+
+fn decode_args<A: DeserializeOwned>(job: &Job) -> Result<A, JobFailure> {
+    from_values::<A>(&job.arguments).map_err(|e| {
+        JobFailure::Undecodable(format!(
+            "arguments do not fit the {} handler: {e}",
+            job.job_class
+        ))
+    })
 }
 
 struct TypedHandler<F, A> {
@@ -147,13 +185,15 @@ where
     A: DeserializeOwned + Send + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
 {
-    fn call(&self, job: Arc<Job>, ctx: JobContext) -> BoxFuture<'static, Result<(), JobFailure>> {
-        let args = match from_values::<A>(&job.arguments) {
+    fn call(
+        &self,
+        job: Arc<Job>,
+        ctx: JobContext,
+        _env: &RunEnv,
+    ) -> BoxFuture<'static, Result<(), JobFailure>> {
+        let args = match decode_args::<A>(&job) {
             Ok(args) => args,
-            Err(e) => {
-                let why = format!("arguments do not fit the {} handler: {e}", job.job_class);
-                return futures::future::ready(Err(JobFailure::Undecodable(why))).boxed();
-            }
+            Err(failure) => return futures::future::ready(Err(failure)).boxed(),
         };
         (self.f)(args, ctx)
             .map(|outcome| outcome.map_err(|e| JobFailure::Failed(format!("{e:#}"))))
@@ -161,11 +201,96 @@ where
     }
 }
 
+struct ContinuableHandler<F, A> {
+    f: F,
+    options: ContinuableOptions,
+    _args: std::marker::PhantomData<fn() -> A>,
+}
+
+impl<F, A, Fut> ErasedHandler for ContinuableHandler<F, A>
+where
+    F: Fn(A, JobContext, Steps) -> Fut + Send + Sync + 'static,
+    A: DeserializeOwned + Send + 'static,
+    Fut: Future<Output = HandlerResult> + Send + 'static,
+{
+    fn call(
+        &self,
+        job: Arc<Job>,
+        ctx: JobContext,
+        env: &RunEnv,
+    ) -> BoxFuture<'static, Result<(), JobFailure>> {
+        let args = match decode_args::<A>(&job) {
+            Ok(args) => args,
+            Err(failure) => return futures::future::ready(Err(failure)).boxed(),
+        };
+        let continuation = job.continuation.clone().unwrap_or_default();
+        let steps = Steps::new(continuation, ctx.signals().clone());
+        let key = ctx.key().map(<[u8]>::to_vec);
+        let run = (self.f)(args, ctx, steps.clone());
+        let options = self.options.clone();
+        let requeue = env.requeue.clone();
+        async move {
+            let outcome = run.await;
+            settle_continuation(&job, outcome, &steps, &options, requeue, key).await
+        }
+        .boxed()
+    }
+}
+
+/// Decides what a continuable run's end means, as Rails' `Continuable#continue` does: done,
+/// resumed (re-enqueued with its progress, then marked consumed), or failed.
+async fn settle_continuation(
+    job: &Job,
+    outcome: HandlerResult,
+    steps: &Steps,
+    options: &ContinuableOptions,
+    requeue: Option<Arc<dyn Requeue>>,
+    key: Option<Vec<u8>>,
+) -> Result<(), JobFailure> {
+    let error = match outcome {
+        Ok(()) => return Ok(()),
+        Err(error) => error,
+    };
+    let state = steps.outcome();
+    let reason = match (&state.interrupted, error.downcast_ref::<StepError>()) {
+        (Some(interrupted), _) => interrupted.message.clone(),
+        // Errors of the step API itself always propagate, as Continuation::Error does in Rails.
+        (None, Some(step_error)) if !matches!(step_error, StepError::Failed(_)) => {
+            return Err(JobFailure::Failed(step_error.to_string()));
+        }
+        (None, _) if options.resume_errors_after_advancing && state.advanced => {
+            format!("{error:#}")
+        }
+        (None, _) => return Err(JobFailure::Failed(format!("{error:#}"))),
+    };
+    if let Some(limit) = resume_limit_error(job, options) {
+        return Err(JobFailure::Failed(limit));
+    }
+    let Some(requeue) = requeue else {
+        return Err(JobFailure::Failed(format!(
+            "{reason}: no producer is configured to re-enqueue the job (Registry::with_requeue)"
+        )));
+    };
+    let now = Utc::now();
+    let resumed = resumed_job(job, &state, &reason, options, now);
+    let at = resumed
+        .scheduled_at
+        .as_ref()
+        .map_or(now, |t| t.time.instant.to_utc());
+    requeue
+        .requeue(resumed, at, key)
+        .await
+        .map_err(|e| JobFailure::Failed(format!("{reason}; re-enqueueing failed: {e:#}")))?;
+    tracing::info!(job_class = %job.job_class, job_id = ?job.job_id, %reason, "continuation re-enqueued");
+    Ok(())
+}
+
 /// Handlers by Ruby job class name. Register at start-up; the worker looks them up per message.
 #[derive(Clone)]
 pub struct Registry {
     handlers: Arc<DashMap<String, Arc<dyn ErasedHandler>>>,
     options: Arc<DecodeOptions>,
+    env: RunEnv,
 }
 
 impl Default for Registry {
@@ -195,7 +320,42 @@ impl Registry {
         Registry {
             handlers: Arc::new(DashMap::new()),
             options: Arc::new(options),
+            env: RunEnv::default(),
         }
+    }
+
+    /// Sets how interrupted continuable jobs are re-enqueued (usually a
+    /// [`crate::producer::Producer`]).
+    pub fn with_requeue(mut self, requeue: impl Requeue) -> Self {
+        self.env.requeue = Some(Arc::new(requeue));
+        self
+    }
+
+    /// Registers a handler for a continuable job class (`include ActiveJob::Continuable`).
+    ///
+    /// The handler gets the job's [`Steps`]: completed steps are skipped, the interrupted one
+    /// resumes at its cursor, and a checkpoint on a stopping worker or revoked partition
+    /// re-enqueues the job with its progress (then the original message is marked consumed).
+    pub fn register_continuable<A, F, Fut>(
+        self,
+        job_class: impl Into<String>,
+        options: ContinuableOptions,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(A, JobContext, Steps) -> Fut + Send + Sync + 'static,
+        A: DeserializeOwned + Send + 'static,
+        Fut: Future<Output = HandlerResult> + Send + 'static,
+    {
+        self.handlers.insert(
+            job_class.into(),
+            Arc::new(ContinuableHandler {
+                f: handler,
+                options,
+                _args: std::marker::PhantomData,
+            }),
+        );
+        self
     }
 
     /// Registers `handler` for Ruby job class `job_class`: one line per job class.
@@ -253,7 +413,7 @@ impl Registry {
             }
         };
         let ctx = JobContext::new(Arc::clone(&job), message, signals);
-        handler.call(job, ctx)
+        handler.call(job, ctx, &self.env)
     }
 
     fn decode(&self, message: &InboundMessage) -> Result<Job, JobFailure> {

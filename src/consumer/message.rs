@@ -108,6 +108,33 @@ impl PartitionSignals {
     }
 }
 
+/// Sets a [`PartitionSignals`] by hand, for running handlers outside a worker (replays, tests,
+/// an application's own shutdown logic).
+#[derive(Debug, Clone)]
+pub struct SignalSwitch {
+    revoked: Arc<Flag>,
+    stopping: Arc<Flag>,
+}
+
+impl SignalSwitch {
+    /// A switch and the signals it controls.
+    pub fn new() -> (SignalSwitch, PartitionSignals) {
+        let (revoked, stopping) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+        let signals = PartitionSignals::new(revoked.clone(), stopping.clone());
+        (SignalSwitch { revoked, stopping }, signals)
+    }
+
+    /// Marks the partition revoked.
+    pub fn revoke(&self) {
+        self.revoked.set();
+    }
+
+    /// Marks the worker stopping.
+    pub fn stop(&self) {
+        self.stopping.set();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

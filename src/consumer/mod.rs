@@ -61,7 +61,7 @@ pub use dispatch::{
     dead_letter_headers, dead_letter_partition, partition_for_key, DispatchError, SOURCE_HEADERS,
 };
 pub use failure::{BadMessageKind, JobFailure};
-pub use message::{InboundMessage, PartitionSignals};
+pub use message::{InboundMessage, PartitionSignals, SignalSwitch};
 pub use stats::{StatsSnapshot, WorkerStats};
 pub use worker::{ShutdownHandle, Worker, WorkerError};
 

@@ -150,3 +150,12 @@ fn describe_current(raw: &Json) -> String {
         other => json_type_name(other).to_owned(),
     }
 }
+
+mod resume;
+mod steps;
+
+pub use resume::{is_resumption, resume_limit_error, resumed_job, resumptions_during_run};
+pub use steps::{
+    interrupt_message, ContinuableOptions, InterruptReason, Interrupted, Step, StepError, Steps,
+    StepsOutcome,
+};
