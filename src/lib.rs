@@ -50,3 +50,8 @@ impl Job {
         arguments::from_values(&self.arguments)
     }
 }
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -30,8 +30,10 @@ fn app_options() -> DecodeOptions {
 }
 
 /// Records what would be produced instead of producing it.
+type Produced = Vec<(Job, DateTime<Utc>)>;
+
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<(Job, DateTime<Utc>)>>>);
+struct Recorder(Arc<Mutex<Produced>>);
 
 impl Requeue for Recorder {
     fn requeue(
@@ -46,7 +48,7 @@ impl Requeue for Recorder {
 }
 
 impl Recorder {
-    fn take(&self) -> Vec<(Job, DateTime<Utc>)> {
+    fn take(&self) -> Produced {
         std::mem::take(&mut self.0.lock().unwrap())
     }
 }
