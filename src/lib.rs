@@ -34,8 +34,10 @@ pub mod envelope;
 pub mod error;
 pub mod json;
 pub mod options;
+pub mod producer;
 pub mod registry;
 pub mod ruby;
+pub mod scheduled;
 pub mod serializers;
 pub mod typed;
 

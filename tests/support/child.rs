@@ -1,0 +1,87 @@
+//! A worker in a separate process, for tests that kill it: the test binary runs itself again
+//! with one test selected (`child_worker_process`) and `AJK_CHILD_WORKER=1` in the environment.
+//! Each completed job appends `id partition offset` to the file named by `AJK_CHILD_OUT`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use activejob_karafka::consumer::{handler_fn, TopicConfig, Worker};
+use futures::FutureExt;
+
+/// Set in the child's environment.
+pub const CHILD_ENV: &str = "AJK_CHILD_WORKER";
+
+/// Starts this test binary again as a worker process.
+pub fn spawn(test_name: &str, topic: &str, group: &str, out: &Path, job_ms: u64) -> Child {
+    let exe = std::env::current_exe().expect("current test binary");
+    Command::new(exe)
+        .args([test_name, "--exact", "--nocapture", "--test-threads", "1"])
+        .env(CHILD_ENV, "1")
+        .env("KAFKA_BOOTSTRAP_SERVERS", super::bootstrap())
+        .env("AJK_CHILD_TOPIC", topic)
+        .env("AJK_CHILD_GROUP", group)
+        .env("AJK_CHILD_OUT", out)
+        .env("AJK_CHILD_JOB_MS", job_ms.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawning the worker process")
+}
+
+/// The child's body: a worker until SIGTERM/SIGINT (or SIGKILL).
+pub async fn run() {
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"));
+    let topic = var("AJK_CHILD_TOPIC");
+    let group = var("AJK_CHILD_GROUP");
+    let job_ms: u64 = var("AJK_CHILD_JOB_MS").parse().expect("AJK_CHILD_JOB_MS");
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(var("AJK_CHILD_OUT"))
+        .expect("output file");
+    let out = Arc::new(Mutex::new(out));
+    // A killed member stays in the group until its session times out: keep that short.
+    let config = super::config(&group, &[TopicConfig::new(topic)])
+        .kafka("session.timeout.ms", "6000")
+        .kafka("heartbeat.interval.ms", "1000")
+        .build()
+        .expect("config");
+    let handler = handler_fn(move |m, _signals| {
+        let out = out.clone();
+        async move {
+            let id = super::parse_job(&m)?;
+            if job_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(job_ms)).await;
+            }
+            // One write per line: O_APPEND keeps lines whole even across processes.
+            let line = format!("{id} {} {}\n", m.partition, m.offset);
+            let mut f = out.lock().unwrap();
+            f.write_all(line.as_bytes())
+                .map_err(|e| activejob_karafka::consumer::JobFailure::Failed(e.to_string()))?;
+            Ok(())
+        }
+        .boxed()
+    });
+    Worker::new(config, handler)
+        .run()
+        .await
+        .expect("child worker");
+}
+
+/// Parses the child output: (id, partition, offset) per complete line.
+pub fn read_lines(path: &Path) -> Vec<(u64, i32, i64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split(' ');
+            Some((
+                it.next()?.parse().ok()?,
+                it.next()?.parse().ok()?,
+                it.next()?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
