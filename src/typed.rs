@@ -85,7 +85,7 @@ pub fn describe(value: &Value, options: &DecodeOptions) -> Json {
                 "type": "GlobalID::Identification",
                 "class": gid.model_name,
                 "id": gid.model_id,
-                "gid": format!("gid://{app}/{}/{}", gid.model_name, gid.model_id),
+                "gid": gid.uri_in_app(app),
             })
         }
         Value::Date(d) => json!({"type": "Date", "iso8601": time::format_date(*d)}),
@@ -107,7 +107,7 @@ pub fn describe(value: &Value, options: &DecodeOptions) -> Json {
         Value::Duration(d) => json!({
             "type": "ActiveSupport::Duration",
             "value": numeric(&d.value),
-            "seconds": d.seconds(),
+            "seconds": d.to_integer().map(|i| Json::Number(number(&i.to_string()))),
             "parts": d.parts.iter().map(|(unit, n)| json!([unit, numeric(n)])).collect::<Vec<_>>(),
             "inspect": d.inspect(),
         }),

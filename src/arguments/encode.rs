@@ -43,18 +43,20 @@ pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeErr
             map.insert("_aj_globalid".into(), Json::String(gid.uri()));
             Json::Object(map)
         }
-        Value::Date(d) => serialized(
-            serializers::DATE,
-            [("value", Json::String(time::format_date(*d)))],
-        ),
+        Value::Date(d) => {
+            let text = time::format_date(*d);
+            readable_by_ruby(time::parse_date(&text).map(|_| ()), &text, path)?;
+            serialized(serializers::DATE, [("value", Json::String(text))])
+        }
         Value::Time(t) => serialized(
             serializers::TIME,
             [("value", Json::String(time::format_iso8601_9(t)))],
         ),
-        Value::DateTime(dt) => serialized(
-            serializers::DATE_TIME,
-            [("value", Json::String(time::format_datetime_iso8601_9(dt)))],
-        ),
+        Value::DateTime(dt) => {
+            let text = time::format_datetime_iso8601_9(dt);
+            readable_by_ruby(time::parse_datetime(&text).map(|_| ()), &text, path)?;
+            serialized(serializers::DATE_TIME, [("value", Json::String(text))])
+        }
         Value::TimeWithZone(twz) => encode_time_with_zone(twz),
         Value::Duration(d) => {
             let parts = d
@@ -110,6 +112,22 @@ pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeErr
     })
 }
 
+/// Ruby's `Date` and `DateTime` have no days between 1582-10-04 and 1582-10-15 (the Gregorian reform): Ruby
+/// raises `invalid date` for them, so such a value is refused here instead of written into a payload that no
+/// worker can read.
+fn readable_by_ruby(
+    read_back: Result<(), time::TimeParseError>,
+    text: &str,
+    path: &JsonPath,
+) -> Result<(), EncodeError> {
+    read_back.map_err(|e| {
+        EncodeError::new(
+            path,
+            format!("{text} is not a date Ruby can read back: {e}"),
+        )
+    })
+}
+
 /// ActiveSupport writes non-finite floats as `null`; finite ones as Ruby's `Float#to_s`.
 fn float(f: f64) -> Json {
     if f.is_finite() {
@@ -141,10 +159,7 @@ fn encode_time_with_zone(twz: &TimeWithZone) -> Json {
         TimeWithZoneWire::WithTimeZone => serialized(
             serializers::TIME_WITH_ZONE,
             [
-                (
-                    "value",
-                    Json::String(time_zone::format_in_zone(twz.instant, &twz.zone)),
-                ),
+                ("value", Json::String(time_with_zone_value(twz))),
                 ("time_zone", Json::String(twz.zone.tzinfo_name().to_owned())),
             ],
         ),
@@ -153,6 +168,17 @@ fn encode_time_with_zone(twz: &TimeWithZone) -> Json {
             [("value", Json::String(text.clone()))],
         ),
     }
+}
+
+/// The local time in the zone, as Rails writes it. Rails prints the offset without its seconds,
+/// and the reader takes `value` as the instant, so where the zone's offset has seconds (local mean
+/// time, such as Asia/Kolkata's +05:53:28 in 1800) that text would read back seconds off; the
+/// same instant in UTC reads back exactly, and Ruby still shows it in `time_zone`.
+fn time_with_zone_value(twz: &TimeWithZone) -> String {
+    if time_zone::utc_offset_seconds(twz.instant, &twz.zone) % 60 != 0 {
+        return time::format_iso8601_9(&time::RubyTime::from_utc(twz.instant));
+    }
+    time_zone::format_in_zone(twz.instant, &twz.zone)
 }
 
 fn encode_hash(hash: &Hash, path: &JsonPath) -> Result<Json, EncodeError> {

@@ -128,43 +128,87 @@ impl GlobalId {
         }
     }
 
-    /// Parses `gid://app/Model/id`; `None` when the text is not a GlobalID URI.
+    /// Parses `gid://app/Model/id` as GlobalID does: the id is `CGI.unescape`d (`+` is a
+    /// space, `%XX` a byte), a query (`?params`) or fragment is not part of it. `None` when the
+    /// text is not a valid URI of that shape (Rails' locator then finds nothing).
     pub fn parse(uri: &str) -> Option<GlobalId> {
         let rest = uri.strip_prefix("gid://")?;
-        let (app, rest) = rest.split_once('/')?;
-        let (model, id) = rest.split_once('/')?;
-        if app.is_empty() || model.is_empty() || id.is_empty() || id.contains('?') {
+        if !rest.bytes().all(is_uri_byte) {
             return None;
         }
-        Some(GlobalId::new(
-            app,
-            percent_decode(model)?,
-            percent_decode(id)?,
-        ))
+        let (app, rest) = rest.split_once('/')?;
+        let (model, id) = rest.split_once('/')?;
+        let id = id.split(['?', '#']).next().unwrap_or_default();
+        if app.is_empty() || model.is_empty() || id.is_empty() {
+            return None;
+        }
+        let id = id
+            .split('/')
+            .map(cgi_unescape)
+            .collect::<Option<Vec<_>>>()?
+            .join("/");
+        Some(GlobalId::new(app, cgi_unescape(model)?, id))
     }
 
-    /// The URI Rails writes: `gid://app/Model/id`.
+    /// The URI Rails writes: `gid://app/Model/id`, each `/`-separated part of the id escaped
+    /// with `CGI.escape` as GlobalID escapes it.
     pub fn uri(&self) -> String {
-        format!("gid://{}/{}/{}", self.app, self.model_name, self.model_id)
+        self.uri_in_app(&self.app)
+    }
+
+    /// The URI with another application name (how a worker with its own `GlobalID.app` prints a
+    /// located record).
+    pub fn uri_in_app(&self, app: &str) -> String {
+        let id: Vec<String> = self.model_id.split('/').map(cgi_escape).collect();
+        format!("gid://{app}/{}/{}", self.model_name, id.join("/"))
     }
 }
 
-/// GlobalID unescapes model ids (`CGI.unescape`); decode `%XX` so ids compare as Ruby sees them.
-fn percent_decode(text: &str) -> Option<String> {
-    if !text.contains('%') {
+/// Bytes a URI may hold (RFC 3986 unreserved, reserved and `%`): anything else makes Ruby's URI
+/// parser, and so GlobalID, reject the text.
+fn is_uri_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b)
+}
+
+/// `CGI.escape`: keeps `A-Za-z0-9_.-~`, writes a space as `+` and every other byte as `%XX`.
+fn cgi_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `CGI.unescape`: `+` is a space, `%XX` a byte; `None` for a broken escape or bytes that are
+/// not UTF-8 (the URI would not have parsed in Ruby).
+fn cgi_unescape(text: &str) -> Option<String> {
+    if !text.contains(['%', '+']) {
         return Some(text.to_owned());
     }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+        match bytes[i] {
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
         }
     }
     String::from_utf8(out).ok()
