@@ -1,28 +1,5 @@
 //! Worker configuration: built in code ([`WorkerConfig::builder`]) or read from a TOML file
 //! laid out like a `karafka.rb` setup and routing block ([`WorkerConfig::from_toml_str`]).
-//!
-//! ```toml
-//! # config.group_id / config.client_id / config.concurrency ...
-//! group_id = "app"
-//! client_id = "karafka"
-//! concurrency = 5
-//! max_messages = 100
-//! shutdown_timeout_ms = 60000
-//!
-//! [pause]                    # config.pause.*
-//! timeout_ms = 1000
-//! max_timeout_ms = 30000
-//! with_exponential_backoff = true
-//!
-//! [kafka]                    # config.kafka = { ... }: any librdkafka consumer property
-//! "bootstrap.servers" = "127.0.0.1:9092"
-//!
-//! [topics.default]           # active_job_topic :default do ... end
-//! dead_letter_queue = { topic = "default_dlq", max_retries = 3 }
-//! tombstone = "dead_letter"                     # retry (default) | dead_letter
-//! undecodable = "retry"
-//! unknown_job_class = { forward = "ruby_jobs" } # or retry | dead_letter
-//! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -501,7 +478,37 @@ impl WorkerConfig {
         WorkerConfigBuilder::default()
     }
 
-    /// Reads a TOML configuration (see the module docs for the layout).
+    /// Reads a TOML configuration. Every key is optional except at least one topic (and the
+    /// brokers, when neither `kafka."bootstrap.servers"` nor `KAFKA_BOOTSTRAP_SERVERS` gives
+    /// them); unknown keys are errors.
+    ///
+    /// ```toml
+    /// # config.group_id / config.client_id / config.concurrency ...
+    /// group_id = "app"
+    /// client_id = "karafka"
+    /// concurrency = 5
+    /// max_messages = 100
+    /// shutdown_timeout_ms = 60000
+    /// revoke_timeout_ms = 10000  # no Karafka equivalent: see WorkerConfig::revoke_timeout
+    /// # bootstrap_servers = "..." # else kafka."bootstrap.servers", else $KAFKA_BOOTSTRAP_SERVERS
+    ///
+    /// [pause]                    # config.pause.*
+    /// timeout_ms = 1000
+    /// max_timeout_ms = 30000
+    /// with_exponential_backoff = true
+    ///
+    /// [kafka]                    # config.kafka = { ... }: any librdkafka consumer property
+    /// "bootstrap.servers" = "127.0.0.1:9092"
+    ///
+    /// [producer]                 # librdkafka properties of the dead-letter / forward producer
+    /// "linger.ms" = 5
+    ///
+    /// [topics.default]           # active_job_topic :default do ... end
+    /// dead_letter_queue = { topic = "default_dlq", max_retries = 3 }
+    /// tombstone = "dead_letter"                     # retry (default) | dead_letter
+    /// undecodable = "retry"
+    /// unknown_job_class = { forward = "ruby_jobs" } # or retry | dead_letter
+    /// ```
     pub fn from_toml_str(text: &str) -> Result<WorkerConfig, ConfigError> {
         let file: FileConfig = toml::from_str(text)?;
         let mut b = WorkerConfig::builder();
@@ -697,6 +704,9 @@ impl WorkerConfig {
     /// `partition.assignment.strategy` are librdkafka's defaults, spelled out here.
     /// `fetch.queue.backoff.ms` is lowered from librdkafka's 1 000 ms: with the default, the
     /// fetcher idles a full second whenever its read-ahead queue is full.
+    /// `queued.min.messages` / `queued.max.messages.kbytes` (read-ahead bounds) are lowered to
+    /// 10 000 messages / 8 MiB because the worker reads each partition from its own queue, to
+    /// which librdkafka applies them per partition rather than once per consumer.
     pub fn consumer_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.bootstrap_servers)
@@ -711,6 +721,8 @@ impl WorkerConfig {
             .set("allow.auto.create.topics", "true")
             .set("partition.assignment.strategy", "range,roundrobin")
             .set("fetch.queue.backoff.ms", "10")
+            .set("queued.min.messages", "10000")
+            .set("queued.max.messages.kbytes", "8192")
             .set("client.software.name", "activejob-karafka")
             .set("client.software.version", env!("CARGO_PKG_VERSION"));
         for (k, v) in &self.kafka {
@@ -917,4 +929,47 @@ mod tests {
             .unwrap();
         assert_eq!(c.effective_revoke_timeout(), Duration::from_secs(5));
     }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let c = WorkerConfig::from_toml_str(DOC_EXAMPLE).unwrap();
+        assert_eq!(c.bootstrap_servers, "127.0.0.1:9092");
+        assert_eq!(c.revoke_timeout, Duration::from_secs(10));
+        assert_eq!(
+            c.producer_kafka.get("linger.ms").map(String::as_str),
+            Some("5")
+        );
+        assert_eq!(
+            c.topic("default").unwrap().bad_messages.unknown_job_class,
+            BadMessagePolicy::Forward("ruby_jobs".into())
+        );
+    }
+
+    const DOC_EXAMPLE: &str = r#"
+# config.group_id / config.client_id / config.concurrency ...
+group_id = "app"
+client_id = "karafka"
+concurrency = 5
+max_messages = 100
+shutdown_timeout_ms = 60000
+revoke_timeout_ms = 10000  # no Karafka equivalent: see WorkerConfig::revoke_timeout
+# bootstrap_servers = "..." # else kafka."bootstrap.servers", else $KAFKA_BOOTSTRAP_SERVERS
+
+[pause]                    # config.pause.*
+timeout_ms = 1000
+max_timeout_ms = 30000
+with_exponential_backoff = true
+
+[kafka]                    # config.kafka = { ... }: any librdkafka consumer property
+"bootstrap.servers" = "127.0.0.1:9092"
+
+[producer]                 # librdkafka properties of the dead-letter / forward producer
+"linger.ms" = 5
+
+[topics.default]           # active_job_topic :default do ... end
+dead_letter_queue = { topic = "default_dlq", max_retries = 3 }
+tombstone = "dead_letter"                     # retry (default) | dead_letter
+undecodable = "retry"
+unknown_job_class = { forward = "ruby_jobs" } # or retry | dead_letter
+"#;
 }

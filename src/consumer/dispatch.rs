@@ -160,11 +160,11 @@ impl Dispatcher {
     ) -> Result<Delivered, DispatchError> {
         let trace_id = uuid::Uuid::new_v4().to_string();
         let headers = dead_letter_headers(message, &self.group_id, attempts, &trace_id);
-        let partition = match self.partition_count(dlq_topic).await {
-            Some(count) => Some(dead_letter_partition(message.partition, count)),
-            // Like rdkafka-ruby with an unknown partition count: librdkafka picks by key.
-            None => None,
-        };
+        // With an unknown partition count rdkafka-ruby leaves the choice to librdkafka (by key).
+        let partition = self
+            .partition_count(dlq_topic)
+            .await
+            .map(|count| dead_letter_partition(message.partition, count));
         self.produce(dlq_topic, message, headers, partition).await
     }
 

@@ -3,17 +3,19 @@
 //!
 //! # How it runs
 //!
-//! * **One poller thread** owns the librdkafka consumer. It polls without ever waiting on a job,
-//!   so `max.poll.interval.ms` is honoured however long jobs take. It copies each message into
-//!   an [`InboundMessage`], appends it to its partition's batch and, once per poll round, hands
-//!   every batch to that partition's task over an unbounded channel. Rebalance callbacks run on
-//!   this thread too (inside `poll`).
-//! * **One task per assigned partition** runs its jobs strictly in offset order. A semaphore of
-//!   `concurrency` permits bounds how many partitions run jobs at once; a partition gives its
-//!   permit back every `max_messages` jobs so that waiting partitions get a turn.
-//! * **Backpressure**: when a partition's backlog (fetched, not yet run) passes a high-water mark
-//!   the poller pauses it in librdkafka, and resumes it once the task has worked it down. The
-//!   poller keeps polling throughout.
+//! * **One poller thread** owns the librdkafka consumer and polls its consumer queue, which
+//!   carries only events: rebalances (handled inside `poll`, see below), errors, commit results
+//!   and statistics. It never waits on a job, so the group membership and
+//!   `max.poll.interval.ms` do not depend on how long jobs take.
+//! * **One task per assigned partition.** When a partition is assigned, its librdkafka queue is
+//!   split off the consumer queue (before fetching starts) and a task is spawned that polls it
+//!   directly: messages go from librdkafka to the task that runs them, with no hop through
+//!   another thread and no per-message task. Jobs of a partition run strictly in offset order;
+//!   a semaphore of `concurrency` permits bounds how many partitions run jobs at once, and a
+//!   partition gives its permit back every `max_messages` jobs so that waiting partitions get a
+//!   turn. A partition whose task is busy simply stops being drained: librdkafka's read-ahead
+//!   for it fills up to `queued.min.messages` / `queued.max.messages.kbytes` and fetching for it
+//!   stops, while the other partitions go on.
 //! * **Offsets**: after each successful job the task stores `offset + 1` (Karafka's
 //!   `mark_as_consumed`; `store_offsets` takes the next offset, unlike `store_offset`). Stores of
 //!   jobs that finish without ever waiting are coalesced up to the next await point or the end of
@@ -23,11 +25,15 @@
 //!   and synchronously on revocation and shutdown.
 //! * **Failures** pause the partition (librdkafka pause + async commit), wait
 //!   `pause.timeout × 2^attempt` (capped), resume, and run the same message again; nothing after
-//!   it in that partition runs meanwhile, other partitions go on. The failed message and the ones
-//!   behind it stay in the task's memory, so the retry starts exactly at the failed offset — what
-//!   Karafka gets by seeking back — without fetching again. After `max_retries` retries (with a
-//!   dead letter queue) the message is copied to the DLQ with Karafka Pro's `source_*` headers,
-//!   the produce is acknowledged, and its offset is stored.
+//!   it in that partition runs meanwhile, other partitions go on. The task keeps the failed
+//!   message and runs it again itself; the pause drops librdkafka's read-ahead for the partition
+//!   and the resume fetches again from the offset after the failed one. So the retry starts
+//!   exactly at the failed offset, which Karafka gets by seeking back. After `max_retries`
+//!   retries (with a dead letter queue) the message is copied to the DLQ with Karafka Pro's
+//!   `source_*` headers, the produce is acknowledged, and its offset is stored.
+//! * **Bad messages** (tombstone, undecodable, unknown job class) follow the same path by
+//!   default and can instead go straight to the DLQ or, for unknown classes, be forwarded
+//!   unchanged to another topic; see [`BadMessagePolicy`].
 //! * **Revocation** (in the rebalance callback, before librdkafka gives the partitions up): the
 //!   partition's task starts no further job and its running job sees
 //!   [`PartitionSignals::is_revoked`]; the callback waits for that job up to
@@ -38,7 +44,9 @@
 //!   with Karafka Pro's long-running jobs.
 //! * **Shutdown** ([`ShutdownHandle`], SIGINT, SIGTERM): no new job starts, running jobs see
 //!   [`PartitionSignals::is_stopping`] and may finish within `shutdown_timeout` while the poller
-//!   keeps the membership alive; then a synchronous commit and a clean close.
+//!   keeps the membership alive; then a synchronous commit, unsubscribe (the final revocation
+//!   commits again) and close. Jobs still running at `shutdown_timeout` are abandoned and
+//!   [`Worker::run`] returns [`WorkerError::ShutdownTimeout`].
 
 mod config;
 mod dispatch;

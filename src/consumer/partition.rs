@@ -1,20 +1,22 @@
 //! One assigned partition: its shared state and the task that runs its jobs in order.
 
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use rdkafka::consumer::Consumer;
+use rdkafka::consumer::base_consumer::PartitionQueue;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use super::config::{BadMessagePolicy, TopicConfig};
 use super::failure::JobFailure;
 use super::message::{Flag, InboundMessage, PartitionSignals};
-use super::poller::Command;
+use super::poller::{commit, single, to_inbound, WorkerContext};
 use super::stats::WorkerStats;
 use super::worker::WorkerShared;
 
@@ -35,8 +37,6 @@ pub(crate) struct PartitionShared {
     pub(crate) generation: u64,
     /// Set when the partition is revoked: no further job starts.
     pub(crate) revoked: Arc<Flag>,
-    /// Messages handed to the task and not yet run.
-    pub(crate) backlog: AtomicUsize,
     /// `true` once offsets of this assignment may no longer be stored (after revocation).
     store_closed: Mutex<bool>,
     done: Mutex<bool>,
@@ -51,7 +51,6 @@ impl PartitionShared {
             partition,
             generation,
             revoked: Arc::default(),
-            backlog: AtomicUsize::new(0),
             store_closed: Mutex::new(false),
             done: Mutex::new(false),
             done_cv: Condvar::new(),
@@ -110,44 +109,85 @@ enum Next {
     Forward(String),
 }
 
+/// Where a partition task takes its messages from.
+pub(crate) struct Source {
+    /// The partition's own librdkafka queue (split from the consumer queue before the
+    /// partition was assigned), with the waker its non-empty callback pokes.
+    pub(crate) queue: Option<(PartitionQueue<WorkerContext>, Arc<Notify>)>,
+    /// Messages the poller received for this partition on the consumer queue: only when the
+    /// queue could not be split.
+    pub(crate) fallback: mpsc::UnboundedReceiver<Batch>,
+}
+
+impl Source {
+    /// Splits `topic`/`partition` off the consumer queue.
+    pub(crate) fn new(
+        consumer: &Arc<BaseConsumer<WorkerContext>>,
+        topic: &str,
+        partition: i32,
+        fallback: mpsc::UnboundedReceiver<Batch>,
+    ) -> Self {
+        let queue = consumer
+            .split_partition_queue(topic, partition)
+            .map(|mut queue| {
+                let wake = Arc::new(Notify::new());
+                let w = wake.clone();
+                // Runs on a librdkafka thread with the queue locked: only wake the task.
+                queue.set_nonempty_callback(move || w.notify_one());
+                (queue, wake)
+            });
+        if queue.is_none() {
+            tracing::warn!(
+                topic,
+                partition,
+                "partition queue not split; messages come through the poller"
+            );
+        }
+        Source { queue, fallback }
+    }
+}
+
 /// Runs the jobs of one partition assignment, one at a time, in offset order.
 pub(crate) struct PartitionTask {
     shared: Arc<PartitionShared>,
     worker: Arc<WorkerShared>,
+    consumer: Arc<BaseConsumer<WorkerContext>>,
     topic: Arc<TopicConfig>,
-    rx: mpsc::UnboundedReceiver<Batch>,
+    source: Source,
+    fallback_open: bool,
+    buffered: VecDeque<Arc<InboundMessage>>,
     signals: PartitionSignals,
-    current: std::vec::IntoIter<Arc<InboundMessage>>,
     /// Next offset to store (last success + 1), not yet handed to librdkafka.
     pending_store: Option<i64>,
+    /// Successes not yet added to the worker's counters.
+    pending_successes: u64,
 }
 
 impl PartitionTask {
     pub(crate) fn new(
         shared: Arc<PartitionShared>,
         worker: Arc<WorkerShared>,
+        consumer: Arc<BaseConsumer<WorkerContext>>,
         topic: Arc<TopicConfig>,
-        rx: mpsc::UnboundedReceiver<Batch>,
+        source: Source,
     ) -> Self {
         let signals = PartitionSignals::new(shared.revoked.clone(), worker.stopping.clone());
         PartitionTask {
             shared,
             worker,
+            consumer,
             topic,
-            rx,
+            source,
+            fallback_open: true,
+            buffered: VecDeque::new(),
             signals,
-            current: Vec::new().into_iter(),
             pending_store: None,
+            pending_successes: 0,
         }
     }
 
     fn must_stop(&self) -> bool {
         self.shared.revoked.is_set() || self.worker.stopping.is_set()
-    }
-
-    /// Resolves when this partition must start no further job.
-    async fn stop_requested(&self) {
-        self.signals.cancelled().await
     }
 
     pub(crate) async fn run(mut self) {
@@ -169,59 +209,102 @@ impl PartitionTask {
         );
     }
 
-    /// The next message already delivered to this task, without waiting.
+    /// The next message of the partition, without waiting.
     fn next_ready(&mut self) -> Option<Arc<InboundMessage>> {
-        loop {
-            if let Some(m) = self.current.next() {
-                return Some(m);
+        if let Some(m) = self.buffered.pop_front() {
+            return Some(m);
+        }
+        if let Some((queue, _)) = self.source.queue.as_ref() {
+            loop {
+                match queue.poll(Duration::ZERO) {
+                    None => break,
+                    Some(Ok(m)) => return Some(Arc::new(to_inbound(&m, &self.shared.topic))),
+                    // Only with enable.partition.eof=true: nothing to do.
+                    Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => {}
+                    Some(Err(error)) => tracing::warn!(
+                        topic = %self.shared.topic,
+                        partition = self.shared.partition,
+                        %error,
+                        "partition queue error"
+                    ),
+                }
             }
-            match self.rx.try_recv() {
-                Ok(batch) => self.current = batch.into_iter(),
-                Err(_) => return None,
+        }
+        // Messages the poller received for this partition: none while the queue is split.
+        while let Ok(batch) = self.source.fallback.try_recv() {
+            self.buffered.extend(batch);
+        }
+        self.buffered.pop_front()
+    }
+
+    /// Waits until the partition may have a message (false: stop).
+    async fn wait_for_message(&mut self) -> bool {
+        let signals = self.signals.clone();
+        let wake = self.source.queue.as_ref().map(|(_, w)| w.clone());
+        let woken = async {
+            match &wake {
+                Some(w) => w.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        let fallback_open = self.fallback_open;
+        let fallback = &mut self.source.fallback;
+        let from_poller = async {
+            if fallback_open {
+                fallback.recv().await
+            } else {
+                std::future::pending().await
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = signals.cancelled() => false,
+            _ = woken => true,
+            batch = from_poller => {
+                match batch {
+                    Some(b) => self.buffered.extend(b),
+                    None => self.fallback_open = false,
+                }
+                true
             }
         }
     }
 
     async fn run_jobs(&mut self) {
         loop {
-            // Wait for work (storing what is done first: the partition may idle for long).
-            let mut first = self.next_ready();
-            if first.is_none() {
-                self.flush_store();
-                let signals = self.signals.clone();
-                let received = tokio::select! {
-                    biased;
-                    _ = signals.cancelled() => return,
-                    b = self.rx.recv() => b,
-                };
-                match received {
-                    Some(batch) => self.current = batch.into_iter(),
-                    None => return,
+            let first = match self.next_ready() {
+                Some(m) => m,
+                None => {
+                    // The partition may idle for long: store what is done first.
+                    self.flush_store();
+                    if !self.wait_for_message().await {
+                        return;
+                    }
+                    continue;
                 }
-                first = self.next_ready();
-            }
-            let Some(mut message) = first else { continue };
+            };
 
             // One concurrency slot for up to `max_messages` jobs.
             let slots = self.worker.slots.clone();
+            let signals = self.signals.clone();
             let permit = tokio::select! {
                 biased;
-                _ = self.stop_requested() => return,
+                _ = signals.cancelled() => return,
                 p = slots.acquire_owned() => match p {
                     Ok(p) => p,
                     Err(_) => return,
                 },
             };
+            let mut message = first;
             let mut ran = 0usize;
             loop {
                 if self.must_stop() {
                     return;
                 }
-                let completed = self.process(&message).await;
-                ran += 1;
-                if !completed {
+                if !self.process(&message).await {
                     return;
                 }
+                ran += 1;
                 if ran >= self.worker.config.max_messages {
                     break;
                 }
@@ -230,7 +313,6 @@ impl PartitionTask {
                     None => break,
                 }
             }
-            self.shared.backlog.fetch_sub(ran, Ordering::AcqRel);
             self.flush_store();
             drop(permit);
         }
@@ -246,7 +328,8 @@ impl PartitionTask {
             let failure = match self.run_handler(message).await {
                 Ok(()) => {
                     self.pending_store = Some(message.offset + 1);
-                    WorkerStats::add(&self.worker.stats.jobs_succeeded, 1);
+                    // Counted with the store: one shared atomic per batch, not per job.
+                    self.pending_successes += 1;
                     return true;
                 }
                 Err(f) => f,
@@ -295,29 +378,50 @@ impl PartitionTask {
 
     /// Pauses the partition in librdkafka for `backoff`, then resumes it. False when revoked or
     /// stopping meanwhile (the partition then stays paused until it is given up).
+    ///
+    /// The pause drops what librdkafka had prefetched for the partition; on resume it fetches
+    /// again from after the last message taken, i.e. after the failed one, which this task
+    /// still holds and runs again itself.
     async fn pause_for(&mut self, backoff: Duration) -> bool {
         self.flush_store();
-        self.command(Command::Pause);
+        self.set_paused(true);
+        let signals = self.signals.clone();
         let interrupted = tokio::select! {
             biased;
-            _ = self.stop_requested() => true,
+            _ = signals.cancelled() => true,
             _ = tokio::time::sleep(backoff) => false,
         };
         if interrupted {
             return false;
         }
-        self.command(Command::Resume);
+        self.set_paused(false);
         true
     }
 
-    fn command(&self, make: fn(String, i32, u64) -> Command) {
-        let cmd = make(
-            self.shared.topic.clone(),
-            self.shared.partition,
-            self.shared.generation,
+    /// librdkafka pause / resume, each followed by an asynchronous commit (Karafka's
+    /// `client.pause` / `client.resume`).
+    fn set_paused(&self, paused: bool) {
+        if self.shared.revoked.is_set() {
+            return;
+        }
+        let (topic, partition) = (&self.shared.topic, self.shared.partition);
+        let tpl = single(topic, partition);
+        let result = if paused {
+            self.consumer.pause(&tpl)
+        } else {
+            self.consumer.resume(&tpl)
+        };
+        match result {
+            Ok(()) => tracing::debug!(topic = %topic, partition, paused, "partition pause changed"),
+            Err(error) => {
+                tracing::warn!(topic = %topic, partition, paused, %error, "pause/resume failed")
+            }
+        }
+        commit(
+            &self.consumer,
+            CommitMode::Async,
+            if paused { "pause" } else { "resume" },
         );
-        // The poller only goes away at the very end of a shutdown; nothing to do then.
-        let _ = self.worker.commands.send(cmd);
     }
 
     async fn dead_letter(
@@ -447,6 +551,12 @@ impl PartitionTask {
 
     /// Hands the pending offset to librdkafka (unless the partition has been given up).
     fn flush_store(&mut self) {
+        if self.pending_successes > 0 {
+            WorkerStats::add(
+                &self.worker.stats.jobs_succeeded,
+                std::mem::take(&mut self.pending_successes),
+            );
+        }
         let Some(next) = self.pending_store.take() else {
             return;
         };
@@ -460,9 +570,6 @@ impl PartitionTask {
             );
             return;
         }
-        let Some(consumer) = self.worker.consumer.get().and_then(|w| w.upgrade()) else {
-            return;
-        };
         let mut tpl = TopicPartitionList::with_capacity(1);
         let result = tpl
             .add_partition_offset(
@@ -470,7 +577,7 @@ impl PartitionTask {
                 self.shared.partition,
                 Offset::Offset(next),
             )
-            .and_then(|()| consumer.store_offsets(&tpl));
+            .and_then(|()| self.consumer.store_offsets(&tpl));
         drop(closed);
         if let Err(error) = result {
             tracing::warn!(

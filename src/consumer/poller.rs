@@ -1,9 +1,9 @@
-//! The poller thread: owns the librdkafka consumer, routes messages to partition tasks, applies
-//! pauses, and handles rebalances (through [`WorkerContext`], inside `poll`).
+//! The poller thread: serves the consumer queue (rebalances, errors, commit results,
+//! statistics) so that the group membership and `max.poll.interval.ms` never depend on a job,
+//! and handles rebalances through [`WorkerContext`] (inside `poll`). Messages do not pass
+//! through it: each partition task polls its own librdkafka partition queue.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -16,46 +16,23 @@ use tokio::sync::mpsc;
 
 use super::dispatch::log_librdkafka;
 use super::message::InboundMessage;
-use super::partition::{Batch, PartitionShared, PartitionTask};
+use super::partition::{Batch, PartitionShared, PartitionTask, Source};
 use super::stats::WorkerStats;
 use super::worker::{WorkerError, WorkerShared};
 
-/// A partition's backlog above which the poller pauses it in librdkafka...
-const BACKLOG_HIGH: usize = 2_000;
-/// ...and below which it resumes it.
-const BACKLOG_LOW: usize = 500;
-/// Longest wait in `poll` when no message came last time: bounds how late a command, a resume
-/// or a shutdown request is noticed.
-const IDLE_POLL: Duration = Duration::from_millis(10);
-/// Messages taken per poll round before batches are handed out.
-const ROUND_MAX: usize = 2_000;
+/// Longest wait in `poll`: bounds how late a shutdown request is noticed.
+const IDLE_POLL: Duration = Duration::from_millis(20);
 /// Extra time for the final commit and close after `shutdown_timeout` (Karafka's
 /// `forceful_shutdown_wait`).
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-
-/// Requests from partition tasks to the poller (topic, partition, generation).
-#[derive(Debug)]
-pub(crate) enum Command {
-    /// A job failed: pause the partition in librdkafka and commit asynchronously.
-    Pause(String, i32, u64),
-    /// The backoff is over: resume it (unless backpressure still holds it) and commit.
-    Resume(String, i32, u64),
-}
 
 /// Poller-side record of one assigned partition.
 struct PartitionEntry {
     shared: Arc<PartitionShared>,
     tx: mpsc::UnboundedSender<Batch>,
     task: tokio::task::JoinHandle<()>,
+    /// Messages that came through the consumer queue, handed over after each poll round.
     pending: Batch,
-    paused_backlog: bool,
-    paused_retry: bool,
-}
-
-impl PartitionEntry {
-    fn paused(&self) -> bool {
-        self.paused_backlog || self.paused_retry
-    }
 }
 
 #[derive(Default)]
@@ -91,14 +68,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn single(topic: &str, partition: i32) -> TopicPartitionList {
+pub(crate) fn single(topic: &str, partition: i32) -> TopicPartitionList {
     let mut tpl = TopicPartitionList::with_capacity(1);
     tpl.add_partition(topic, partition);
     tpl
 }
 
 /// Commits stored offsets; "nothing to commit" is not an error.
-fn commit(consumer: &BaseConsumer<WorkerContext>, mode: CommitMode, why: &str) {
+pub(crate) fn commit(consumer: &BaseConsumer<WorkerContext>, mode: CommitMode, why: &str) {
     match consumer.commit_consumer_state(mode) {
         Ok(()) => tracing::debug!(?mode, why, "offsets committed"),
         Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
@@ -147,8 +124,19 @@ impl WorkerContext {
                 partition,
                 registry.next_generation,
             ));
+            let Some(consumer) = self.shared.consumer.get().and_then(|w| w.upgrade()) else {
+                // Only while the consumer is being dropped.
+                continue;
+            };
             let (tx, rx) = mpsc::unbounded_channel();
-            let task = PartitionTask::new(shared.clone(), self.shared.clone(), topic_config, rx);
+            let source = Source::new(&consumer, topic, partition, rx);
+            let task = PartitionTask::new(
+                shared.clone(),
+                self.shared.clone(),
+                consumer,
+                topic_config,
+                source,
+            );
             let task = self.shared.runtime.spawn(task.run());
             registry
                 .partitions
@@ -161,8 +149,6 @@ impl WorkerContext {
                         tx,
                         task,
                         pending: Vec::new(),
-                        paused_backlog: false,
-                        paused_retry: false,
                     },
                 );
             assigned.push(format!("{topic}/{partition}"));
@@ -231,10 +217,20 @@ impl WorkerContext {
 
     /// Hands a polled message to its partition's pending batch.
     fn route(&self, message: &BorrowedMessage<'_>) {
-        let inbound = Arc::new(to_inbound(message));
+        let inbound = Arc::new(to_inbound(message, message.topic()));
         let mut registry = lock(&self.registry);
         match registry.get_mut(&inbound.topic, inbound.partition) {
-            Some(entry) => entry.pending.push(inbound),
+            Some(entry) => {
+                if entry.pending.is_empty() {
+                    tracing::debug!(
+                        topic = %inbound.topic,
+                        partition = inbound.partition,
+                        offset = inbound.offset,
+                        "message on the consumer queue; handing it to the partition task"
+                    );
+                }
+                entry.pending.push(inbound)
+            }
             None => tracing::debug!(
                 topic = %inbound.topic,
                 partition = inbound.partition,
@@ -245,7 +241,9 @@ impl WorkerContext {
     }
 }
 
-fn to_inbound(m: &BorrowedMessage<'_>) -> InboundMessage {
+/// Copies a librdkafka message out of the consumer; `topic` is its topic's name, already known
+/// to the caller (cheaper than reading it back from librdkafka).
+pub(crate) fn to_inbound(m: &BorrowedMessage<'_>, topic: &str) -> InboundMessage {
     let headers = m
         .headers()
         .map(|hs| {
@@ -255,7 +253,7 @@ fn to_inbound(m: &BorrowedMessage<'_>) -> InboundMessage {
         })
         .unwrap_or_default();
     InboundMessage {
-        topic: m.topic().to_string(),
+        topic: topic.to_string(),
         partition: m.partition(),
         offset: m.offset(),
         key: m.key().map(<[u8]>::to_vec),
@@ -288,14 +286,17 @@ impl ConsumerContext for WorkerContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(tpl) => self.revoke(consumer, tpl),
-            Rebalance::Assign(_) => {}
+            // Before librdkafka starts fetching: the partition queues must be split first, or
+            // the first messages would land on the consumer queue.
+            Rebalance::Assign(tpl) => {
+                self.assign(tpl);
+                // A pause set by a failing job survives in librdkafka across assignments; a
+                // new assignment starts unpaused (its task retries from the committed offset).
+                if let Err(error) = consumer.resume(tpl) {
+                    tracing::debug!(%error, "resume on assignment");
+                }
+            }
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance error"),
-        }
-    }
-
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(tpl) = rebalance {
-            self.assign(tpl);
         }
     }
 
@@ -318,48 +319,47 @@ impl ConsumerContext for WorkerContext {
 /// The poller loop. Runs on its own thread until shutdown or a fatal consumer error.
 pub(crate) struct Poller {
     consumer: Arc<BaseConsumer<WorkerContext>>,
-    commands: Receiver<Command>,
 }
 
 impl Poller {
-    pub(crate) fn new(
-        consumer: Arc<BaseConsumer<WorkerContext>>,
-        commands: Receiver<Command>,
-    ) -> Self {
-        Poller { consumer, commands }
+    pub(crate) fn new(consumer: Arc<BaseConsumer<WorkerContext>>) -> Self {
+        Poller { consumer }
     }
 
     fn context(&self) -> &WorkerContext {
         self.consumer.context()
     }
 
+    /// Consumes until shutdown, then stops cleanly; the consumer is closed when `self` drops.
     pub(crate) fn run(self) -> Result<(), WorkerError> {
         let result = self.consume();
+        if result.is_err() {
+            // A fatal consumer error: stop the partition tasks as a shutdown would.
+            self.context().shared.begin_stop();
+        }
         let shutdown = self.shutdown();
         result.and(shutdown)
     }
 
     fn consume(&self) -> Result<(), WorkerError> {
         let shared = self.context().shared.clone();
-        let mut busy = false;
         while !shared.stopping.is_set() {
-            self.apply_commands();
-            self.resume_drained();
-            let mut timeout = if busy { Duration::ZERO } else { IDLE_POLL };
-            let mut polled = 0;
-            while polled < ROUND_MAX {
+            let mut timeout = IDLE_POLL;
+            let mut routed = false;
+            // Events are served inside poll; a message only shows up here when its partition
+            // queue could not be split.
+            loop {
                 match self.consumer.poll(timeout) {
                     None => break,
                     Some(Ok(message)) => {
                         self.context().route(&message);
-                        polled += 1;
-                        timeout = Duration::ZERO;
+                        routed = true;
                     }
                     Some(Err(error)) => self.poll_error(error)?,
                 }
+                timeout = Duration::ZERO;
             }
-            busy = polled > 0;
-            if busy {
+            if routed {
                 self.hand_out();
             }
         }
@@ -386,98 +386,14 @@ impl Poller {
         }
     }
 
-    /// Sends each partition's pending batch to its task; pauses partitions with a full backlog.
+    /// Sends each partition's pending messages to its task.
     fn hand_out(&self) {
         let mut registry = lock(&self.context().registry);
         for entry in registry.entries_mut() {
-            if entry.pending.is_empty() {
-                continue;
-            }
-            let batch = std::mem::take(&mut entry.pending);
-            let backlog = entry
-                .shared
-                .backlog
-                .fetch_add(batch.len(), Ordering::AcqRel)
-                + batch.len();
-            // A closed channel means the task ended (revoked or stopping): nothing to run.
-            let _ = entry.tx.send(batch);
-            if backlog > BACKLOG_HIGH && !entry.paused_backlog {
-                let was_paused = entry.paused();
-                entry.paused_backlog = true;
-                if !was_paused {
-                    self.pause(&entry.shared, "backlog full");
-                }
-            }
-        }
-    }
-
-    /// Resumes partitions whose backlog has been worked down.
-    fn resume_drained(&self) {
-        let mut registry = lock(&self.context().registry);
-        for entry in registry.entries_mut() {
-            if entry.paused_backlog && entry.shared.backlog.load(Ordering::Acquire) <= BACKLOG_LOW {
-                entry.paused_backlog = false;
-                if !entry.paused() {
-                    self.resume(&entry.shared, "backlog drained");
-                }
-            }
-        }
-    }
-
-    fn apply_commands(&self) {
-        while let Ok(cmd) = self.commands.try_recv() {
-            let mut registry = lock(&self.context().registry);
-            match cmd {
-                Command::Pause(topic, partition, generation) => {
-                    let Some(entry) = registry
-                        .get_mut(&topic, partition)
-                        .filter(|e| e.shared.generation == generation)
-                    else {
-                        continue;
-                    };
-                    let was_paused = entry.paused();
-                    entry.paused_retry = true;
-                    if !was_paused {
-                        self.pause(&entry.shared, "job failed");
-                    }
-                    // Karafka's client.pause commits stored offsets asynchronously.
-                    commit(&self.consumer, CommitMode::Async, "pause");
-                }
-                Command::Resume(topic, partition, generation) => {
-                    let Some(entry) = registry
-                        .get_mut(&topic, partition)
-                        .filter(|e| e.shared.generation == generation)
-                    else {
-                        continue;
-                    };
-                    entry.paused_retry = false;
-                    if !entry.paused() {
-                        self.resume(&entry.shared, "retry");
-                    }
-                    commit(&self.consumer, CommitMode::Async, "resume");
-                }
-            }
-        }
-    }
-
-    fn pause(&self, p: &PartitionShared, why: &str) {
-        match self.consumer.pause(&single(&p.topic, p.partition)) {
-            Ok(()) => {
-                tracing::debug!(topic = %p.topic, partition = p.partition, why, "partition paused")
-            }
-            Err(error) => {
-                tracing::warn!(topic = %p.topic, partition = p.partition, %error, "pause failed")
-            }
-        }
-    }
-
-    fn resume(&self, p: &PartitionShared, why: &str) {
-        match self.consumer.resume(&single(&p.topic, p.partition)) {
-            Ok(()) => {
-                tracing::debug!(topic = %p.topic, partition = p.partition, why, "partition resumed")
-            }
-            Err(error) => {
-                tracing::warn!(topic = %p.topic, partition = p.partition, %error, "resume failed")
+            if !entry.pending.is_empty() {
+                let batch = std::mem::take(&mut entry.pending);
+                // A closed channel means the task ended (revoked or stopping): nothing to run.
+                let _ = entry.tx.send(batch);
             }
         }
     }
@@ -501,14 +417,11 @@ impl Poller {
             }
             // Messages polled now are not run; their offsets are not stored, so they are
             // fetched again after a restart.
-            match self.consumer.poll(Duration::from_millis(50)) {
-                Some(Err(error)) => {
-                    if let Err(fatal) = self.poll_error(error) {
-                        tracing::error!(%fatal, "fatal error while stopping");
-                        break running;
-                    }
+            if let Some(Err(error)) = self.consumer.poll(Duration::from_millis(50)) {
+                if let Err(fatal) = self.poll_error(error) {
+                    tracing::error!(%fatal, "fatal error while stopping");
+                    break running;
                 }
-                Some(Ok(_)) | None => {}
             }
         };
         {
@@ -521,18 +434,20 @@ impl Poller {
             }
         }
         commit(&self.consumer, CommitMode::Sync, "shutdown");
-        // Closing leaves the group; the final revocation comes through our rebalance callback.
+        // Karafka's order: unsubscribe (the revocation runs through our rebalance callback and
+        // commits), then close when the consumer is dropped at the end of the poller thread.
         let close_deadline = Instant::now().max(deadline) + CLOSE_GRACE;
-        match self.consumer.close_queue() {
-            Ok(()) => {
-                while !self.consumer.closed() && Instant::now() < close_deadline {
-                    let _ = self.consumer.poll(Duration::from_millis(100));
-                }
-                if !self.consumer.closed() {
-                    tracing::warn!("consumer did not close in time");
-                }
+        self.consumer.unsubscribe();
+        loop {
+            let assigned = self.consumer.assignment().map(|a| a.count()).unwrap_or(0);
+            if assigned == 0 {
+                break;
             }
-            Err(error) => tracing::warn!(%error, "closing the consumer failed"),
+            if Instant::now() >= close_deadline {
+                tracing::warn!(assigned, "partitions still assigned at close");
+                break;
+            }
+            let _ = self.consumer.poll(Duration::from_millis(50));
         }
         if running > 0 {
             tracing::error!(

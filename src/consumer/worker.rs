@@ -12,7 +12,7 @@ use tokio::sync::{oneshot, Semaphore};
 use super::config::{ConfigError, TopicConfig, WorkerConfig};
 use super::dispatch::Dispatcher;
 use super::message::Flag;
-use super::poller::{Command, Poller, WorkerContext};
+use super::poller::{Poller, WorkerContext};
 use super::stats::WorkerStats;
 use super::MessageHandler;
 
@@ -84,11 +84,11 @@ pub(crate) struct WorkerShared {
     pub(crate) stopping: Arc<Flag>,
     shutdown: ShutdownHandle,
     pub(crate) slots: Arc<Semaphore>,
-    pub(crate) commands: std::sync::mpsc::Sender<Command>,
     pub(crate) dispatcher: Option<Arc<Dispatcher>>,
     pub(crate) stats: Arc<WorkerStats>,
     pub(crate) runtime: tokio::runtime::Handle,
-    /// Set once the consumer exists; weak so that the poller alone decides when it closes.
+    /// Set once the consumer exists; weak so that the context (owned by the consumer) does not
+    /// keep it alive. Partition tasks hold strong references while they run.
     pub(crate) consumer: OnceLock<Weak<BaseConsumer<WorkerContext>>>,
 }
 
@@ -96,6 +96,11 @@ impl WorkerShared {
     /// When the shutdown began (now, if it has not).
     pub(crate) fn stop_started(&self) -> Instant {
         *self.shutdown.inner.started.get_or_init(Instant::now)
+    }
+
+    /// Starts a shutdown from inside the worker.
+    pub(crate) fn begin_stop(&self) {
+        self.shutdown.shutdown();
     }
 
     /// The shutdown deadline, once a shutdown has begun.
@@ -167,7 +172,6 @@ impl Worker {
         } else {
             None
         };
-        let (commands, command_rx) = std::sync::mpsc::channel();
         let topics = self
             .config
             .topics
@@ -181,7 +185,6 @@ impl Worker {
             handler: self.handler,
             stopping: self.shutdown.inner.flag.clone(),
             shutdown: self.shutdown.clone(),
-            commands,
             dispatcher: dispatcher.clone(),
             stats: self.stats,
             runtime: tokio::runtime::Handle::current(),
@@ -209,7 +212,7 @@ impl Worker {
         };
 
         let (done_tx, done_rx) = oneshot::channel();
-        let poller = Poller::new(consumer, command_rx);
+        let poller = Poller::new(consumer);
         std::thread::Builder::new()
             .name("kafka-poller".into())
             .spawn(move || {

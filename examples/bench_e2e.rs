@@ -1,0 +1,293 @@
+//! End-to-end throughput on one topic, in one run: a bare rdkafka consumer that only reads the
+//! messages (the ceiling) against the worker with full semantics (per-job offset store,
+//! commits), once with a no-op `MessageHandler` (the runtime alone) and once with the
+//! `Registry` and a registered no-op job class (decode + dispatch by `job_class`: what an
+//! application runs).
+//!
+//! ```sh
+//! make bench-e2e        # or: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092 cargo run --release --example bench_e2e
+//! ```
+//!
+//! Environment: `BENCH_MESSAGES` (1 000 000), `BENCH_PARTITIONS` (6), `BENCH_ROUNDS` (2). Each
+//! measurement runs in a fresh child process (so peak RSS is its own) with a fresh consumer
+//! group; the sides alternate for `BENCH_ROUNDS` rounds and the best run of each side counts,
+//! since the broker shares the cores and single runs vary. Rates are from the first message to
+//! the last. The last line is `e2e_ratio=<registry worker / ceiling>`.
+
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use activejob_karafka::consumer::{handler_fn, TopicConfig, Worker, WorkerConfig};
+use activejob_karafka::registry::{JobContext, Registry};
+use futures::FutureExt;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident set size of this process, in MiB (Linux: VmHWM).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// What `NoopJob.perform_later(i)` looks like when Rails 8.1 dispatches it through Karafka.
+fn payload(i: u64) -> String {
+    format!(
+        concat!(
+            r#"{{"job_class":"NoopJob","job_id":"{:08x}-7c1e-4b5d-9f3a-6a2b8c4d0e1f","provider_job_id":null,"#,
+            r#""queue_name":"bench","priority":null,"arguments":[{}],"executions":0,"exception_executions":{{}},"#,
+            r#""locale":"en","timezone":"UTC","enqueued_at":"2026-11-24T21:27:56.175007000Z","scheduled_at":null}}"#
+        ),
+        i, i
+    )
+}
+
+async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()?;
+    let t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    for r in admin.create_topics([&t], &AdminOptions::new()).await? {
+        r.map_err(|(t, e)| anyhow::anyhow!("creating {t}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn produce(bootstrap: &str, topic: &str, partitions: i32, n: u64) -> anyhow::Result<Duration> {
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "20")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.kbytes", "1048576")
+        .create()?;
+    let start = Instant::now();
+    for i in 0..n {
+        let body = payload(i);
+        let mut record = BaseRecord::<(), str>::to(topic)
+            .payload(&body)
+            .partition((i % partitions as u64) as i32);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((e, r)) => {
+                    if e.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::QueueFull) {
+                        anyhow::bail!("produce: {e}");
+                    }
+                    record = r;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(60))?;
+    Ok(start.elapsed())
+}
+
+fn worker_config(bootstrap: &str, topic: &str, group: &str) -> anyhow::Result<WorkerConfig> {
+    Ok(WorkerConfig::builder()
+        .bootstrap_servers(bootstrap)
+        .group_id(group)
+        .topic(TopicConfig::new(topic))
+        .build()?)
+}
+
+/// Reads all `n` messages with a bare `BaseConsumer` (the worker's librdkafka settings, one
+/// thread polling): returns the time from the first message to the last.
+fn ceiling(config: &WorkerConfig, n: u64) -> anyhow::Result<Duration> {
+    let consumer: BaseConsumer = config.consumer_config().create()?;
+    consumer.subscribe(&config.topic_names())?;
+    let mut seen = 0u64;
+    let mut bytes = 0usize;
+    let mut first = None;
+    while seen < n {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                first.get_or_insert_with(Instant::now);
+                bytes += m.payload().map_or(0, <[u8]>::len);
+                seen += 1;
+            }
+            Some(Err(e)) => eprintln!("ceiling consumer: {e}"),
+            None => {}
+        }
+    }
+    std::hint::black_box(bytes);
+    Ok(first.map_or(Duration::ZERO, |f| f.elapsed()))
+}
+
+/// Runs the worker until all `n` jobs are done: returns the time from the first job to the
+/// last. Completion is read from the worker's own counters, so the handler does nothing
+/// shared per job; after a clean shutdown every job must be committed.
+async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Result<Duration> {
+    let first: Arc<OnceLock<Instant>> = Arc::default();
+    let f = first.clone();
+    let group = config.group_id.clone();
+    let topic = config.topics[0].name.clone();
+    let bootstrap = config.bootstrap_servers.clone();
+    let worker = if with_registry {
+        let registry =
+            Registry::new().register("NoopJob", move |(_id,): (u64,), _ctx: JobContext| {
+                f.get_or_init(Instant::now);
+                async { Ok(()) }
+            });
+        Worker::new(config, registry)
+    } else {
+        Worker::new(
+            config,
+            handler_fn(move |_message, _signals| {
+                f.get_or_init(Instant::now);
+                async { Ok(()) }.boxed()
+            }),
+        )
+    }
+    .handle_signals(false);
+    let stats = worker.stats();
+    let stop = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    while stats.snapshot().jobs_succeeded < n {
+        anyhow::ensure!(!running.is_finished(), "the worker stopped early");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let last = Instant::now();
+    stop.shutdown();
+    running.await??;
+    let elapsed = match first.get() {
+        Some(a) => last - *a,
+        None => anyhow::bail!("the worker ran no job"),
+    };
+    let committed = committed_total(&bootstrap, &group, &topic)?;
+    anyhow::ensure!(committed == n as i64, "committed {committed} of {n}");
+    Ok(elapsed)
+}
+
+fn committed_total(bootstrap: &str, group: &str, topic: &str) -> anyhow::Result<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()?;
+    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let partitions = md.topics()[0].partitions().len() as i32;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let got = consumer.committed_offsets(tpl, Duration::from_secs(10))?;
+    Ok(got
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(o) => o,
+            _ => 0,
+        })
+        .sum())
+}
+
+/// Child process: one measurement, printed as `seconds=<s> rss_mib=<MiB>`.
+async fn child(side: &str, bootstrap: &str, topic: &str, n: u64) -> anyhow::Result<()> {
+    let group = format!("bench-{side}-{}", uuid::Uuid::new_v4());
+    let config = worker_config(bootstrap, topic, &group)?;
+    let elapsed = match side {
+        "ceiling" => tokio::task::spawn_blocking(move || ceiling(&config, n)).await??,
+        "runtime" => worker(config, n, false).await?,
+        "registry" => worker(config, n, true).await?,
+        other => anyhow::bail!("unknown side {other}"),
+    };
+    println!(
+        "seconds={} rss_mib={:.0}",
+        elapsed.as_secs_f64(),
+        peak_rss_mib()
+    );
+    Ok(())
+}
+
+fn run_child(side: &str, topic: &str, n: u64) -> anyhow::Result<(f64, f64)> {
+    let out = Command::new(std::env::current_exe()?)
+        .args(["--side", side, "--topic", topic])
+        .env("BENCH_MESSAGES", n.to_string())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(
+        out.status.success(),
+        "{side} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let field = |name: &str| -> anyhow::Result<f64> {
+        stdout
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(name))
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("no {name} in {stdout:?}"))
+    };
+    Ok((n as f64 / field("seconds=")?, field("rss_mib=")?))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let n = env_or("BENCH_MESSAGES", 1_000_000);
+    let bootstrap = std::env::var("KAFKA_BOOTSTRAP_SERVERS")
+        .map_err(|_| anyhow::anyhow!("set KAFKA_BOOTSTRAP_SERVERS (make bench-e2e does)"))?;
+    let args: Vec<String> = std::env::args().collect();
+    if let (Some(side), Some(topic)) = (
+        args.iter()
+            .position(|a| a == "--side")
+            .and_then(|i| args.get(i + 1)),
+        args.iter()
+            .position(|a| a == "--topic")
+            .and_then(|i| args.get(i + 1)),
+    ) {
+        return child(side, &bootstrap, topic, n).await;
+    }
+
+    let partitions = env_or("BENCH_PARTITIONS", 6) as i32;
+    let rounds = env_or("BENCH_ROUNDS", 2).max(1);
+    let topic = format!(
+        "bench-e2e-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    create_topic(&bootstrap, &topic, partitions).await?;
+    let size = payload(n / 2).len();
+    let took = {
+        let (b, t) = (bootstrap.clone(), topic.clone());
+        tokio::task::spawn_blocking(move || produce(&b, &t, partitions, n)).await??
+    };
+    println!(
+        "produced {n} jobs of ~{size} bytes to {topic} ({partitions} partitions) in {:.2} s",
+        took.as_secs_f64()
+    );
+
+    let sides = [
+        ("ceiling", "bare BaseConsumer, reads only"),
+        ("runtime", "worker, no-op MessageHandler"),
+        ("registry", "worker, Registry decode + no-op job"),
+    ];
+    let mut best = [(0f64, 0f64); 3];
+    for round in 1..=rounds {
+        for (i, (side, what)) in sides.iter().enumerate() {
+            let (rate, rss) = run_child(side, &topic, n)?;
+            println!("round {round}: {what:<38} {rate:>10.0} msg/s  peak RSS {rss:>4.0} MiB");
+            if rate > best[i].0 {
+                best[i] = (rate, rss);
+            }
+        }
+    }
+    for ((side, _), (rate, rss)) in sides.iter().zip(best) {
+        println!("{side}_msgs_per_s={rate:.0} {side}_peak_rss_mib={rss:.0}");
+    }
+    println!("runtime_ratio={:.3}", best[1].0 / best[0].0);
+    println!("e2e_ratio={:.3}", best[2].0 / best[0].0);
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! A second worker joins the group mid-stream: partitions move to it, no job is lost, and a job
+//! runs twice at most when it was running during the revocation.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use activejob_karafka::consumer::{handler_fn, ShutdownHandle, TopicConfig, Worker, WorkerStats};
+use futures::FutureExt;
+use std::sync::Arc;
+use support::*;
+
+fn start(
+    group: &str,
+    topic: &str,
+    recorder: &Recorder,
+) -> (
+    ShutdownHandle,
+    Arc<WorkerStats>,
+    tokio::task::JoinHandle<Result<(), activejob_karafka::consumer::WorkerError>>,
+) {
+    let rec = recorder.clone();
+    let handler = handler_fn(move |m, _| {
+        let rec = rec.clone();
+        async move {
+            let id = parse_job(&m)?;
+            let i = rec.start(id, &m);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            rec.finish(i, true);
+            Ok(())
+        }
+        .boxed()
+    });
+    let config = config(group, &[TopicConfig::new(topic)])
+        .concurrency(6)
+        .build()
+        .unwrap();
+    let worker = Worker::new(config, handler).handle_signals(false);
+    (
+        worker.shutdown_handle(),
+        worker.stats(),
+        tokio::spawn(worker.run()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_worker_takes_partitions_without_losing_jobs() {
+    init_tracing();
+    let topic = unique("rebalance");
+    let group = unique("rebalance-group");
+    create_topic(&topic, 6).await;
+    let total = 1_800u64;
+    produce(
+        &topic,
+        (0..total).map(|id| Out::job(id, (id % 6) as i32)).collect(),
+    )
+    .await;
+
+    let a = Recorder::default();
+    let b = Recorder::default();
+    let (stop_a, stats_a, run_a) = start(&group, &topic, &a);
+    wait_until(Duration::from_secs(30), "worker A under way", || {
+        a.succeeded().len() >= 200
+    })
+    .await;
+    let (stop_b, stats_b, run_b) = start(&group, &topic, &b);
+
+    wait_until(Duration::from_secs(60), "every job", || {
+        let mut all = a.succeeded();
+        all.extend(b.succeeded());
+        all.len() == total as usize
+    })
+    .await;
+    stop_a.shutdown();
+    stop_b.shutdown();
+    run_a.await.unwrap().expect("worker A stops cleanly");
+    run_b.await.unwrap().expect("worker B stops cleanly");
+
+    let mut count: BTreeMap<u64, usize> = BTreeMap::new();
+    for r in a.runs().iter().chain(b.runs().iter()).filter(|r| r.ok) {
+        *count.entry(r.id).or_default() += 1;
+    }
+    let duplicates: Vec<u64> = count
+        .iter()
+        .filter(|(_, &n)| n > 1)
+        .map(|(&id, _)| id)
+        .collect();
+    let (sa, sb) = (stats_a.snapshot(), stats_b.snapshot());
+    println!(
+        "rebalance: A ran {}, B ran {}, duplicates {} {:?}; A revoked {} partitions, B assigned {}",
+        a.runs().len(),
+        b.runs().len(),
+        duplicates.len(),
+        duplicates,
+        sa.partitions_revoked,
+        sb.partitions_assigned
+    );
+    assert_eq!(count.len(), total as usize, "no job lost");
+    assert!(!b.runs().is_empty(), "partitions moved to worker B");
+    assert!(sb.partitions_assigned >= 1);
+    // At most one in-flight job per revoked partition can run twice.
+    assert!(
+        duplicates.len() as u64 <= sa.partitions_revoked,
+        "{} duplicates for {} revoked partitions",
+        duplicates.len(),
+        sa.partitions_revoked
+    );
+    assert_fully_committed(&group, &topic, 6);
+}
+
+/// A partition paused for a retry is revoked and assigned back to the same worker (another
+/// member joins the group for an unrelated topic): it must not stay paused, the failing job is
+/// retried and the jobs behind it run once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partition_paused_for_a_retry_survives_a_rebalance() {
+    use activejob_karafka::consumer::{JobFailure, PauseConfig};
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    init_tracing();
+    let topic = unique("paused-rebalance");
+    let other = unique("paused-rebalance-other");
+    let group = unique("paused-rebalance-group");
+    create_topic(&topic, 1).await;
+    create_topic(&other, 1).await;
+    produce(&topic, (1..=4).map(|id| Out::job(id, 0)).collect()).await;
+
+    let recorder = Recorder::default();
+    let failures = Arc::new(AtomicU32::new(0));
+    let (rec, fails) = (recorder.clone(), failures.clone());
+    let handler = handler_fn(move |m, _| {
+        let (rec, fails) = (rec.clone(), fails.clone());
+        async move {
+            let id = parse_job(&m)?;
+            let i = rec.start(id, &m);
+            // Job 2 fails until the rebalance has happened (two failures at least).
+            let fail = id == 2 && fails.load(Ordering::SeqCst) < 2;
+            if fail {
+                fails.fetch_add(1, Ordering::SeqCst);
+            }
+            rec.finish(i, !fail);
+            if fail {
+                Err(JobFailure::Failed("not yet".into()))
+            } else {
+                Ok(())
+            }
+        }
+        .boxed()
+    });
+    let config = config(&group, &[TopicConfig::new(&topic)])
+        .pause(PauseConfig {
+            timeout: Duration::from_millis(1_000),
+            max_timeout: Duration::from_millis(4_000),
+            with_exponential_backoff: true,
+        })
+        .build()
+        .unwrap();
+    let worker = Worker::new(config, handler).handle_signals(false);
+    let stats = worker.stats();
+    let stop = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    // First failure: the partition is now paused for 2 s. Another member joins the group.
+    wait_until(Duration::from_secs(30), "job 2 failed once", || {
+        failures.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    let done = Arc::new(AtomicBool::new(false));
+    let joiner = {
+        let (group, other, done) = (group.clone(), other.clone(), done.clone());
+        std::thread::spawn(move || {
+            let c: BaseConsumer = rdkafka::ClientConfig::new()
+                .set("bootstrap.servers", bootstrap())
+                .set("group.id", &group)
+                .set("enable.auto.commit", "false")
+                .create()
+                .unwrap();
+            c.subscribe(&[&other]).unwrap();
+            while !done.load(Ordering::SeqCst) {
+                let _ = c.poll(Duration::from_millis(50));
+            }
+        })
+    };
+    wait_until(Duration::from_secs(30), "the rebalance", || {
+        stats.snapshot().partitions_revoked >= 1 && stats.snapshot().partitions_assigned >= 2
+    })
+    .await;
+    wait_until(Duration::from_secs(30), "every job", || {
+        recorder.succeeded().len() == 4
+    })
+    .await;
+    done.store(true, Ordering::SeqCst);
+    joiner.join().unwrap();
+    stop.shutdown();
+    running.await.unwrap().expect("clean shutdown");
+    assert!(recorder.succeeded().values().all(|&n| n == 1));
+    let ids: Vec<u64> = recorder
+        .runs()
+        .iter()
+        .filter(|r| r.ok)
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3, 4], "in order");
+    assert_fully_committed(&group, &topic, 1);
+}
+
+/// A job still running when its partition is revoked, past `revoke_timeout`: the rebalance does
+/// not wait for it, the job sees `is_revoked()`, its late success is not stored, and the new
+/// owner runs it again: exactly one duplicate, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_outliving_the_revoke_timeout_runs_again_on_the_new_owner() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    init_tracing();
+    let topic = unique("revoke-timeout");
+    let group = unique("revoke-timeout-group");
+    create_topic(&topic, 1).await;
+    produce(&topic, (1..=5).map(|id| Out::job(id, 0)).collect()).await;
+
+    let first_run = Arc::new(AtomicBool::new(true));
+    let saw_revoked: Arc<Mutex<Option<bool>>> = Arc::default();
+    let make = |recorder: &Recorder| {
+        let (rec, first, seen) = (recorder.clone(), first_run.clone(), saw_revoked.clone());
+        handler_fn(move |m, signals| {
+            let (rec, first, seen) = (rec.clone(), first.clone(), seen.clone());
+            async move {
+                let id = parse_job(&m)?;
+                let i = rec.start(id, &m);
+                if id == 1 && first.swap(false, Ordering::SeqCst) {
+                    // Long, and deaf to the revocation until it is done.
+                    tokio::time::sleep(Duration::from_secs(4)).await;
+                    *seen.lock().unwrap() = Some(signals.is_revoked());
+                }
+                rec.finish(i, true);
+                Ok(())
+            }
+            .boxed()
+        })
+    };
+    let start_worker = |recorder: &Recorder| {
+        let config = config(&group, &[TopicConfig::new(&topic)])
+            .revoke_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
+        let worker = Worker::new(config, make(recorder)).handle_signals(false);
+        (
+            worker.shutdown_handle(),
+            worker.stats(),
+            tokio::spawn(worker.run()),
+        )
+    };
+    let a = Recorder::default();
+    let b = Recorder::default();
+    let (stop_a, stats_a, run_a) = start_worker(&a);
+    wait_until(Duration::from_secs(30), "the long job started", || {
+        a.started_count() == 1
+    })
+    .await;
+    let (stop_b, _stats_b, run_b) = start_worker(&b);
+    wait_until(Duration::from_secs(30), "every job", || {
+        let mut all = a.succeeded();
+        all.extend(b.succeeded());
+        all.len() == 5
+    })
+    .await;
+    // Let the first run of job 1 finish (it was abandoned, not cancelled).
+    wait_until(Duration::from_secs(10), "the abandoned run ended", || {
+        saw_revoked.lock().unwrap().is_some()
+    })
+    .await;
+    stop_a.shutdown();
+    stop_b.shutdown();
+    run_a.await.unwrap().expect("worker A stops cleanly");
+    run_b.await.unwrap().expect("worker B stops cleanly");
+
+    assert_eq!(
+        *saw_revoked.lock().unwrap(),
+        Some(true),
+        "the job saw is_revoked()"
+    );
+    assert!(stats_a.snapshot().partitions_revoked >= 1);
+    let mut runs: BTreeMap<u64, usize> = BTreeMap::new();
+    for r in a.runs().iter().chain(b.runs().iter()) {
+        *runs.entry(r.id).or_default() += 1;
+    }
+    println!("revoke timeout: runs per job {runs:?}");
+    assert_eq!(runs.get(&1), Some(&2), "the in-flight job ran twice");
+    assert!((2..=5).all(|id| runs.get(&id) == Some(&1)), "{runs:?}");
+    assert_fully_committed(&group, &topic, 1);
+}
