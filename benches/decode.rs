@@ -1,7 +1,11 @@
 //! Decoding the whole golden-payload corpus (`fixtures/{6.1,7.1,8.1}`), the way a worker decodes
 //! each message: parse, envelope, every argument.
+//!
+//! Two references run beside it on the same payloads: the tree path (`serde_json::Value`, then
+//! `Job::from_json`), and serde_json checking the JSON without building anything (`IgnoredAny`),
+//! the floor for any decoder built on serde_json.
 
-use activejob_karafka::{DecodeOptions, Job};
+use activejob_karafka::{json, DecodeOptions, Job};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::path::Path;
 
@@ -33,6 +37,24 @@ fn decode_corpus(c: &mut Criterion) {
             for payload in &payloads {
                 let job = Job::decode_with(std::hint::black_box(payload), &options);
                 std::hint::black_box(job.ok());
+            }
+        })
+    });
+    group.bench_function("tree_path", |b| {
+        b.iter(|| {
+            for payload in &payloads {
+                let job = json::parse(std::hint::black_box(payload), options.max_payload_bytes)
+                    .and_then(|raw| Job::from_json(raw, &options));
+                std::hint::black_box(job.ok());
+            }
+        })
+    });
+    group.bench_function("serde_json_ignored_any", |b| {
+        b.iter(|| {
+            for payload in &payloads {
+                let parsed =
+                    serde_json::from_slice::<serde::de::IgnoredAny>(std::hint::black_box(payload));
+                std::hint::black_box(parsed.ok());
             }
         })
     });

@@ -1,46 +1,137 @@
 //! Single-core decode rate over a payload corpus, for `make bench-decode`.
 //!
-//! `cargo run --release --example bench_decode -- [--seconds N] DIR...` decodes every payload
-//! (`*.json` but manifests) under the dirs in a loop for about N seconds and prints
-//! `rust_decode_per_sec=<payloads per second>` last.
+//! `cargo run --release --example bench_decode -- [--seconds N] [--passes N] [--app FILE]
+//! [--skip FILE]... DIR...` decodes every payload (`*.json` but manifests) under the dirs in a
+//! loop for about N seconds (after a warm-up of a fifth of that, as
+//! `ruby_interop/bench_decode.rb` does) and prints `rust_decode_per_sec=<payloads per second>`
+//! last. `--app` reads the application's facts from an `app.toml` (the Ruby side runs
+//! `ruby_interop/app.rb`, the same app as `fixtures/app.toml`); `--skip FILE` leaves a payload
+//! out (those the Ruby side cannot read, so both sides time the same set); `--passes N` runs
+//! exactly N passes instead, for profilers. Heap allocations per payload are counted in one pass
+//! outside the timed loop.
 
 use activejob_karafka::{DecodeOptions, Job};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// The system allocator, counting calls while [`COUNTING`] is set.
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static ALLOCATED_BYTES: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ALLOCATED_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` above, i.e. from the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ALLOCATED_BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn main() {
     let mut seconds = 3.0_f64;
+    let mut passes = None;
     let mut dirs = Vec::new();
+    let mut skip = Vec::new();
+    let mut app = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--seconds" {
-            seconds = args.next().and_then(|s| s.parse().ok()).unwrap_or(seconds);
-        } else {
-            dirs.push(PathBuf::from(arg));
+        match arg.as_str() {
+            "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).unwrap_or(seconds),
+            "--passes" => passes = args.next().and_then(|s| s.parse::<u64>().ok()),
+            "--skip" => skip.extend(args.next().map(PathBuf::from)),
+            "--app" => app = args.next(),
+            _ => dirs.push(PathBuf::from(arg)),
         }
     }
-    let payloads = load(&dirs);
-    let options = DecodeOptions::default();
+    let (payloads, skipped) = load(&dirs, &skip);
+    let options = match &app {
+        Some(file) => DecodeOptions::from_toml_file(file).unwrap_or_else(|e| panic!("{e}")),
+        None => DecodeOptions::default(),
+    };
     let failures = payloads
         .iter()
         .filter(|p| Job::decode_with(p, &options).is_err())
         .count();
-    let deadline = Duration::from_secs_f64(seconds);
-    let started = Instant::now();
-    let mut decoded = 0_u64;
-    while started.elapsed() < deadline {
+    let bytes: usize = payloads.iter().map(Vec::len).sum();
+    println!(
+        "payloads={} skipped={skipped} undecodable={failures} avg_bytes={}",
+        payloads.len(),
+        bytes / payloads.len().max(1)
+    );
+
+    COUNTING.store(true, Ordering::Relaxed);
+    for payload in &payloads {
+        std::hint::black_box(Job::decode_with(std::hint::black_box(payload), &options).ok());
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    let per_payload = |n: &AtomicU64| n.load(Ordering::Relaxed) as f64 / payloads.len() as f64;
+    println!(
+        "allocations_per_payload={:.1} allocated_bytes_per_payload={:.0}",
+        per_payload(&ALLOCATIONS),
+        per_payload(&ALLOCATED_BYTES)
+    );
+
+    let pass = || {
         for payload in &payloads {
             std::hint::black_box(Job::decode_with(std::hint::black_box(payload), &options).ok());
         }
-        decoded += payloads.len() as u64;
+    };
+    let mut decoded = 0_u64;
+    let started;
+    match passes {
+        Some(n) => {
+            started = Instant::now();
+            for _ in 0..n {
+                pass();
+            }
+            decoded = n * payloads.len() as u64;
+        }
+        None => {
+            let warm_until = Instant::now() + Duration::from_secs_f64((seconds / 5.0).max(0.2));
+            while Instant::now() < warm_until {
+                pass();
+            }
+            let deadline = Duration::from_secs_f64(seconds);
+            started = Instant::now();
+            while started.elapsed() < deadline {
+                pass();
+                decoded += payloads.len() as u64;
+            }
+        }
     }
-    let rate = decoded as f64 / started.elapsed().as_secs_f64();
-    println!("payloads={} undecodable={failures}", payloads.len());
-    println!("rust_decode_per_sec={rate:.1}");
+    let elapsed = started.elapsed().as_secs_f64();
+    println!("seconds={elapsed:.3} decoded={decoded}");
+    println!("rust_decode_per_sec={:.1}", decoded as f64 / elapsed);
 }
 
-fn load(dirs: &[PathBuf]) -> Vec<Vec<u8>> {
+/// The payloads under `dirs`, less the files in `skip`, and how many were skipped.
+fn load(dirs: &[PathBuf], skip: &[PathBuf]) -> (Vec<Vec<u8>>, usize) {
     let mut payloads = Vec::new();
+    let mut skipped = 0;
     for dir in dirs {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
@@ -52,8 +143,12 @@ fn load(dirs: &[PathBuf]) -> Vec<Vec<u8>> {
             .collect();
         files.sort();
         for file in files {
+            if skip.contains(&file) {
+                skipped += 1;
+                continue;
+            }
             payloads.push(std::fs::read(&file).expect("payload"));
         }
     }
-    payloads
+    (payloads, skipped)
 }

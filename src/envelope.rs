@@ -1,14 +1,19 @@
 //! The job envelope: the top-level keys of `job.serialize`, read and written the Rails 8.1 way.
 
-use crate::arguments::{decode_arguments, encode_arguments, DecodeContext, Value};
+use crate::arguments::node::{Kind, Node, Num, Object};
+use crate::arguments::tape::Tape;
+use crate::arguments::{
+    decode_argument_list, encode_arguments, invalid_timezone, Ctx, Value, Zone,
+};
 use crate::continuation::Continuation;
-use crate::error::{json_type_name, DecodeError, DecodeErrorKind, EncodeError, JsonPath};
+use crate::error::{DecodeError, DecodeErrorKind, EncodeError, JsonPath, PathRef};
 use crate::json::{self, JsonStyle};
 use crate::options::DecodeOptions;
 use crate::ruby::time::{self, RubyTime};
 use crate::ruby::time_zone::{self, RailsZone};
 use chrono::Utc;
 use serde_json::{Map, Value as Json};
+use std::cell::RefCell;
 
 /// The keys Rails writes, in the order it writes them. Anything else is kept in [`Job::extra`].
 const ENVELOPE_KEYS: [&str; 14] = [
@@ -62,26 +67,23 @@ impl EnvelopeTime {
         }
     }
 
-    fn decode(raw: Json, path: &JsonPath) -> Result<Option<EnvelopeTime>, DecodeError> {
-        match raw {
-            Json::Null => Ok(None),
-            Json::String(text) => match time::parse_xmlschema(&text) {
+    fn decode<N: Node>(raw: N, key: &str) -> Result<Option<EnvelopeTime>, DecodeError> {
+        match raw.into_kind() {
+            Kind::Null => Ok(None),
+            Kind::String(text) => match time::parse_xmlschema(text.as_ref()) {
                 Ok(time) => Ok(Some(EnvelopeTime {
                     time,
-                    source: Some(text),
+                    source: Some(text.into()),
                 })),
                 Err(_) => Err(DecodeError::invalid(
-                    path,
-                    format!("invalid xmlschema format: {text:?}"),
+                    &JsonPath::key(key),
+                    format!("invalid xmlschema format: {:?}", text.as_ref()),
                 )),
             },
             // Rails 7.1+ raises TypeError for the pre-7.1 epoch-float form.
             other => Err(DecodeError::shape(
-                path,
-                format!(
-                    "expected an ISO 8601 string, found {}",
-                    json_type_name(&other)
-                ),
+                &JsonPath::key(key),
+                format!("expected an ISO 8601 string, found {}", other.type_name()),
             )),
         }
     }
@@ -208,55 +210,96 @@ impl Job {
     }
 
     /// Decodes payload bytes with the application's options.
+    ///
+    /// The bytes are parsed once into a flat token tape (no `serde_json::Value` tree) and read
+    /// by the same rules as [`Job::from_json`], so both give the same job and the same errors.
     pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Job, DecodeError> {
-        let raw = json::parse(bytes, options.max_payload_bytes)?;
-        Job::from_json(raw, options)
+        let text = json::payload_text(bytes, options.max_payload_bytes)?;
+        let tape = Tape::parse(text).map_err(json::not_json)?;
+        Job::from_node(tape.root(), options)
     }
 
     /// Decodes an already parsed JSON payload.
     pub fn from_json(raw: Json, options: &DecodeOptions) -> Result<Job, DecodeError> {
-        let mut map = match raw {
-            Json::Object(map) => map,
+        Job::from_node(raw, options)
+    }
+
+    /// Reads the envelope the way Rails 8.1's `deserialize` does, checking keys in its order
+    /// whatever their order in the payload.
+    fn from_node<N: Node>(raw: N, options: &DecodeOptions) -> Result<Job, DecodeError> {
+        let object = match raw.into_kind() {
+            Kind::Object(object) => object,
             other => {
                 return Err(DecodeError::shape(
                     &JsonPath::root(),
                     format!(
                         "a job payload is a JSON object, found {}",
-                        json_type_name(&other)
+                        other.type_name()
                     ),
                 ))
             }
         };
-        let job_class = decode_job_class(map.shift_remove("job_class"), options)?;
-        let scheduled_at_key = map.contains_key("scheduled_at");
+        let mut fields = Fields::<N>::default();
+        let mut extra = Map::new();
+        for (key, value) in object.into_entries() {
+            let slot = match key.as_ref() {
+                "job_class" => &mut fields.job_class,
+                "job_id" => &mut fields.job_id,
+                "provider_job_id" => &mut fields.provider_job_id,
+                "queue_name" => &mut fields.queue_name,
+                "priority" => &mut fields.priority,
+                "arguments" => &mut fields.arguments,
+                "executions" => &mut fields.executions,
+                "exception_executions" => &mut fields.exception_executions,
+                "locale" => &mut fields.locale,
+                "timezone" => &mut fields.timezone,
+                "enqueued_at" => &mut fields.enqueued_at,
+                "scheduled_at" => &mut fields.scheduled_at,
+                // `continuation` and `resumptions` stay here until the job is known continuable.
+                _ => {
+                    extra.insert(key.into(), value.into_json());
+                    continue;
+                }
+            };
+            *slot = Some(value);
+        }
+        let job_class = decode_job_class(fields.job_class, options)?;
+        let scheduled_at_key = fields.scheduled_at.is_some();
         let mut job = Job {
-            job_id: optional_string(&mut map, "job_id")?,
-            provider_job_id: optional_string(&mut map, "provider_job_id")?,
-            queue_name: optional_string(&mut map, "queue_name")?,
-            priority: optional_integer(&mut map, "priority")?,
+            job_id: optional_string(fields.job_id, "job_id")?,
+            provider_job_id: optional_string(fields.provider_job_id, "provider_job_id")?,
+            queue_name: optional_string(fields.queue_name, "queue_name")?,
+            priority: optional_integer(fields.priority, "priority")?,
             arguments: Vec::new(),
-            executions: optional_integer(&mut map, "executions")?,
-            exception_executions: optional_object(&mut map, "exception_executions")?,
-            locale: optional_string(&mut map, "locale")?,
-            timezone: optional_string(&mut map, "timezone")?,
-            enqueued_at: take_time(&mut map, "enqueued_at")?,
-            scheduled_at: take_time(&mut map, "scheduled_at")?,
+            executions: optional_integer(fields.executions, "executions")?,
+            exception_executions: optional_object(
+                fields.exception_executions,
+                "exception_executions",
+            )?,
+            locale: optional_string(fields.locale, "locale")?,
+            timezone: optional_string(fields.timezone, "timezone")?,
+            enqueued_at: take_time(fields.enqueued_at, "enqueued_at")?,
+            scheduled_at: take_time(fields.scheduled_at, "scheduled_at")?,
             continuation: None,
             resumptions: None,
             extra: Map::new(),
             scheduled_at_key,
             job_class,
         };
-        job.decode_continuation(&mut map, options)?;
-        let raw_arguments = map.shift_remove("arguments");
-        job.extra = map;
-        if let Some(raw) = raw_arguments {
-            let zone = job.argument_zone(options)?;
-            let ctx = DecodeContext {
-                zone: &zone,
+        job.decode_continuation(&mut extra, options)?;
+        job.extra = extra;
+        // Rails 8.1 runs every job inside `Time.use_zone(job.timezone)`, arguments or not: an
+        // unknown zone fails the job even when nothing needs it.
+        let zone = job.timezone.as_deref().unwrap_or(&options.default_timezone);
+        check_zone(zone)?;
+        if let Some(raw) = fields.arguments {
+            let ctx = Ctx {
+                zone: Zone::Named(zone),
                 serializers: &options.serializers,
             };
-            job.arguments = decode_arguments(raw, &ctx, &JsonPath::key("arguments"))?;
+            let root = JsonPath::root();
+            let root = PathRef::At(&root);
+            job.arguments = decode_argument_list(raw, &ctx, root.field("arguments"))?;
         }
         Ok(job)
     }
@@ -264,13 +307,11 @@ impl Job {
     /// Rails 8.1 reads arguments inside `Time.use_zone(job.timezone)`: a TimeWithZone written
     /// without `time_zone` lands in the job's zone, or the worker's when the job has none.
     pub fn argument_zone(&self, options: &DecodeOptions) -> Result<RailsZone, DecodeError> {
-        let name = self.effective_timezone(options);
-        time_zone::lookup(&name).ok_or_else(|| {
-            DecodeError::invalid(
-                &JsonPath::key("timezone"),
-                format!("Invalid Timezone: {name}"),
-            )
-        })
+        let name = self
+            .timezone
+            .as_deref()
+            .unwrap_or(&options.default_timezone);
+        time_zone::lookup(name).ok_or_else(|| invalid_timezone(name))
     }
 
     /// The job's locale, or the worker's default when the payload has none.
@@ -300,7 +341,8 @@ impl Job {
             Some(raw) => Continuation::decode(raw)?,
             None => Continuation::default(),
         });
-        self.resumptions = Some(optional_integer(map, "resumptions")?.unwrap_or(0));
+        let resumptions = map.shift_remove("resumptions");
+        self.resumptions = Some(optional_integer(resumptions, "resumptions")?.unwrap_or(0));
         Ok(())
     }
 
@@ -359,27 +401,89 @@ impl Job {
     }
 }
 
-fn decode_job_class(raw: Option<Json>, options: &DecodeOptions) -> Result<String, DecodeError> {
-    let path = JsonPath::key("job_class");
-    let name = match raw {
-        Some(Json::String(name)) => name,
-        None | Some(Json::Null) => {
+thread_local! {
+    /// The last zone name found to resolve: a worker reads job after job in the same zone.
+    static KNOWN_ZONE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Refuses a zone name Rails does not know, as `argument_zone` would, without resolving a
+/// name this thread already resolved (the zone table and tz database do not change).
+fn check_zone(name: &str) -> Result<(), DecodeError> {
+    let known = |cache: &RefCell<Option<String>>| {
+        cache
+            .try_borrow()
+            .is_ok_and(|known| known.as_deref() == Some(name))
+    };
+    if KNOWN_ZONE.with(known) {
+        return Ok(());
+    }
+    time_zone::lookup(name).ok_or_else(|| invalid_timezone(name))?;
+    KNOWN_ZONE.with(|cache| {
+        if let Ok(mut known) = cache.try_borrow_mut() {
+            *known = Some(name.to_owned());
+        }
+    });
+    Ok(())
+}
+
+/// The envelope keys of a payload, as found (the last value of a repeated key).
+struct Fields<N> {
+    job_class: Option<N>,
+    job_id: Option<N>,
+    provider_job_id: Option<N>,
+    queue_name: Option<N>,
+    priority: Option<N>,
+    arguments: Option<N>,
+    executions: Option<N>,
+    exception_executions: Option<N>,
+    locale: Option<N>,
+    timezone: Option<N>,
+    enqueued_at: Option<N>,
+    scheduled_at: Option<N>,
+}
+
+impl<N> Default for Fields<N> {
+    fn default() -> Self {
+        Fields {
+            job_class: None,
+            job_id: None,
+            provider_job_id: None,
+            queue_name: None,
+            priority: None,
+            arguments: None,
+            executions: None,
+            exception_executions: None,
+            locale: None,
+            timezone: None,
+            enqueued_at: None,
+            scheduled_at: None,
+        }
+    }
+}
+
+fn decode_job_class<N: Node>(
+    raw: Option<N>,
+    options: &DecodeOptions,
+) -> Result<String, DecodeError> {
+    let name: String = match Kind::of(raw) {
+        Kind::String(name) => name.into(),
+        Kind::Null => {
             return Err(DecodeError::new(
-                path,
+                JsonPath::key("job_class"),
                 DecodeErrorKind::MissingKey,
                 "missing",
             ))
         }
-        Some(other) => {
+        other => {
             return Err(DecodeError::shape(
-                &path,
-                format!("expected a class name, found {}", json_type_name(&other)),
+                &JsonPath::key("job_class"),
+                format!("expected a class name, found {}", other.type_name()),
             ))
         }
     };
     if !options.knows_job_class(&name) {
         return Err(DecodeError::new(
-            path,
+            JsonPath::key("job_class"),
             DecodeErrorKind::UnknownJobClass,
             format!("Failed to instantiate job, class `{name}` doesn't exist"),
         ));
@@ -387,47 +491,45 @@ fn decode_job_class(raw: Option<Json>, options: &DecodeOptions) -> Result<String
     Ok(name)
 }
 
-fn optional_string(map: &mut Map<String, Json>, key: &str) -> Result<Option<String>, DecodeError> {
-    match map.shift_remove(key) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s)),
-        Some(other) => Err(DecodeError::shape(
+fn optional_string<N: Node>(raw: Option<N>, key: &str) -> Result<Option<String>, DecodeError> {
+    match Kind::of(raw) {
+        Kind::Null => Ok(None),
+        Kind::String(s) => Ok(Some(s.into())),
+        other => Err(DecodeError::shape(
             &JsonPath::key(key),
-            format!("expected a string, found {}", json_type_name(&other)),
+            format!("expected a string, found {}", other.type_name()),
         )),
     }
 }
 
-fn optional_integer(map: &mut Map<String, Json>, key: &str) -> Result<Option<i64>, DecodeError> {
-    match map.shift_remove(key) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::Number(n)) if n.as_i64().is_some() && crate::error::is_integer_literal(&n) => {
-            Ok(n.as_i64())
-        }
-        Some(other) => Err(DecodeError::shape(
+fn optional_integer<N: Node>(raw: Option<N>, key: &str) -> Result<Option<i64>, DecodeError> {
+    match Kind::of(raw) {
+        Kind::Null => Ok(None),
+        Kind::Number(n) if n.as_i64().is_some() => Ok(n.as_i64()),
+        other => Err(DecodeError::shape(
             &JsonPath::key(key),
-            format!("expected an integer, found {}", json_type_name(&other)),
+            format!("expected an integer, found {}", other.type_name()),
         )),
     }
 }
 
-fn optional_object(
-    map: &mut Map<String, Json>,
+fn optional_object<N: Node>(
+    raw: Option<N>,
     key: &str,
 ) -> Result<Option<Map<String, Json>>, DecodeError> {
-    match map.shift_remove(key) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::Object(obj)) => Ok(Some(obj)),
-        Some(other) => Err(DecodeError::shape(
+    match Kind::of(raw) {
+        Kind::Null => Ok(None),
+        Kind::Object(object) => Ok(Some(object.into_json())),
+        other => Err(DecodeError::shape(
             &JsonPath::key(key),
-            format!("expected an object, found {}", json_type_name(&other)),
+            format!("expected an object, found {}", other.type_name()),
         )),
     }
 }
 
-fn take_time(map: &mut Map<String, Json>, key: &str) -> Result<Option<EnvelopeTime>, DecodeError> {
-    match map.shift_remove(key) {
+fn take_time<N: Node>(raw: Option<N>, key: &str) -> Result<Option<EnvelopeTime>, DecodeError> {
+    match raw {
         None => Ok(None),
-        Some(raw) => EnvelopeTime::decode(raw, &JsonPath::key(key)),
+        Some(raw) => EnvelopeTime::decode(raw, key),
     }
 }

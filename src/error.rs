@@ -41,6 +41,55 @@ impl JsonPath {
     }
 }
 
+/// A location being walked while decoding, turned into a [`JsonPath`] only when an error names
+/// it: decoding a payload that has no error builds no path text at all.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PathRef<'a> {
+    /// A path already built (the root is `JsonPath::root()`).
+    At(&'a JsonPath),
+    /// Key `name` of the object at the parent.
+    Field(&'a PathRef<'a>, &'a str),
+    /// Element `index` of the array at the parent.
+    Index(&'a PathRef<'a>, usize),
+}
+
+impl PathRef<'_> {
+    /// The path of `name` inside the object here.
+    pub(crate) fn field<'b>(&'b self, name: &'b str) -> PathRef<'b> {
+        PathRef::Field(self, name)
+    }
+
+    /// The path of element `index` of the array here.
+    pub(crate) fn index<'b>(&'b self, index: usize) -> PathRef<'b> {
+        PathRef::Index(self, index)
+    }
+
+    /// The path as [`JsonPath`] prints it.
+    pub(crate) fn to_path(self) -> JsonPath {
+        let mut text = String::new();
+        self.write(&mut text);
+        JsonPath(text)
+    }
+
+    fn write(self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            PathRef::At(path) => out.push_str(&path.0),
+            PathRef::Field(parent, name) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            PathRef::Index(parent, index) => {
+                parent.write(out);
+                let _ = write!(out, "[{index}]");
+            }
+        }
+    }
+}
+
 impl fmt::Display for JsonPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -100,6 +149,16 @@ impl DecodeError {
     /// A value Ruby would reject.
     pub fn invalid(path: &JsonPath, message: impl Into<String>) -> Self {
         DecodeError::new(path.clone(), DecodeErrorKind::InvalidValue, message)
+    }
+
+    /// A value of the wrong JSON type or shape at a path being walked.
+    pub(crate) fn shape_at(path: PathRef<'_>, message: impl Into<String>) -> Self {
+        DecodeError::new(path.to_path(), DecodeErrorKind::WrongShape, message)
+    }
+
+    /// A value Ruby would reject, at a path being walked.
+    pub(crate) fn invalid_at(path: PathRef<'_>, message: impl Into<String>) -> Self {
+        DecodeError::new(path.to_path(), DecodeErrorKind::InvalidValue, message)
     }
 }
 

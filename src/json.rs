@@ -33,6 +33,11 @@ pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// Nesting deeper than 128 levels is refused (Ruby's JSON parser refuses past 100), so no input
 /// can exhaust the stack.
 pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<Json, DecodeError> {
+    serde_json::from_str(payload_text(bytes, max_bytes)?).map_err(not_json)
+}
+
+/// The payload as text: at most `max_bytes` long and UTF-8.
+pub(crate) fn payload_text(bytes: &[u8], max_bytes: usize) -> Result<&str, DecodeError> {
     if bytes.len() > max_bytes {
         return Err(DecodeError::new(
             JsonPath::root(),
@@ -43,20 +48,22 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<Json, DecodeError> {
             ),
         ));
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+    std::str::from_utf8(bytes).map_err(|e| {
         DecodeError::new(
             JsonPath::root(),
             DecodeErrorKind::InvalidUtf8,
             format!("payload is not UTF-8 (invalid byte at {})", e.valid_up_to()),
         )
-    })?;
-    serde_json::from_str(text).map_err(|e| {
-        DecodeError::new(
-            JsonPath::root(),
-            DecodeErrorKind::InvalidJson,
-            format!("not JSON: {e}"),
-        )
     })
+}
+
+/// A payload serde_json refuses.
+pub(crate) fn not_json(e: serde_json::Error) -> DecodeError {
+    DecodeError::new(
+        JsonPath::root(),
+        DecodeErrorKind::InvalidJson,
+        format!("not JSON: {e}"),
+    )
 }
 
 /// A JSON number from a literal this crate produced (integers, Ruby float reprs).

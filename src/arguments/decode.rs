@@ -1,16 +1,21 @@
 //! JSON → [`Value`], following Rails 8.1's `ActiveJob::Arguments.deserialize` rule by rule.
+//!
+//! The rules read a [`Node`]: a `serde_json::Value` tree (the public functions here) or the
+//! payload's [tape](super::tape) (`Job::decode`), so both paths give the same values and the
+//! same errors. Paths are [`PathRef`]s on the stack, turned into text only for an error.
 
+use super::node::{Kind, Node, Num, Object};
 use super::value::{CustomObject, GlobalId, Hash, HashKey, HashKind, Range, TimeWithZone};
 use super::value::{TimeWithZoneWire, Value};
-use crate::error::{is_integer_literal, json_type_name, DecodeError, DecodeErrorKind, JsonPath};
+use crate::error::{DecodeError, DecodeErrorKind, JsonPath, PathRef};
 use crate::ruby::duration::Duration;
 use crate::ruby::time_zone::{self, RailsZone};
-use crate::ruby::{bigdecimal, time, Integer, Numeric};
+use crate::ruby::{bigdecimal, time, Numeric};
 use crate::serializers::{self, SerializerRegistry};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 const GLOBALID_KEY: &str = "_aj_globalid";
-const SERIALIZED_KEY: &str = "_aj_serialized";
+pub(crate) const SERIALIZED_KEY: &str = "_aj_serialized";
 const SYMBOL_KEYS_KEY: &str = "_aj_symbol_keys";
 const RUBY2_KEYWORDS_KEY: &str = "_aj_ruby2_keywords";
 const INDIFFERENT_KEY: &str = "_aj_hash_with_indifferent_access";
@@ -34,23 +39,56 @@ pub struct DecodeContext<'a> {
     pub serializers: &'a SerializerRegistry,
 }
 
+/// The zone a TimeWithZone without `time_zone` is read in, as the rules get it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Zone<'a> {
+    /// Resolved by the caller.
+    Resolved(&'a RailsZone),
+    /// A name the caller checked resolves, resolved only when a TimeWithZone needs it (most
+    /// payloads have none).
+    Named(&'a str),
+}
+
+/// [`DecodeContext`] as the rules read it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) zone: Zone<'a>,
+    pub(crate) serializers: &'a SerializerRegistry,
+}
+
+impl<'a> From<&DecodeContext<'a>> for Ctx<'a> {
+    fn from(ctx: &DecodeContext<'a>) -> Self {
+        Ctx {
+            zone: Zone::Resolved(ctx.zone),
+            serializers: ctx.serializers,
+        }
+    }
+}
+
+impl Ctx<'_> {
+    fn zone(&self) -> Result<RailsZone, DecodeError> {
+        match self.zone {
+            Zone::Resolved(zone) => Ok(zone.clone()),
+            Zone::Named(name) => time_zone::lookup(name).ok_or_else(|| invalid_timezone(name)),
+        }
+    }
+}
+
+/// Rails' error for a job whose `timezone` names no zone (`Time.use_zone` raises).
+pub(crate) fn invalid_timezone(name: &str) -> DecodeError {
+    DecodeError::invalid(
+        &JsonPath::key("timezone"),
+        format!("Invalid Timezone: {name}"),
+    )
+}
+
 /// Decodes the `arguments` array of a payload.
 pub fn decode_arguments(
     raw: Json,
     ctx: &DecodeContext<'_>,
     path: &JsonPath,
 ) -> Result<Vec<Value>, DecodeError> {
-    match raw {
-        Json::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| decode_argument(item, ctx, &path.index(i)))
-            .collect(),
-        other => Err(DecodeError::shape(
-            path,
-            format!("expected an array, found {}", json_type_name(&other)),
-        )),
-    }
+    decode_argument_list(raw, &ctx.into(), PathRef::At(path))
 }
 
 /// Decodes one serialized argument.
@@ -59,39 +97,68 @@ pub fn decode_argument(
     ctx: &DecodeContext<'_>,
     path: &JsonPath,
 ) -> Result<Value, DecodeError> {
+    decode_node(raw.into_kind(), &ctx.into(), PathRef::At(path))
+}
+
+/// Decodes the `arguments` array of a payload, from either kind of [`Node`].
+pub(crate) fn decode_argument_list<N: Node>(
+    raw: N,
+    ctx: &Ctx<'_>,
+    path: PathRef<'_>,
+) -> Result<Vec<Value>, DecodeError> {
+    match raw.into_kind() {
+        Kind::Array(items) => decode_items::<N>(items, ctx, path),
+        other => Err(DecodeError::shape_at(
+            path,
+            format!("expected an array, found {}", other.type_name()),
+        )),
+    }
+}
+
+fn decode_items<N: Node>(
+    items: N::Array,
+    ctx: &Ctx<'_>,
+    path: PathRef<'_>,
+) -> Result<Vec<Value>, DecodeError> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.enumerate() {
+        out.push(decode_node(item.into_kind(), ctx, path.index(i))?);
+    }
+    Ok(out)
+}
+
+fn decode_node<N: Node>(
+    raw: Kind<N>,
+    ctx: &Ctx<'_>,
+    path: PathRef<'_>,
+) -> Result<Value, DecodeError> {
     Ok(match raw {
-        Json::Null => Value::Nil,
-        Json::Bool(b) => Value::Bool(b),
-        Json::Number(n) => decode_number(&n, path)?,
-        Json::String(s) => Value::String(s),
-        Json::Array(items) => Value::Array(
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| decode_argument(item, ctx, &path.index(i)))
-                .collect::<Result<_, _>>()?,
-        ),
-        Json::Object(map) => decode_object(map, ctx, path)?,
+        Kind::Null => Value::Nil,
+        Kind::Bool(b) => Value::Bool(b),
+        Kind::Number(n) => decode_number(&n, path)?,
+        Kind::String(s) => Value::String(s.into()),
+        Kind::Array(items) => Value::Array(decode_items::<N>(items, ctx, path)?),
+        Kind::Object(map) => decode_object(map, ctx, path)?,
     })
 }
 
-fn decode_number(n: &serde_json::Number, path: &JsonPath) -> Result<Value, DecodeError> {
-    if is_integer_literal(n) {
-        return Integer::parse(n.as_str())
+fn decode_number(n: &impl Num, path: PathRef<'_>) -> Result<Value, DecodeError> {
+    if n.is_integer_literal() {
+        return n
+            .integer()
             .map(Value::Integer)
-            .ok_or_else(|| DecodeError::invalid(path, format!("bad integer {}", n.as_str())));
+            .ok_or_else(|| DecodeError::invalid_at(path, format!("bad integer {}", n.text())));
     }
     // Ruby's JSON parser turns an out-of-range literal such as 1e400 into Infinity, as does Rust.
-    n.as_str()
-        .parse::<f64>()
+    n.float()
         .map(Value::Float)
-        .map_err(|_| DecodeError::invalid(path, format!("bad float {}", n.as_str())))
+        .ok_or_else(|| DecodeError::invalid_at(path, format!("bad float {}", n.text())))
 }
 
-fn decode_object(
-    map: Map<String, Json>,
-    ctx: &DecodeContext<'_>,
-    path: &JsonPath,
+fn decode_object<O: Object>(
+    map: O,
+    ctx: &Ctx<'_>,
+    path: PathRef<'_>,
 ) -> Result<Value, DecodeError> {
     if map.len() == 1 && map.contains_key(GLOBALID_KEY) {
         return decode_global_id(map, path);
@@ -102,33 +169,27 @@ fn decode_object(
     decode_hash(map, ctx, path).map(Value::Hash)
 }
 
-fn decode_global_id(mut map: Map<String, Json>, path: &JsonPath) -> Result<Value, DecodeError> {
+fn decode_global_id<O: Object>(mut map: O, path: PathRef<'_>) -> Result<Value, DecodeError> {
     let path = path.field(GLOBALID_KEY);
-    match map.remove(GLOBALID_KEY) {
-        Some(Json::String(uri)) => GlobalId::parse(&uri)
+    match Kind::of(map.remove(GLOBALID_KEY)) {
+        Kind::String(uri) => GlobalId::parse(uri.as_ref())
             .map(Value::GlobalId)
-            .ok_or_else(|| DecodeError::invalid(&path, format!("{uri:?} is not a GlobalID URI"))),
-        Some(other) => Err(DecodeError::shape(
-            &path,
-            format!(
-                "expected a GlobalID string, found {}",
-                json_type_name(&other)
-            ),
+            .ok_or_else(|| {
+                DecodeError::invalid_at(path, format!("{:?} is not a GlobalID URI", uri.as_ref()))
+            }),
+        other => Err(DecodeError::shape_at(
+            path,
+            format!("expected a GlobalID string, found {}", other.type_name()),
         )),
-        None => Err(DecodeError::shape(&path, "missing")),
     }
 }
 
-fn decode_hash(
-    map: Map<String, Json>,
-    ctx: &DecodeContext<'_>,
-    path: &JsonPath,
-) -> Result<Hash, DecodeError> {
+fn decode_hash<O: Object>(map: O, ctx: &Ctx<'_>, path: PathRef<'_>) -> Result<Hash, DecodeError> {
     // Rails deserializes every value first, marker values included, then looks at the markers.
     let mut entries = Vec::with_capacity(map.len());
-    for (key, raw) in map {
-        let value = decode_argument(raw, ctx, &path.field(&key))?;
-        entries.push((key, value));
+    for (key, raw) in map.into_entries() {
+        let value = decode_node(raw.into_kind(), ctx, path.field(key.as_ref()))?;
+        entries.push((HashKey::String(key.into()), value));
     }
     if let Some(marker) = take_entry(&mut entries, INDIFFERENT_KEY) {
         if is_truthy(&marker) {
@@ -138,23 +199,24 @@ fn decode_hash(
     if let Some(symbol_keys) = take_entry(&mut entries, SYMBOL_KEYS_KEY) {
         if is_truthy(&symbol_keys) {
             let marker_path = path.field(SYMBOL_KEYS_KEY);
-            return with_symbol_keys(entries, &symbol_keys, HashKind::Plain, &marker_path);
+            return with_symbol_keys(entries, &symbol_keys, HashKind::Plain, marker_path);
         }
     }
     if let Some(symbol_keys) = take_entry(&mut entries, RUBY2_KEYWORDS_KEY) {
         if is_truthy(&symbol_keys) {
             let marker_path = path.field(RUBY2_KEYWORDS_KEY);
-            return with_symbol_keys(entries, &symbol_keys, HashKind::Keywords, &marker_path);
+            return with_symbol_keys(entries, &symbol_keys, HashKind::Keywords, marker_path);
         }
     }
     Ok(Hash {
-        entries: string_keys(entries),
+        entries,
         kind: HashKind::Plain,
     })
 }
 
-fn take_entry(entries: &mut Vec<(String, Value)>, key: &str) -> Option<Value> {
-    let index = entries.iter().position(|(k, _)| k == key)?;
+/// Takes a marker out of a Hash whose keys are all still Strings.
+fn take_entry(entries: &mut Vec<(HashKey, Value)>, key: &str) -> Option<Value> {
+    let index = entries.iter().position(|(k, _)| k.name() == key)?;
     Some(entries.remove(index).1)
 }
 
@@ -162,20 +224,13 @@ fn is_truthy(value: &Value) -> bool {
     !matches!(value, Value::Nil | Value::Bool(false))
 }
 
-fn string_keys(entries: Vec<(String, Value)>) -> Vec<(HashKey, Value)> {
-    entries
-        .into_iter()
-        .map(|(k, v)| (HashKey::String(k), v))
-        .collect()
-}
-
 /// `transform_symbol_keys`: the marker's `include?(key)` decides, with Ruby's meaning of
 /// `include?` for whatever the marker holds (Array membership, String substring, Hash key).
 fn with_symbol_keys(
-    entries: Vec<(String, Value)>,
+    mut entries: Vec<(HashKey, Value)>,
     marker: &Value,
     kind: HashKind,
-    marker_path: &JsonPath,
+    marker_path: PathRef<'_>,
 ) -> Result<Hash, DecodeError> {
     let includes = |key: &str| -> Result<bool, DecodeError> {
         match marker {
@@ -187,7 +242,7 @@ fn with_symbol_keys(
                 .entries
                 .iter()
                 .any(|(k, _)| matches!(k, HashKey::String(s) if s == key))),
-            other => Err(DecodeError::shape(
+            other => Err(DecodeError::shape_at(
                 marker_path,
                 format!(
                     "expected a list of key names, found {}",
@@ -196,252 +251,262 @@ fn with_symbol_keys(
             )),
         }
     };
-    let mut out = Vec::with_capacity(entries.len());
-    for (key, value) in entries {
-        let key = if includes(&key)? {
-            HashKey::Symbol(key)
-        } else {
-            HashKey::String(key)
-        };
-        out.push((key, value));
+    for (key, _) in &mut entries {
+        if let HashKey::String(name) = key {
+            if includes(name)? {
+                *key = HashKey::Symbol(std::mem::take(name));
+            }
+        }
     }
-    Ok(Hash { entries: out, kind })
+    Ok(Hash { entries, kind })
 }
 
 /// `Hash#with_indifferent_access`: keys become Strings and nested Hashes (also inside Arrays)
 /// become indifferent too.
-fn indifferent(entries: Vec<(String, Value)>) -> Hash {
+fn indifferent(mut entries: Vec<(HashKey, Value)>) -> Hash {
+    for (key, value) in &mut entries {
+        if let HashKey::Symbol(name) = key {
+            *key = HashKey::String(std::mem::take(name));
+        }
+        nest_indifferent(value);
+    }
     Hash {
-        entries: entries
-            .into_iter()
-            .map(|(k, v)| (HashKey::String(k), nest_indifferent(v)))
-            .collect(),
+        entries,
         kind: HashKind::Indifferent,
     }
 }
 
-fn nest_indifferent(value: Value) -> Value {
+fn nest_indifferent(value: &mut Value) {
     match value {
-        Value::Hash(hash) if hash.kind == HashKind::Indifferent => Value::Hash(hash),
-        Value::Hash(hash) => Value::Hash(indifferent(
-            hash.entries
-                .into_iter()
-                .map(|(k, v)| match k {
-                    HashKey::String(s) | HashKey::Symbol(s) => (s, v),
-                })
-                .collect(),
-        )),
-        Value::Array(items) => Value::Array(items.into_iter().map(nest_indifferent).collect()),
-        other => other,
+        Value::Hash(hash) if hash.kind == HashKind::Indifferent => {}
+        Value::Hash(hash) => *hash = indifferent(std::mem::take(&mut hash.entries)),
+        Value::Array(items) => items.iter_mut().for_each(nest_indifferent),
+        _ => {}
     }
 }
 
-fn decode_serialized(
-    mut map: Map<String, Json>,
-    ctx: &DecodeContext<'_>,
-    path: &JsonPath,
+fn decode_serialized<O: Object>(
+    mut map: O,
+    ctx: &Ctx<'_>,
+    path: PathRef<'_>,
 ) -> Result<Value, DecodeError> {
-    let name = match map.shift_remove(SERIALIZED_KEY) {
-        Some(Json::String(name)) => name,
+    let name = match map.remove(SERIALIZED_KEY).map(Node::into_kind) {
+        Some(Kind::String(name)) => name,
         Some(other) => {
-            return Err(DecodeError::shape(
-                &path.field(SERIALIZED_KEY),
-                format!(
-                    "expected a serializer name, found {}",
-                    json_type_name(&other)
-                ),
+            return Err(DecodeError::shape_at(
+                path.field(SERIALIZED_KEY),
+                format!("expected a serializer name, found {}", other.type_name()),
             ))
         }
-        None => unreachable_marker(path)?,
+        None => {
+            return Err(DecodeError::shape_at(
+                path,
+                "serializer name is not present",
+            ))
+        }
     };
     let mut obj = SerializedObject {
         map,
         path,
-        short: short_name(&name),
+        name: name.as_ref(),
     };
-    match name.as_str() {
-        serializers::SYMBOL => Ok(Value::Symbol(obj.string("value")?)),
+    match name.as_ref() {
+        serializers::SYMBOL => Ok(Value::Symbol(obj.string("value")?.into())),
         serializers::DURATION => decode_duration(&mut obj, ctx),
         serializers::DATE_TIME => {
             let text = obj.string("value")?;
-            time::parse_datetime(&text)
+            time::parse_datetime(text.as_ref())
                 .map(Value::DateTime)
-                .map_err(|_| obj.invalid("value", &text, "is not a DateTime"))
+                .map_err(|_| obj.invalid("value", text.as_ref(), "is not a DateTime"))
         }
         serializers::DATE => {
             let text = obj.string("value")?;
-            time::parse_date(&text)
+            time::parse_date(text.as_ref())
                 .map(Value::Date)
-                .map_err(|_| obj.invalid("value", &text, "is not a date"))
+                .map_err(|_| obj.invalid("value", text.as_ref(), "is not a date"))
         }
         serializers::TIME_WITH_ZONE => decode_time_with_zone(&mut obj, ctx),
         serializers::TIME => {
             let text = obj.string("value")?;
-            time::parse_xmlschema(&text)
+            time::parse_xmlschema(text.as_ref())
                 .map(Value::Time)
-                .map_err(|_| obj.invalid("value", &text, "is not an ISO 8601 time"))
+                .map_err(|_| obj.invalid("value", text.as_ref(), "is not an ISO 8601 time"))
         }
-        serializers::MODULE => Ok(Value::Module(obj.string("value")?)),
+        serializers::MODULE => Ok(Value::Module(obj.string("value")?.into())),
         serializers::RANGE => decode_range(&mut obj, ctx),
         serializers::BIG_DECIMAL => {
             let text = obj.string("value")?;
-            bigdecimal::bigdecimal_to_s(&text)
+            bigdecimal::bigdecimal_to_s(text.as_ref())
                 .map(Value::BigDecimal)
-                .map_err(|_| obj.invalid("value", &text, "is not a BigDecimal"))
+                .map_err(|_| obj.invalid("value", text.as_ref(), "is not a BigDecimal"))
         }
-        serializers::ACTION_CONTROLLER_PARAMETERS => Err(DecodeError::invalid(
+        serializers::ACTION_CONTROLLER_PARAMETERS => Err(DecodeError::invalid_at(
             path,
             "ActionControllerParametersSerializer objects cannot be deserialized (Rails raises NotImplementedError)",
         )),
-        _ => decode_custom(name, obj.map, ctx, path),
+        _ => {
+            let fields = obj.map.into_json();
+            decode_custom(name.into(), fields, ctx, path)
+        }
     }
-}
-
-fn unreachable_marker<T>(path: &JsonPath) -> Result<T, DecodeError> {
-    Err(DecodeError::shape(path, "serializer name is not present"))
-}
-
-/// `ActiveJob::Serializers::DateSerializer` → `DateSerializer`, for error messages.
-fn short_name(name: &str) -> String {
-    name.rsplit("::").next().unwrap_or(name).to_owned()
 }
 
 /// The keys of one `_aj_serialized` object, with errors that name the serializer.
-struct SerializedObject<'p> {
-    map: Map<String, Json>,
-    path: &'p JsonPath,
-    short: String,
+struct SerializedObject<'a, O> {
+    map: O,
+    path: PathRef<'a>,
+    /// The `_aj_serialized` name.
+    name: &'a str,
 }
 
-impl SerializedObject<'_> {
-    fn take(&mut self, key: &str) -> Json {
-        self.map.shift_remove(key).unwrap_or(Json::Null)
+impl<O: Object> SerializedObject<'_, O> {
+    /// `ActiveJob::Serializers::DateSerializer` → `DateSerializer`, for error messages.
+    fn short(&self) -> &str {
+        self.name.rsplit("::").next().unwrap_or(self.name)
     }
 
-    fn string(&mut self, key: &str) -> Result<String, DecodeError> {
+    fn take(&mut self, key: &str) -> Kind<O::Node> {
+        Kind::of(self.map.remove(key))
+    }
+
+    fn string(&mut self, key: &str) -> Result<<O::Node as Node>::Str, DecodeError> {
         match self.take(key) {
-            Json::String(s) => Ok(s),
-            other => Err(DecodeError::shape(
-                &self.path.field(key),
+            Kind::String(s) => Ok(s),
+            other => Err(DecodeError::shape_at(
+                self.path.field(key),
                 format!(
                     "{} {} must be a string, found {}",
-                    self.short,
+                    self.short(),
                     key,
-                    json_type_name(&other)
+                    other.type_name()
                 ),
             )),
         }
     }
 
     fn invalid(&self, key: &str, text: &str, what: &str) -> DecodeError {
-        DecodeError::invalid(
-            &self.path.field(key),
-            format!("{} {} {:?} {}", self.short, key, text, what),
+        DecodeError::invalid_at(
+            self.path.field(key),
+            format!("{} {} {:?} {}", self.short(), key, text, what),
         )
     }
 }
 
-fn decode_time_with_zone(
-    obj: &mut SerializedObject<'_>,
-    ctx: &DecodeContext<'_>,
+fn decode_time_with_zone<O: Object>(
+    obj: &mut SerializedObject<'_, O>,
+    ctx: &Ctx<'_>,
 ) -> Result<Value, DecodeError> {
     let text = obj.string("value")?;
-    let parsed = time::parse_xmlschema(&text)
-        .map_err(|_| obj.invalid("value", &text, "is not an ISO 8601 time"))?;
+    let parsed = time::parse_xmlschema(text.as_ref())
+        .map_err(|_| obj.invalid("value", text.as_ref(), "is not an ISO 8601 time"))?;
     let instant = parsed.instant.to_utc();
     match obj.take("time_zone") {
-        Json::Null => Ok(Value::TimeWithZone(TimeWithZone {
+        Kind::Null => Ok(Value::TimeWithZone(TimeWithZone {
             instant,
-            zone: ctx.zone.clone(),
-            wire: TimeWithZoneWire::ValueOnly(text),
+            zone: ctx.zone()?,
+            wire: TimeWithZoneWire::ValueOnly(text.into()),
         })),
-        Json::String(name) => {
-            let zone = time_zone::lookup(&name)
-                .ok_or_else(|| obj.invalid("time_zone", &name, "is not a known time zone"))?;
+        Kind::String(name) => {
+            let zone = time_zone::lookup(name.as_ref()).ok_or_else(|| {
+                obj.invalid("time_zone", name.as_ref(), "is not a known time zone")
+            })?;
             Ok(Value::TimeWithZone(TimeWithZone {
                 instant,
                 zone,
                 wire: TimeWithZoneWire::WithTimeZone,
             }))
         }
-        other => Err(DecodeError::shape(
-            &obj.path.field("time_zone"),
+        other => Err(DecodeError::shape_at(
+            obj.path.field("time_zone"),
             format!(
                 "TimeWithZoneSerializer time_zone must be a string, found {}",
-                json_type_name(&other)
+                other.type_name()
             ),
         )),
     }
 }
 
-fn decode_numeric(raw: Json, path: &JsonPath, what: &str) -> Result<Numeric, DecodeError> {
+fn decode_numeric<N: Node>(
+    raw: Kind<N>,
+    path: PathRef<'_>,
+    what: &str,
+) -> Result<Numeric, DecodeError> {
     match raw {
-        Json::Number(n) => match decode_number(&n, path)? {
+        Kind::Number(n) => match decode_number(&n, path)? {
             Value::Integer(i) => Ok(Numeric::Integer(i)),
             Value::Float(f) => Ok(Numeric::Float(f)),
-            _ => Err(DecodeError::shape(path, format!("{what} must be a number"))),
+            _ => Err(DecodeError::shape_at(
+                path,
+                format!("{what} must be a number"),
+            )),
         },
-        other => Err(DecodeError::shape(
+        other => Err(DecodeError::shape_at(
             path,
-            format!("{what} must be a number, found {}", json_type_name(&other)),
+            format!("{what} must be a number, found {}", other.type_name()),
         )),
     }
 }
 
-fn decode_duration(
-    obj: &mut SerializedObject<'_>,
-    ctx: &DecodeContext<'_>,
+fn decode_duration<O: Object>(
+    obj: &mut SerializedObject<'_, O>,
+    ctx: &Ctx<'_>,
 ) -> Result<Value, DecodeError> {
-    let value_path = obj.path.field("value");
-    let value = decode_numeric(obj.take("value"), &value_path, "DurationSerializer value")?;
-    let parts_path = obj.path.field("parts");
+    let path = obj.path;
+    let value = decode_numeric(
+        obj.take("value"),
+        path.field("value"),
+        "DurationSerializer value",
+    )?;
+    let parts_path = path.field("parts");
     let raw_parts = match obj.take("parts") {
-        Json::Array(items) => items,
+        Kind::Array(items) => items,
         other => {
-            return Err(DecodeError::shape(
-                &parts_path,
+            return Err(DecodeError::shape_at(
+                parts_path,
                 format!(
                     "DurationSerializer parts must be an array, found {}",
-                    json_type_name(&other)
+                    other.type_name()
                 ),
             ))
         }
     };
     let mut parts = Vec::with_capacity(raw_parts.len());
-    for (i, raw_part) in raw_parts.into_iter().enumerate() {
-        let part_path = parts_path.index(i);
-        parts.push(decode_duration_part(raw_part, ctx, &part_path)?);
+    for (i, raw_part) in raw_parts.enumerate() {
+        parts.push(decode_duration_part(
+            raw_part.into_kind(),
+            ctx,
+            parts_path.index(i),
+        )?);
     }
     Duration::from_wire(value, parts)
         .map(Value::Duration)
-        .map_err(|reason| DecodeError::invalid(obj.path, format!("DurationSerializer {reason}")))
+        .map_err(|reason| DecodeError::invalid_at(path, format!("DurationSerializer {reason}")))
 }
 
-fn decode_duration_part(
-    raw: Json,
-    ctx: &DecodeContext<'_>,
-    path: &JsonPath,
+fn decode_duration_part<N: Node>(
+    raw: Kind<N>,
+    ctx: &Ctx<'_>,
+    path: PathRef<'_>,
 ) -> Result<(String, Numeric), DecodeError> {
-    let pair = match raw {
-        Json::Array(pair) if pair.len() == 2 => pair,
+    let mut pair = match raw {
+        Kind::Array(pair) if pair.len() == 2 => pair,
         other => {
-            return Err(DecodeError::shape(
+            return Err(DecodeError::shape_at(
                 path,
                 format!(
                     "expected a [unit, amount] pair, found {}",
-                    json_type_name(&other)
+                    other.type_name()
                 ),
             ))
         }
     };
-    let mut pair = pair.into_iter();
-    let unit_raw = pair.next().unwrap_or(Json::Null);
-    let amount_raw = pair.next().unwrap_or(Json::Null);
-    let unit = match decode_argument(unit_raw, ctx, &path.index(0))? {
+    let unit_raw = Kind::of(pair.next());
+    let amount_raw = Kind::of(pair.next());
+    let unit = match decode_node(unit_raw, ctx, path.index(0))? {
         Value::Symbol(s) | Value::String(s) => s,
         other => {
-            return Err(DecodeError::shape(
-                &path.index(0),
+            return Err(DecodeError::shape_at(
+                path.index(0),
                 format!(
                     "duration unit must be a symbol, found {}",
                     other.ruby_type_name()
@@ -449,20 +514,21 @@ fn decode_duration_part(
             ))
         }
     };
-    let amount = decode_numeric(amount_raw, &path.index(1), "duration amount")?;
+    let amount = decode_numeric(amount_raw, path.index(1), "duration amount")?;
     Ok((unit, amount))
 }
 
-fn decode_range(
-    obj: &mut SerializedObject<'_>,
-    ctx: &DecodeContext<'_>,
+fn decode_range<O: Object>(
+    obj: &mut SerializedObject<'_, O>,
+    ctx: &Ctx<'_>,
 ) -> Result<Value, DecodeError> {
-    let begin = decode_argument(obj.take("begin"), ctx, &obj.path.field("begin"))?;
-    let end = decode_argument(obj.take("end"), ctx, &obj.path.field("end"))?;
+    let path = obj.path;
+    let begin = decode_node(obj.take("begin"), ctx, path.field("begin"))?;
+    let end = decode_node(obj.take("end"), ctx, path.field("end"))?;
     let exclude_end = match obj.take("exclude_end") {
-        Json::Bool(b) => b,
+        Kind::Bool(b) => b,
         // Range.new treats any other value by truthiness.
-        Json::Null => false,
+        Kind::Null => false,
         _ => true,
     };
     Ok(Value::Range(Box::new(Range {
@@ -474,15 +540,15 @@ fn decode_range(
 
 fn decode_custom(
     name: String,
-    fields: Map<String, Json>,
-    ctx: &DecodeContext<'_>,
-    path: &JsonPath,
+    fields: serde_json::Map<String, Json>,
+    ctx: &Ctx<'_>,
+    path: PathRef<'_>,
 ) -> Result<Value, DecodeError> {
     match ctx.serializers.custom(&name) {
         Some(registered) => {
             if let Some(check) = &registered.check {
                 check(&fields)
-                    .map_err(|reason| DecodeError::invalid(path, format!("{name}: {reason}")))?;
+                    .map_err(|reason| DecodeError::invalid_at(path, format!("{name}: {reason}")))?;
             }
             Ok(Value::Custom(CustomObject {
                 serializer: name,
@@ -491,7 +557,7 @@ fn decode_custom(
             }))
         }
         None if ctx.serializers.is_strict() => Err(DecodeError::new(
-            path.clone(),
+            path.to_path(),
             DecodeErrorKind::UnknownSerializer,
             format!("Serializer {name} is not known"),
         )),

@@ -9,10 +9,13 @@
 mod de;
 mod decode;
 mod encode;
+pub(crate) mod node;
+pub(crate) mod tape;
 mod value;
 
 pub use de::{from_value, from_values, ArgumentError};
 pub use decode::{decode_argument, decode_arguments, DecodeContext};
+pub(crate) use decode::{decode_argument_list, invalid_timezone, Ctx, Zone};
 pub use encode::{encode_argument, encode_arguments};
 pub use value::{
     CustomObject, GlobalId, Hash, HashKey, HashKind, Range, TimeWithZone, TimeWithZoneWire, Value,
