@@ -4,6 +4,7 @@ use super::decode::RESERVED_KEYS;
 use super::value::{Hash, HashKey, HashKind, TimeWithZone, TimeWithZoneWire, Value};
 use crate::error::{EncodeError, JsonPath};
 use crate::json::number;
+use crate::ruby::duration::Duration;
 use crate::ruby::time_zone;
 use crate::ruby::{time, Numeric};
 use crate::serializers;
@@ -59,6 +60,7 @@ pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeErr
         }
         Value::TimeWithZone(twz) => encode_time_with_zone(twz),
         Value::Duration(d) => {
+            finite_duration(d, path)?;
             let parts = d
                 .parts
                 .iter()
@@ -126,6 +128,23 @@ fn readable_by_ruby(
             format!("{text} is not a date Ruby can read back: {e}"),
         )
     })
+}
+
+/// JSON has no Infinity or NaN: ActiveSupport writes them as `null`, which Rails reads back as a
+/// Duration without a total, or cannot read at all in a part (`nil.zero?`). Such a Duration is
+/// refused here instead of written into a payload that no worker reads as it was meant.
+fn finite_duration(d: &Duration, path: &JsonPath) -> Result<(), EncodeError> {
+    let finite = |n: &Numeric| !matches!(n, Numeric::Float(f) if !f.is_finite());
+    if finite(&d.value) && d.parts.iter().all(|(_, amount)| finite(amount)) {
+        return Ok(());
+    }
+    Err(EncodeError::new(
+        path,
+        format!(
+            "Duration ({}) is not finite: JSON cannot carry it",
+            d.inspect()
+        ),
+    ))
 }
 
 /// ActiveSupport writes non-finite floats as `null`; finite ones as Ruby's `Float#to_s`.

@@ -147,7 +147,8 @@ impl GlobalId {
             .map(cgi_unescape)
             .collect::<Option<Vec<_>>>()?
             .join("/");
-        Some(GlobalId::new(app, cgi_unescape(model)?, id))
+        // GlobalID unescapes only the id; the model name is a constant path as written.
+        Some(GlobalId::new(app, model, id))
     }
 
     /// The URI Rails writes: `gid://app/Model/id`, each `/`-separated part of the id escaped

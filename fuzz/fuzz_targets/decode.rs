@@ -1,0 +1,128 @@
+//! Arbitrary bytes through the payload decoder, with default options and with the fixture
+//! application's options (strict serializers, known job classes, continuable jobs).
+//!
+//! Nothing may panic. A payload that decodes must also survive the way back: encoding it and
+//! decoding the result gives the same job and the same typed dump, so a worker that re-enqueues
+//! a job (retry, continuation) hands the next run exactly what the first one saw.
+
+#![no_main]
+
+use activejob_karafka::arguments::{from_values, Value};
+use activejob_karafka::typed::{compare, typed_dump};
+use activejob_karafka::{DecodeOptions, Job};
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+const APP_TOML: &str = include_str!("../../fixtures/app.toml");
+
+fn app_options() -> &'static DecodeOptions {
+    static APP: OnceLock<DecodeOptions> = OnceLock::new();
+    APP.get_or_init(|| DecodeOptions::from_toml_str(APP_TOML).expect("fixtures/app.toml parses"))
+}
+
+fn default_options() -> &'static DecodeOptions {
+    static DEFAULT: OnceLock<DecodeOptions> = OnceLock::new();
+    DEFAULT.get_or_init(DecodeOptions::default)
+}
+
+fuzz_target!(|data: &[u8]| {
+    check(data, default_options());
+    check(data, app_options());
+});
+
+fn check(data: &[u8], options: &DecodeOptions) {
+    let Ok(job) = Job::decode_with(data, options) else {
+        return;
+    };
+    // The serde path handlers use: it may refuse a value, never panic.
+    let _ = from_values::<Vec<serde_json::Value>>(&job.arguments);
+    let _ = job.args::<(i64, String)>();
+    let _ = typed_dump(&job, options);
+    // Encoding refuses what Rails refuses to serialize (a Hash left holding a reserved `_aj_*`
+    // key, an anonymous Module) and what no worker could read back (an infinite Duration), so
+    // an encode error is an answer, not a failure.
+    let Ok(bytes) = job.encode() else {
+        return;
+    };
+    let again = Job::decode_with(&bytes, options).unwrap_or_else(|e| {
+        panic!(
+            "re-decoding an encoded job failed: {e}\nencoded: {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
+    if any_value(
+        &job.arguments,
+        &|v| matches!(v, Value::Float(f) if !f.is_finite()),
+    ) {
+        // A literal such as 1e400 reads as Infinity, which JSON (and ActiveSupport) writes as
+        // null: the job changes on the way back in Ruby too. It must settle after one trip.
+        let bytes_again = again.encode().expect("a re-decoded job encodes");
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(&bytes_again),
+            "encoding is not stable after one round trip"
+        );
+        return;
+    }
+    // Rails writes a TimeWithZone's `time_zone.tzinfo.name`, so one read in a zone named the
+    // Rails way ("Bratislava") comes back in its IANA zone ("Europe/Bratislava"), in Ruby too.
+    let mut job = job;
+    job.arguments = job.arguments.iter().map(with_iana_zones).collect();
+    let dump = typed_dump(&job, options);
+    assert_eq!(
+        job,
+        again,
+        "decode(encode(job)) differs\nencoded: {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    if let Err(diff) = compare(&dump, &typed_dump(&again, options)) {
+        panic!(
+            "typed dump changed by a round trip: {diff}\nencoded: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+}
+
+/// Whether `found` holds for any value, however deeply nested.
+fn any_value(values: &[Value], found: &dyn Fn(&Value) -> bool) -> bool {
+    values.iter().any(|value| {
+        found(value)
+            || match value {
+                Value::Array(items) => any_value(items, found),
+                Value::Hash(hash) => hash
+                    .entries
+                    .iter()
+                    .any(|(_, v)| any_value(std::slice::from_ref(v), found)),
+                Value::Range(r) => any_value(&[r.begin.clone(), r.end.clone()], found),
+                _ => false,
+            }
+    })
+}
+
+fn with_iana_zones(value: &Value) -> Value {
+    use activejob_karafka::arguments::{Hash, Range, TimeWithZone, TimeWithZoneWire};
+    use activejob_karafka::ruby::time_zone;
+    match value {
+        Value::TimeWithZone(twz) if twz.wire == TimeWithZoneWire::WithTimeZone => {
+            Value::TimeWithZone(TimeWithZone {
+                zone: time_zone::lookup(twz.zone.tzinfo_name()).expect("an IANA zone"),
+                ..twz.clone()
+            })
+        }
+        Value::Array(items) => Value::Array(items.iter().map(with_iana_zones).collect()),
+        Value::Hash(hash) => Value::Hash(Hash {
+            entries: hash
+                .entries
+                .iter()
+                .map(|(k, v)| (k.clone(), with_iana_zones(v)))
+                .collect(),
+            kind: hash.kind,
+        }),
+        Value::Range(range) => Value::Range(Box::new(Range {
+            begin: with_iana_zones(&range.begin),
+            end: with_iana_zones(&range.end),
+            exclude_end: range.exclude_end,
+        })),
+        other => other.clone(),
+    }
+}
