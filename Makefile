@@ -4,10 +4,10 @@ SHELL := bash
 KAFKA := bash scripts/kafka/kafka.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint kafka-up kafka-down demo bench-decode fuzz
+.PHONY: help build test lint kafka-up kafka-down demo bench-decode fuzz bench-e2e bench-vp
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
 build: ## build the library, binary, tests, examples and benches
 	cargo build --all-targets
@@ -28,12 +28,43 @@ kafka-down: ## stop the local broker and delete its data
 demo: ## run the worker example against a fresh broker
 	$(KAFKA) with -- cargo run --release --example worker
 
-bench-decode: ## payload decoding benchmark
-	cargo bench --bench decode
+bench-decode: ## decode rate, Rust vs Ruby ActiveJob on the same payloads; last line decode_ratio=
+	@set -euo pipefail; \
+	dirs="fixtures/6.1 fixtures/7.1 fixtures/8.1"; seconds="$${BENCH_SECONDS:-3}"; \
+	bin=$$(cargo build --release --example bench_decode --message-format=json-render-diagnostics \
+	  | sed -n 's/.*"executable":"\([^"]*bench_decode\)".*/\1/p' | tail -n 1); \
+	test -x "$$bin" || { echo "bench_decode was not built" >&2; exit 1; }; \
+	ruby_out=$$(mktemp); ruby_err=$$(mktemp); trap 'rm -f "$$ruby_out" "$$ruby_err"' EXIT; \
+	echo "load average: $$(cut -d' ' -f1-3 /proc/loadavg) on $$(nproc) cores"; \
+	echo "== Ruby: ActiveSupport::JSON.decode + ActiveJob::Base.deserialize + arguments, one process, $$seconds s"; \
+	ruby ruby_interop/bench_decode.rb --seconds "$$seconds" $$dirs >"$$ruby_out" 2>"$$ruby_err" \
+	  || { cat "$$ruby_err" >&2; exit 1; }; \
+	cat "$$ruby_out"; \
+	sed -n 's/^bench_decode: skipped \([^:]*\):.*/  left out on both sides (Ruby cannot read it): \1/p' "$$ruby_err"; \
+	skips=$$(sed -n 's/^bench_decode: skipped \([^:]*\):.*/--skip \1/p' "$$ruby_err"); \
+	echo "== Rust: Job::decode_with, one thread, $$seconds s"; \
+	rust_out=$$("$$bin" --seconds "$$seconds" --app fixtures/app.toml $$skips $$dirs); \
+	echo "$$rust_out"; \
+	ruby_rate=$$(sed -n 's/^ruby_decode_per_sec=//p' "$$ruby_out"); \
+	rust_rate=$$(sed -n 's/^rust_decode_per_sec=//p' <<<"$$rust_out"); \
+	awk -v ours="$$rust_rate" -v ruby="$$ruby_rate" 'BEGIN { printf "decode_ratio=%.1f\n", ours / ruby }'
 
-fuzz: ## fuzz the decoder for 60 s (needs cargo-fuzz)
-	@if cargo fuzz --version >/dev/null 2>&1; then \
-	  cargo fuzz run decode -- -max_total_time=60; \
-	else \
-	  echo "cargo-fuzz is not installed: cargo install cargo-fuzz (runs on a nightly toolchain)"; \
-	fi
+bench-e2e: ## end-to-end worker throughput
+	$(KAFKA) with -- cargo run --release --example bench_e2e
+
+bench-vp: ## virtual partitions: one partition's jobs/s at 1/4/16/32 groups
+	$(KAFKA) with -- cargo run --release --example bench_vp
+
+# cargo-fuzz needs nightly compiler flags: a nightly toolchain when rustup has one, otherwise
+# the stable one with RUSTC_BOOTSTRAP=1. The corpus is seeded from the golden payloads each run.
+fuzz: ## fuzz the decoder for 60 s (FUZZ_SECONDS=n for longer); installs cargo-fuzz if missing
+	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	@mkdir -p fuzz/corpus/decode
+	@for f in fixtures/*/*.json; do \
+	  case "$$f" in */manifest.json|*/rails81_decoded.json) continue ;; esac; \
+	  cp "$$f" "fuzz/corpus/decode/$$(basename "$$(dirname "$$f")")_$$(basename "$$f")"; \
+	done
+	@if cargo +nightly --version >/dev/null 2>&1; then cargo="cargo +nightly"; \
+	else cargo="env RUSTC_BOOTSTRAP=1 cargo"; echo "no nightly toolchain: stable with RUSTC_BOOTSTRAP=1"; fi; \
+	$$cargo fuzz run decode fuzz/corpus/decode -- \
+	  -dict=fuzz/decode.dict -max_total_time=$${FUZZ_SECONDS:-60}

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use super::failure::BadMessageKind;
+use super::virtual_partitions::{VirtualPartitioner, VirtualPartitions};
 
 /// Environment variable naming the brokers when the configuration does not.
 pub const BOOTSTRAP_ENV: &str = "KAFKA_BOOTSTRAP_SERVERS";
@@ -90,6 +91,18 @@ pub enum ConfigError {
     /// A `kafka` / `producer` table value that is not a string, integer, float or boolean.
     #[error("kafka.\"{0}\": value must be a string, number or boolean")]
     PropertyValue(String),
+    /// Virtual partitions with a dead letter queue that has `max_retries = 0`. Karafka Pro's
+    /// contract refuses it too: with virtual partitions a job is dead-lettered only from the
+    /// collapsed (one at a time) retry, so it needs at least one retry.
+    #[error(
+        "topics.{topic}: virtual_partitions with a dead letter queue need \
+         dead_letter_queue.max_retries >= 1 (a failed job is retried once, collapsed, before it \
+         can be dead-lettered); set max_retries to 1 or more, or remove virtual_partitions"
+    )]
+    VirtualPartitionsNeedRetries {
+        /// Source topic.
+        topic: String,
+    },
 }
 
 /// Backoff between retries of a failing job (Karafka's `config.pause`).
@@ -214,6 +227,12 @@ pub struct TopicConfig {
     pub dead_letter_queue: Option<DeadLetterQueue>,
     /// Policies for tombstones, undecodable payloads and unknown job classes.
     pub bad_messages: BadMessagePolicies,
+    /// Virtual partitions (Karafka Pro); off when `None`.
+    pub virtual_partitions: Option<VirtualPartitions>,
+    /// Hold a partition, paused, while its next job's `scheduled_at` is in the future, and run
+    /// it when due (order is kept: nothing behind it runs earlier). Off by default: Karafka runs a
+    /// job when it is consumed and ignores `scheduled_at`.
+    pub hold_until_scheduled: bool,
 }
 
 impl TopicConfig {
@@ -223,7 +242,28 @@ impl TopicConfig {
             name: name.into(),
             dead_letter_queue: None,
             bad_messages: BadMessagePolicies::default(),
+            virtual_partitions: None,
+            hold_until_scheduled: false,
         }
+    }
+
+    /// Spreads each partition's jobs over up to `max_partitions` groups that run at the same
+    /// time; jobs with the same virtual key (from `partitioner`) stay in order in one group.
+    /// See the [module docs](super#virtual-partitions).
+    pub fn virtual_partitions(
+        mut self,
+        partitioner: VirtualPartitioner,
+        max_partitions: usize,
+    ) -> Self {
+        self.virtual_partitions = Some(VirtualPartitions::new(partitioner, max_partitions));
+        self
+    }
+
+    /// Holds the partition until its next job's `scheduled_at` is due (see
+    /// [`TopicConfig::hold_until_scheduled`](TopicConfig#structfield.hold_until_scheduled)).
+    pub fn hold_until_scheduled(mut self, yes: bool) -> Self {
+        self.hold_until_scheduled = yes;
+        self
     }
 
     /// Adds a dead letter queue.
@@ -425,10 +465,22 @@ struct FilePause {
     with_exponential_backoff: Option<bool>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileVirtualPartitions {
+    #[serde(default)]
+    partitioner: VirtualPartitioner,
+    /// Karafka's default: the worker's `concurrency`.
+    max_partitions: Option<usize>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileTopic {
     dead_letter_queue: Option<DeadLetterQueue>,
+    virtual_partitions: Option<FileVirtualPartitions>,
+    #[serde(default)]
+    hold_until_scheduled: bool,
     #[serde(default)]
     tombstone: BadMessagePolicy,
     #[serde(default)]
@@ -508,6 +560,11 @@ impl WorkerConfig {
     /// tombstone = "dead_letter"                     # retry (default) | dead_letter
     /// undecodable = "retry"
     /// unknown_job_class = { forward = "ruby_jobs" } # or retry | dead_letter
+    /// hold_until_scheduled = false                  # true: wait for each job's scheduled_at
+    ///
+    /// [topics.events.virtual_partitions]  # virtual_partitions(partitioner:, max_partitions:)
+    /// partitioner = "key"  # message key (default) | "first_argument" | { header = "tenant_id" }
+    /// max_partitions = 8   # default: concurrency
     /// ```
     pub fn from_toml_str(text: &str) -> Result<WorkerConfig, ConfigError> {
         let file: FileConfig = toml::from_str(text)?;
@@ -550,6 +607,7 @@ impl WorkerConfig {
         for (k, v) in &file.producer {
             b = b.producer_kafka(k.clone(), property_value(k, v)?);
         }
+        let concurrency = b.concurrency;
         for (name, t) in file.topics {
             b = b.topic(TopicConfig {
                 name,
@@ -559,6 +617,10 @@ impl WorkerConfig {
                     undecodable: t.undecodable,
                     unknown_job_class: t.unknown_job_class,
                 },
+                virtual_partitions: t.virtual_partitions.map(|v| {
+                    VirtualPartitions::new(v.partitioner, v.max_partitions.unwrap_or(concurrency))
+                }),
+                hold_until_scheduled: t.hold_until_scheduled,
             });
         }
         b.build()
@@ -607,6 +669,19 @@ impl WorkerConfig {
             }
             if !seen.insert(t.name.as_str()) {
                 return Err(ConfigError::DuplicateTopic(t.name.clone()));
+            }
+            if let Some(vp) = &t.virtual_partitions {
+                if vp.max_partitions == 0 {
+                    return Err(ConfigError::Zero("virtual_partitions.max_partitions"));
+                }
+                if t.dead_letter_queue
+                    .as_ref()
+                    .is_some_and(|d| d.max_retries < 1)
+                {
+                    return Err(ConfigError::VirtualPartitionsNeedRetries {
+                        topic: t.name.clone(),
+                    });
+                }
             }
             if let Some(dlq) = &t.dead_letter_queue {
                 if !valid_topic_name(&dlq.topic) {
@@ -906,6 +981,82 @@ mod tests {
     }
 
     #[test]
+    fn virtual_partitions_from_toml() {
+        let c = WorkerConfig::from_toml_str(
+            r#"
+            bootstrap_servers = "x"
+            concurrency = 3
+            [topics.a.virtual_partitions]
+            [topics.b]
+            virtual_partitions = { partitioner = "first_argument", max_partitions = 16 }
+            hold_until_scheduled = true
+            [topics.c]
+            virtual_partitions = { partitioner = { header = "tenant" }, max_partitions = 4 }
+            "#,
+        )
+        .unwrap();
+        let vp = |t: &str| c.topic(t).unwrap().virtual_partitions.clone().unwrap();
+        assert_eq!(vp("a"), VirtualPartitions::new(VirtualPartitioner::Key, 3));
+        assert_eq!(
+            vp("b"),
+            VirtualPartitions::new(VirtualPartitioner::FirstArgument, 16)
+        );
+        assert!(c.topic("b").unwrap().hold_until_scheduled);
+        assert!(!c.topic("a").unwrap().hold_until_scheduled);
+        assert_eq!(
+            vp("c"),
+            VirtualPartitions::new(VirtualPartitioner::Header("tenant".into()), 4)
+        );
+        let e = WorkerConfig::from_toml_str(
+            "bootstrap_servers='x'\n[topics.t.virtual_partitions]\npartitioner = 'offset'\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("unknown partitioner \"offset\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn virtual_partitions_with_a_dlq_need_a_retry() {
+        let e = base()
+            .topic(
+                TopicConfig::new("t")
+                    .virtual_partitions(VirtualPartitioner::Key, 4)
+                    .dead_letter_queue("t_dlq", 0),
+            )
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::VirtualPartitionsNeedRetries { topic } if topic == "t"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("max_retries >= 1"), "{e}");
+        let e = WorkerConfig::from_toml_str(
+            "bootstrap_servers='x'\n[topics.t]\ndead_letter_queue = { topic = 'd', max_retries = 0 }\n\
+             virtual_partitions = { max_partitions = 2 }\n",
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::VirtualPartitionsNeedRetries { .. }
+        ));
+        base()
+            .topic(
+                TopicConfig::new("t")
+                    .virtual_partitions(VirtualPartitioner::Key, 4)
+                    .dead_letter_queue("t_dlq", 1),
+            )
+            .build()
+            .expect("one retry is enough");
+        let e = base()
+            .topic(TopicConfig::new("t").virtual_partitions(VirtualPartitioner::Key, 0))
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, ConfigError::Zero(_)));
+    }
+
+    #[test]
     fn producer_gets_connection_properties_only() {
         let c = base()
             .topic(TopicConfig::new("t"))
@@ -943,6 +1094,10 @@ mod tests {
             c.topic("default").unwrap().bad_messages.unknown_job_class,
             BadMessagePolicy::Forward("ruby_jobs".into())
         );
+        assert_eq!(
+            c.topic("events").unwrap().virtual_partitions,
+            Some(VirtualPartitions::new(VirtualPartitioner::Key, 8))
+        );
     }
 
     const DOC_EXAMPLE: &str = r#"
@@ -971,5 +1126,10 @@ dead_letter_queue = { topic = "default_dlq", max_retries = 3 }
 tombstone = "dead_letter"                     # retry (default) | dead_letter
 undecodable = "retry"
 unknown_job_class = { forward = "ruby_jobs" } # or retry | dead_letter
+hold_until_scheduled = false                  # true: wait for each job's scheduled_at
+
+[topics.events.virtual_partitions]  # virtual_partitions(partitioner:, max_partitions:)
+partitioner = "key"  # message key (default) | "first_argument" | { header = "tenant_id" }
+max_partitions = 8   # default: concurrency
 "#;
 }

@@ -47,14 +47,105 @@
 //!   keeps the membership alive; then a synchronous commit, unsubscribe (the final revocation
 //!   commits again) and close. Jobs still running at `shutdown_timeout` are abandoned and
 //!   [`Worker::run`] returns [`WorkerError::ShutdownTimeout`].
+//! * **Dead letters** are followed, as in Karafka, by a pause of one `pause.timeout` before the
+//!   partition goes on.
+//! * **`scheduled_at`** is ignored by default, as Karafka ignores it. With
+//!   [`TopicConfig::hold_until_scheduled`] the partition task reads the next job's `scheduled_at`
+//!   (that field only) before running it; when it is in the future the partition is paused in
+//!   librdkafka (no polling meanwhile, no concurrency slot held) until it is due, then resumed
+//!   and the job runs. Order is kept: nothing behind the held job runs before it.
+//! * **Observing**: [`Worker::observer`] takes a [`WorkerObserver`] that is told about every
+//!   finished run, dead letter, forward, pause and resume, and receives librdkafka's consumer
+//!   lag per partition from the statistics (every `statistics.interval.ms`, 5 s).
+//!
+//! # Virtual partitions
+//!
+//! Karafka Pro's virtual partitions, with the rules of Karafka's code (`VirtualOffsetManager`,
+//! the collapse, `VirtualLimiter`), set per topic with [`TopicConfig::virtual_partitions`]:
+//!
+//! * **Grouping.** Each message's virtual key comes from a [`VirtualPartitioner`]: the message
+//!   key (default), a header, the job's first argument (read once per message with a targeted
+//!   parse of the payload that skips everything else), or a closure. The group is Karafka's
+//!   default reducer, `key.to_s.sum % max_partitions` (the key's bytes summed modulo 2^16); a
+//!   message without a key goes to group 0, as a `nil` key does in Karafka. A partition's jobs
+//!   spread over up to `max_partitions` groups; each group runs its jobs one at a time in offset
+//!   order, the groups at the same time. Same key, same group, same order. With
+//!   `max_partitions = 1` the topic runs as without virtual partitions (so does Karafka).
+//! * **Where they run.** All groups of a partition run on the partition's task, which keeps one
+//!   job per group in flight and polls them together: jobs that await (I/O, timers) overlap, and
+//!   the offset bookkeeping needs no lock. CPU-heavy work must go to the blocking pool with
+//!   [`blocking`], where it runs in parallel on all cores. A virtual-partitioned partition
+//!   holds one `concurrency` slot, however many groups it runs; it gives the slot back when it
+//!   runs dry and, when every slot is taken, after `max_messages` jobs.
+//! * **Offsets.** Every finished job is marked; the stored offset is always the one after the
+//!   longest run of finished jobs from the first one taken (the contiguous prefix), advanced
+//!   job by job while the groups work: a commit never passes an unfinished job. Jobs finished
+//!   past the prefix run again after a crash (as in Karafka: reference §5.4). At most
+//!   `max(max_messages, 8 × max_partitions)` jobs are taken and unfinished at a time, and at
+//!   most ten times that many offsets are held past the first unfinished one.
+//! * **Errors.** A failed job stops its group; sibling groups are not interrupted: they finish
+//!   the jobs already given to them, and nothing new is taken. Then the partition collapses: it
+//!   pauses (storing the prefix, i.e. at the first unfinished offset), waits the backoff
+//!   (`pause.timeout × 2^attempt`), and runs every unfinished job taken so far again one at a
+//!   time in offset order, with the usual retry / dead-letter handling for each. Jobs that
+//!   already succeeded in this assignment never run again (Karafka's `VirtualLimiter`): the task
+//!   keeps the unfinished ones and drops anything it has taken before. After the collapsed
+//!   jobs, the partition goes back to its groups. With a dead letter queue, virtual partitions
+//!   need `max_retries >= 1` (a job is dead-lettered only from the collapsed retry, as in
+//!   Karafka Pro, whose contract refuses 0 as well); [`ConfigError::VirtualPartitionsNeedRetries`]
+//!   at start-up otherwise.
+//! * **Revocation** starts no new job of the partition; running jobs finish within the revoke
+//!   wait and their prefix is committed. **Shutdown** takes no new message but lets the groups
+//!   finish every job already taken (Karafka Pro does not stop virtual partitions early), then
+//!   commits.
+//!
+//! ```no_run
+//! # use activejob_karafka::consumer::*;
+//! let config = WorkerConfig::builder()
+//!     .topic(TopicConfig::new("events").virtual_partitions(VirtualPartitioner::Key, 8))
+//!     .topic(TopicConfig::new("imports").virtual_partitions(VirtualPartitioner::FirstArgument, 4))
+//!     .build()?;
+//! # Ok::<(), ConfigError>(())
+//! ```
+//!
+//! # CPU-heavy handlers
+//!
+//! Handlers run on the tokio runtime: a handler that computes for long without awaiting holds
+//! a runtime thread, and with virtual partitions it also holds up the other groups of its
+//! partition. Run such work with [`blocking`] (tokio's blocking pool): the handler awaits it,
+//! the runtime goes on, and jobs of different groups and partitions compute in parallel on all
+//! cores. A panic in the closure becomes [`JobFailure::Panicked`], retried as any failure.
+//!
+//! ```
+//! use activejob_karafka::consumer::blocking;
+//! use activejob_karafka::registry::{JobContext, Registry};
+//!
+//! fn render(pages: u64) -> u64 {
+//!     (0..pages * 1_000).fold(0, |a, x| a ^ x.wrapping_mul(31))
+//! }
+//!
+//! let registry = Registry::new().register(
+//!     "RenderReportJob",
+//!     |(pages,): (u64,), _ctx: JobContext| async move {
+//!         let digest = blocking(move || render(pages)).await?;
+//!         anyhow::ensure!(digest != u64::MAX, "bad digest");
+//!         Ok(())
+//!     },
+//! );
+//! # let _ = registry;
+//! ```
 
 mod config;
 mod dispatch;
 mod failure;
 mod message;
+mod observer;
 mod partition;
+mod partition_vp;
+mod peek;
 mod poller;
 mod stats;
+mod virtual_partitions;
 mod worker;
 
 use std::sync::Arc;
@@ -70,8 +161,30 @@ pub use dispatch::{
 };
 pub use failure::{BadMessageKind, JobFailure};
 pub use message::{InboundMessage, PartitionSignals, SignalSwitch};
+pub use observer::{FinishedJob, PauseReason, WorkerObserver};
 pub use stats::{StatsSnapshot, WorkerStats};
+pub use virtual_partitions::{VirtualKeyFn, VirtualPartitioner, VirtualPartitions};
 pub use worker::{ShutdownHandle, Worker, WorkerError};
+
+/// Runs CPU-heavy work on tokio's blocking pool and waits for it, so that it neither holds a
+/// runtime thread nor the other virtual partitions of its partition (see "CPU-heavy
+/// handlers" in the module docs). A panic in `f` is returned as [`JobFailure::Panicked`].
+///
+/// The blocking pool grows up to 512 threads by default: to keep CPU work to the number of
+/// cores, share a `tokio::sync::Semaphore` between the jobs that call this.
+pub async fn blocking<F, T>(f: F) -> Result<T, JobFailure>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_panic() => Err(JobFailure::from_panic(e.into_panic())),
+        Err(e) => Err(JobFailure::Failed(format!(
+            "blocking task did not finish: {e}"
+        ))),
+    }
+}
 
 /// Runs the job carried by one message.
 ///

@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::FutureExt;
 use rdkafka::consumer::base_consumer::PartitionQueue;
@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, Notify};
 use super::config::{BadMessagePolicy, TopicConfig};
 use super::failure::JobFailure;
 use super::message::{Flag, InboundMessage, PartitionSignals};
+use super::observer::{FinishedJob, PauseReason};
 use super::poller::{commit, single, to_inbound, WorkerContext};
 use super::stats::WorkerStats;
 use super::worker::WorkerShared;
@@ -147,20 +148,25 @@ impl Source {
     }
 }
 
-/// Runs the jobs of one partition assignment, one at a time, in offset order.
+/// Runs the jobs of one partition assignment: one at a time in offset order, or spread over
+/// virtual partitions (`partition_vp.rs`).
 pub(crate) struct PartitionTask {
-    shared: Arc<PartitionShared>,
-    worker: Arc<WorkerShared>,
+    pub(super) shared: Arc<PartitionShared>,
+    pub(super) worker: Arc<WorkerShared>,
     consumer: Arc<BaseConsumer<WorkerContext>>,
-    topic: Arc<TopicConfig>,
+    pub(super) topic: Arc<TopicConfig>,
     source: Source,
     fallback_open: bool,
-    buffered: VecDeque<Arc<InboundMessage>>,
-    signals: PartitionSignals,
+    pub(super) buffered: VecDeque<Arc<InboundMessage>>,
+    pub(super) signals: PartitionSignals,
     /// Next offset to store (last success + 1), not yet handed to librdkafka.
-    pending_store: Option<i64>,
+    pub(super) pending_store: Option<i64>,
     /// Successes not yet added to the worker's counters.
-    pending_successes: u64,
+    pub(super) pending_successes: u64,
+    /// True while this task has the partition paused in librdkafka.
+    paused: bool,
+    /// `scheduled_at` of the message at this offset, already read (`hold_until_scheduled`).
+    peeked_schedule: Option<(i64, Option<SystemTime>)>,
 }
 
 impl PartitionTask {
@@ -183,10 +189,12 @@ impl PartitionTask {
             signals,
             pending_store: None,
             pending_successes: 0,
+            paused: false,
+            peeked_schedule: None,
         }
     }
 
-    fn must_stop(&self) -> bool {
+    pub(super) fn must_stop(&self) -> bool {
         self.shared.revoked.is_set() || self.worker.stopping.is_set()
     }
 
@@ -198,8 +206,20 @@ impl PartitionTask {
             generation = self.shared.generation,
             "partition task started"
         );
-        self.run_jobs().await;
+        match self.topic.virtual_partitions.clone() {
+            // Karafka does not virtualize with a single group either.
+            Some(vp) if vp.max_partitions > 1 => self.run_virtual(vp).await,
+            _ => self.run_jobs().await,
+        }
         self.flush_store();
+        if self.paused {
+            // Given up while paused: the pause ends with the assignment.
+            self.paused = false;
+            WorkerStats::sub(&self.worker.stats.paused_partitions, 1);
+            if let Some(o) = &self.worker.observer {
+                o.partition_resumed(&self.shared.topic, self.shared.partition);
+            }
+        }
         tracing::debug!(
             topic = %self.shared.topic,
             partition = self.shared.partition,
@@ -210,7 +230,7 @@ impl PartitionTask {
     }
 
     /// The next message of the partition, without waiting.
-    fn next_ready(&mut self) -> Option<Arc<InboundMessage>> {
+    pub(super) fn next_ready(&mut self) -> Option<Arc<InboundMessage>> {
         if let Some(m) = self.buffered.pop_front() {
             return Some(m);
         }
@@ -238,7 +258,7 @@ impl PartitionTask {
     }
 
     /// Waits until the partition may have a message (false: stop).
-    async fn wait_for_message(&mut self) -> bool {
+    pub(super) async fn wait_for_message(&mut self) -> bool {
         let signals = self.signals.clone();
         let wake = self.source.queue.as_ref().map(|(_, w)| w.clone());
         let woken = async {
@@ -271,6 +291,7 @@ impl PartitionTask {
     }
 
     async fn run_jobs(&mut self) {
+        let hold = self.topic.hold_until_scheduled;
         loop {
             let first = match self.next_ready() {
                 Some(m) => m,
@@ -283,6 +304,16 @@ impl PartitionTask {
                     continue;
                 }
             };
+            if hold {
+                if let Some(due) = self.not_due(&first) {
+                    // Waits without a concurrency slot; the message stays first in line.
+                    self.buffered.push_front(first);
+                    if !self.hold_until(due).await {
+                        return;
+                    }
+                    continue;
+                }
+            }
 
             // One concurrency slot for up to `max_messages` jobs.
             let slots = self.worker.slots.clone();
@@ -301,7 +332,7 @@ impl PartitionTask {
                 if self.must_stop() {
                     return;
                 }
-                if !self.process(&message).await {
+                if !self.process(&message, None).await {
                     return;
                 }
                 ran += 1;
@@ -312,29 +343,92 @@ impl PartitionTask {
                     Some(m) => message = m,
                     None => break,
                 }
+                if hold && self.not_due(&message).is_some() {
+                    // Held outside the slot, by the outer loop.
+                    self.buffered.push_front(message);
+                    break;
+                }
             }
             self.flush_store();
             drop(permit);
         }
     }
 
+    /// When `message` must wait for its `scheduled_at`: the time it is due, if in the future.
+    pub(super) fn not_due(&mut self, message: &InboundMessage) -> Option<SystemTime> {
+        let at = match self.peeked_schedule {
+            Some((offset, at)) if offset == message.offset => at,
+            _ => {
+                let at = message
+                    .payload
+                    .as_deref()
+                    .and_then(|p| super::peek::peek(p, false).scheduled_at);
+                self.peeked_schedule = Some((message.offset, at));
+                at
+            }
+        };
+        at.filter(|due| *due > SystemTime::now())
+    }
+
+    /// Keeps the partition paused in librdkafka until `due` (wall clock), then resumes it.
+    /// False when revoked or stopping meanwhile.
+    pub(super) async fn hold_until(&mut self, due: SystemTime) -> bool {
+        let wait = due
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        tracing::debug!(
+            topic = %self.shared.topic,
+            partition = self.shared.partition,
+            wait_ms = wait.as_millis() as u64,
+            "next job is scheduled later; holding the partition"
+        );
+        self.pause_for(wait, PauseReason::Scheduled).await
+    }
+
     /// Runs one message until it succeeds or is dead-lettered / forwarded. Returns false when it
     /// was left unfinished because the partition was revoked or the worker is stopping.
-    async fn process(&mut self, message: &Arc<InboundMessage>) -> bool {
+    ///
+    /// `prior` is a failed first run that already happened (in a virtual partition): it counts
+    /// as attempt 1, and the message is not run again before the backoff.
+    pub(super) async fn process(
+        &mut self,
+        message: &Arc<InboundMessage>,
+        mut prior: Option<JobFailure>,
+    ) -> bool {
         let mut attempt: u32 = 0;
         loop {
             // Karafka counts the attempt before each run.
             attempt += 1;
-            let failure = match self.run_handler(message).await {
-                Ok(()) => {
-                    self.pending_store = Some(message.offset + 1);
-                    // Counted with the store: one shared atomic per batch, not per job.
-                    self.pending_successes += 1;
-                    return true;
+            let failure = match prior.take() {
+                Some(f) => f,
+                None => {
+                    let started = self.worker.observer.as_ref().map(|_| Instant::now());
+                    let outcome = self.run_handler(message).await;
+                    if let (Some(o), Some(started)) = (&self.worker.observer, started) {
+                        o.job_finished(&FinishedJob {
+                            message,
+                            topic: &message.topic,
+                            partition: message.partition,
+                            offset: message.offset,
+                            attempt,
+                            outcome: outcome.as_ref().map(|_| ()),
+                            duration: started.elapsed(),
+                        });
+                    }
+                    match outcome {
+                        Ok(()) => {
+                            self.pending_store = Some(message.offset + 1);
+                            // Counted with the store: one shared atomic per batch, not per job.
+                            self.pending_successes += 1;
+                            return true;
+                        }
+                        Err(f) => {
+                            WorkerStats::add(&self.worker.stats.job_failures, 1);
+                            f
+                        }
+                    }
                 }
-                Err(f) => f,
             };
-            WorkerStats::add(&self.worker.stats.job_failures, 1);
             match self.next_after(&failure, attempt) {
                 Next::Retry(backoff) => {
                     tracing::warn!(
@@ -346,7 +440,7 @@ impl PartitionTask {
                         reason = %failure,
                         "job failed; pausing the partition and retrying"
                     );
-                    if !self.pause_for(backoff).await {
+                    if !self.pause_for(backoff, PauseReason::Retry).await {
                         return false;
                     }
                 }
@@ -382,9 +476,9 @@ impl PartitionTask {
     /// The pause drops what librdkafka had prefetched for the partition; on resume it fetches
     /// again from after the last message taken, i.e. after the failed one, which this task
     /// still holds and runs again itself.
-    async fn pause_for(&mut self, backoff: Duration) -> bool {
+    pub(super) async fn pause_for(&mut self, backoff: Duration, reason: PauseReason) -> bool {
         self.flush_store();
-        self.set_paused(true);
+        self.set_paused(true, reason);
         let signals = self.signals.clone();
         let interrupted = tokio::select! {
             biased;
@@ -394,15 +488,30 @@ impl PartitionTask {
         if interrupted {
             return false;
         }
-        self.set_paused(false);
+        self.set_paused(false, reason);
         true
     }
 
     /// librdkafka pause / resume, each followed by an asynchronous commit (Karafka's
     /// `client.pause` / `client.resume`).
-    fn set_paused(&self, paused: bool) {
+    fn set_paused(&mut self, paused: bool, reason: PauseReason) {
         if self.shared.revoked.is_set() {
             return;
+        }
+        if paused != self.paused {
+            self.paused = paused;
+            let (topic, partition) = (&self.shared.topic, self.shared.partition);
+            if paused {
+                WorkerStats::add(&self.worker.stats.paused_partitions, 1);
+                if let Some(o) = &self.worker.observer {
+                    o.partition_paused(topic, partition, reason);
+                }
+            } else {
+                WorkerStats::sub(&self.worker.stats.paused_partitions, 1);
+                if let Some(o) = &self.worker.observer {
+                    o.partition_resumed(topic, partition);
+                }
+            }
         }
         let (topic, partition) = (&self.shared.topic, self.shared.partition);
         let tpl = single(topic, partition);
@@ -456,6 +565,18 @@ impl PartitionTask {
                     );
                     WorkerStats::add(&self.worker.stats.dead_lettered, 1);
                     self.pending_store = Some(message.offset + 1);
+                    if let Some(o) = &self.worker.observer {
+                        o.dead_lettered(message, failure);
+                    }
+                    // Karafka pauses after a dispatch, with the pause tracker reset: one
+                    // `pause.timeout`, then consumption goes on after the dead letter. Cut short
+                    // by a revocation or shutdown, the dead letter is still marked.
+                    let _ = self
+                        .pause_for(
+                            self.worker.config.pause.timeout,
+                            PauseReason::AfterDeadLetter,
+                        )
+                        .await;
                     return true;
                 }
                 Err(error) => {
@@ -468,7 +589,10 @@ impl PartitionTask {
                         "dead letter dispatch failed; retrying after backoff"
                     );
                     if !self
-                        .pause_for(self.worker.config.pause.backoff(tries))
+                        .pause_for(
+                            self.worker.config.pause.backoff(tries),
+                            PauseReason::DispatchRetry,
+                        )
                         .await
                     {
                         return false;
@@ -504,6 +628,9 @@ impl PartitionTask {
                     );
                     WorkerStats::add(&self.worker.stats.forwarded, 1);
                     self.pending_store = Some(message.offset + 1);
+                    if let Some(o) = &self.worker.observer {
+                        o.forwarded(message, failure);
+                    }
                     return true;
                 }
                 Err(error) => {
@@ -516,7 +643,10 @@ impl PartitionTask {
                         "forward failed; retrying after backoff"
                     );
                     if !self
-                        .pause_for(self.worker.config.pause.backoff(tries))
+                        .pause_for(
+                            self.worker.config.pause.backoff(tries),
+                            PauseReason::DispatchRetry,
+                        )
                         .await
                     {
                         return false;
@@ -550,7 +680,7 @@ impl PartitionTask {
     }
 
     /// Hands the pending offset to librdkafka (unless the partition has been given up).
-    fn flush_store(&mut self) {
+    pub(super) fn flush_store(&mut self) {
         if self.pending_successes > 0 {
             WorkerStats::add(
                 &self.worker.stats.jobs_succeeded,

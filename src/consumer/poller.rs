@@ -268,8 +268,24 @@ impl ClientContext for WorkerContext {
         log_librdkafka("consumer", level, fac, log_message);
     }
 
-    // Statistics are emitted every 5 s as in Karafka; nothing here consumes them yet.
-    fn stats_raw(&self, _statistics: &[u8]) {}
+    // Statistics are emitted every `statistics.interval.ms` (5 s, as in Karafka) and parsed
+    // only when an observer wants them.
+    fn stats_raw(&self, statistics: &[u8]) {
+        let Some(observer) = &self.shared.observer else {
+            return;
+        };
+        observer.statistics(statistics);
+        let lags = {
+            let registry = lock(&self.registry);
+            super::observer::consumer_lags(statistics, |topic, partition| {
+                registry
+                    .partitions
+                    .get(topic)
+                    .is_some_and(|m| m.contains_key(&partition))
+            })
+        };
+        observer.consumer_lag(&lags);
+    }
 
     fn error(&self, error: KafkaError, reason: &str) {
         if matches!(

@@ -14,6 +14,7 @@ pub struct WorkerStats {
     pub(crate) assignments_lost: AtomicU64,
     pub(crate) max_poll_exceeded: AtomicU64,
     pub(crate) commit_failures: AtomicU64,
+    pub(crate) paused_partitions: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -37,6 +38,9 @@ pub struct StatsSnapshot {
     pub max_poll_exceeded: u64,
     /// Offset commits that failed.
     pub commit_failures: u64,
+    /// Partitions paused by the worker right now (backing off after a failure, after a dead
+    /// letter, or holding a job until its `scheduled_at`): a gauge, not a counter.
+    pub paused_partitions: u64,
 }
 
 impl WorkerStats {
@@ -53,10 +57,15 @@ impl WorkerStats {
             assignments_lost: r(&self.assignments_lost),
             max_poll_exceeded: r(&self.max_poll_exceeded),
             commit_failures: r(&self.commit_failures),
+            paused_partitions: r(&self.paused_partitions),
         }
     }
 
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn sub(counter: &AtomicU64, n: u64) {
+        counter.fetch_sub(n, Ordering::Relaxed);
     }
 }

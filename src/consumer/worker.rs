@@ -12,6 +12,7 @@ use tokio::sync::{oneshot, Semaphore};
 use super::config::{ConfigError, TopicConfig, WorkerConfig};
 use super::dispatch::Dispatcher;
 use super::message::Flag;
+use super::observer::WorkerObserver;
 use super::poller::{Poller, WorkerContext};
 use super::stats::WorkerStats;
 use super::MessageHandler;
@@ -86,6 +87,7 @@ pub(crate) struct WorkerShared {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) dispatcher: Option<Arc<Dispatcher>>,
     pub(crate) stats: Arc<WorkerStats>,
+    pub(crate) observer: Option<Arc<dyn WorkerObserver>>,
     pub(crate) runtime: tokio::runtime::Handle,
     /// Set once the consumer exists; weak so that the context (owned by the consumer) does not
     /// keep it alive. Partition tasks hold strong references while they run.
@@ -132,6 +134,7 @@ pub struct Worker {
     handler: Arc<dyn MessageHandler>,
     shutdown: ShutdownHandle,
     stats: Arc<WorkerStats>,
+    observer: Option<Arc<dyn WorkerObserver>>,
     handle_signals: bool,
 }
 
@@ -143,8 +146,16 @@ impl Worker {
             handler: Arc::new(handler),
             shutdown: ShutdownHandle::default(),
             stats: Arc::default(),
+            observer: None,
             handle_signals: true,
         }
+    }
+
+    /// Reports the worker's events (jobs finished, dead letters, pauses, consumer lag) to
+    /// `observer`; see [`WorkerObserver`]. Without one, nothing is measured for it.
+    pub fn observer(mut self, observer: Arc<dyn WorkerObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Whether SIGINT / SIGTERM start a shutdown (default true).
@@ -187,6 +198,7 @@ impl Worker {
             shutdown: self.shutdown.clone(),
             dispatcher: dispatcher.clone(),
             stats: self.stats,
+            observer: self.observer,
             runtime: tokio::runtime::Handle::current(),
             consumer: OnceLock::new(),
         });

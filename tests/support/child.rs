@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, TopicConfig, Worker};
+use activejob_karafka::consumer::{handler_fn, TopicConfig, VirtualPartitioner, Worker};
 use futures::FutureExt;
 
 /// Set in the child's environment.
@@ -16,9 +16,32 @@ pub const CHILD_ENV: &str = "AJK_CHILD_WORKER";
 
 /// Starts this test binary again as a worker process.
 pub fn spawn(test_name: &str, topic: &str, group: &str, out: &Path, job_ms: u64) -> Child {
+    command(test_name, topic, group, out, job_ms)
+        .spawn()
+        .expect("spawning the worker process")
+}
+
+/// Like [`spawn`], with the topic on `groups` virtual partitions keyed by the message key.
+/// Job `id` then takes `job_ms × (1 + id % 4)`, so that groups finish out of offset order, and
+/// stored offsets are committed every 200 ms, so that the test sees many commits.
+pub fn spawn_virtual(
+    test_name: &str,
+    topic: &str,
+    group: &str,
+    out: &Path,
+    job_ms: u64,
+    groups: usize,
+) -> Child {
+    command(test_name, topic, group, out, job_ms)
+        .env("AJK_CHILD_VP", groups.to_string())
+        .spawn()
+        .expect("spawning the worker process")
+}
+
+fn command(test_name: &str, topic: &str, group: &str, out: &Path, job_ms: u64) -> Command {
     let exe = std::env::current_exe().expect("current test binary");
-    Command::new(exe)
-        .args([test_name, "--exact", "--nocapture", "--test-threads", "1"])
+    let mut c = Command::new(exe);
+    c.args([test_name, "--exact", "--nocapture", "--test-threads", "1"])
         .env(CHILD_ENV, "1")
         .env("KAFKA_BOOTSTRAP_SERVERS", super::bootstrap())
         .env("AJK_CHILD_TOPIC", topic)
@@ -26,9 +49,8 @@ pub fn spawn(test_name: &str, topic: &str, group: &str, out: &Path, job_ms: u64)
         .env("AJK_CHILD_OUT", out)
         .env("AJK_CHILD_JOB_MS", job_ms.to_string())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawning the worker process")
+        .stderr(Stdio::inherit());
+    c
 }
 
 /// The child's body: a worker until SIGTERM/SIGINT (or SIGKILL).
@@ -43,18 +65,32 @@ pub async fn run() {
         .open(var("AJK_CHILD_OUT"))
         .expect("output file");
     let out = Arc::new(Mutex::new(out));
+    let virtual_groups: Option<usize> = std::env::var("AJK_CHILD_VP")
+        .ok()
+        .map(|v| v.parse().expect("AJK_CHILD_VP"));
+    let mut topic_config = TopicConfig::new(topic);
+    if let Some(n) = virtual_groups {
+        topic_config = topic_config.virtual_partitions(VirtualPartitioner::Key, n);
+    }
     // A killed member stays in the group until its session times out: keep that short.
-    let config = super::config(&group, &[TopicConfig::new(topic)])
+    let mut builder = super::config(&group, &[topic_config])
         .kafka("session.timeout.ms", "6000")
-        .kafka("heartbeat.interval.ms", "1000")
-        .build()
-        .expect("config");
+        .kafka("heartbeat.interval.ms", "1000");
+    if virtual_groups.is_some() {
+        builder = builder.kafka("auto.commit.interval.ms", "200");
+    }
+    let config = builder.build().expect("config");
     let handler = handler_fn(move |m, _signals| {
         let out = out.clone();
         async move {
             let id = super::parse_job(&m)?;
-            if job_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(job_ms)).await;
+            let ms = if virtual_groups.is_some() {
+                job_ms * (1 + id % 4)
+            } else {
+                job_ms
+            };
+            if ms > 0 {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
             }
             // One write per line: O_APPEND keeps lines whole even across processes.
             let line = format!("{id} {} {}\n", m.partition, m.offset);

@@ -447,3 +447,33 @@ pub fn assert_fully_committed(group: &str, topic: &str, partitions: i32) {
         }
     }
 }
+
+impl Out {
+    /// A job payload for partition `partition` with a message key.
+    pub fn keyed(id: u64, partition: i32, key: &str) -> Self {
+        Out {
+            key: Some(key.as_bytes().to_vec()),
+            ..Out::job(id, partition)
+        }
+    }
+}
+
+/// An ActiveJob-shaped payload whose first argument is `id`, with `scheduled_at` set to
+/// `scheduled_at` (Rails 8.1's nine-digit UTC form).
+pub fn scheduled_job_payload(class: &str, id: u64, scheduled_at: std::time::SystemTime) -> Vec<u8> {
+    let at: chrono::DateTime<chrono::Utc> = scheduled_at.into();
+    let mut v: serde_json::Value = serde_json::from_slice(&job_payload(class, id)).unwrap();
+    v["scheduled_at"] = at.format("%Y-%m-%dT%H:%M:%S.%9fZ").to_string().into();
+    v.to_string().into_bytes()
+}
+
+/// Runs of each id, in the order they started.
+pub fn runs_by_id(runs: &[Run]) -> BTreeMap<u64, Vec<Run>> {
+    let mut m: BTreeMap<u64, Vec<Run>> = BTreeMap::new();
+    let mut sorted = runs.to_vec();
+    sorted.sort_by_key(|r| r.started);
+    for r in sorted {
+        m.entry(r.id).or_default().push(r);
+    }
+    m
+}
