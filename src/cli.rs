@@ -31,10 +31,12 @@
 //! | 3 | `replay`: a job failed, had no handler or had a bad payload; with `--typed-expect`, a typed dump differed |
 
 use crate::consumer::{Worker, WorkerConfig, BOOTSTRAP_ENV};
+use crate::metrics::Metrics;
 use crate::options::DecodeOptions;
 use crate::record::{self, RecordOptions, RedactPath, Sink, StartAt};
 use crate::registry::Registry;
 use crate::replay::Replay;
+use crate::shadow::Shadow;
 use crate::typed::typed_dump;
 use crate::Job;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -82,8 +84,17 @@ The configuration is laid out like karafka.rb (see the consumer module docs):
 Without bootstrap servers in the file, KAFKA_BOOTSTRAP_SERVERS names them. SIGINT or SIGTERM
 stops the worker after its running jobs (up to shutdown_timeout_ms).
 
-Example:
-  {bin} consume --config config/worker.toml
+Shadow mode (--shadow) reads the same topics under <group_id>-shadow while the Ruby workers
+go on serving them: handlers see ctx.is_shadow() = true, failures are counted and skipped, and
+nothing is ever produced (no dead letters, forwards or continuation re-enqueues). Per-class
+totals are logged every --shadow-report-every seconds and printed at the end.
+
+--metrics-addr serves GET /metrics (Prometheus text) and GET /health (200 while running, 503
+while stopping) for orchestrators.
+
+Examples:
+  {bin} consume --config config/worker.toml --metrics-addr 0.0.0.0:9464
+  {bin} consume --config config/worker.toml --shadow
 
 Exit codes: 0 after a clean shutdown; 1 when the configuration is invalid or the worker failed.";
 
@@ -176,6 +187,21 @@ pub struct ConsumeArgs {
     /// The worker configuration (TOML laid out like karafka.rb).
     #[arg(short, long, value_name = "WORKER_TOML")]
     pub config: PathBuf,
+    /// Shadow mode: run the handlers beside the Ruby workers under a group of its own, with
+    /// ctx.is_shadow() true; nothing is produced, re-enqueued or dead-lettered, failures are
+    /// counted and skipped, and per-class totals are logged.
+    #[arg(long)]
+    pub shadow: bool,
+    /// The shadow's consumer group [default: <group_id>-shadow].
+    #[arg(long, value_name = "GROUP", requires = "shadow")]
+    pub shadow_group: Option<String>,
+    /// Seconds between the shadow's per-class log lines (0: only the final summary).
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "shadow")]
+    pub shadow_report_every: u64,
+    /// Serve Prometheus metrics at http://ADDR/metrics and a health check at
+    /// http://ADDR/health (200 while the worker runs, 503 once it stops).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Arguments of `replay`.
@@ -384,7 +410,39 @@ async fn consume(registry: Registry, args: &ConsumeArgs) -> ExitCode {
         }
         Err(e) => return fail(EXIT_ERROR, &format!("{}: {e}", args.config.display())),
     };
-    match Worker::new(config, registry).run().await {
+    let metrics = if args.shadow {
+        Metrics::with_labels([("mode".to_owned(), "shadow".to_owned())])
+    } else {
+        Metrics::new()
+    };
+    let server = match args.metrics_addr {
+        Some(addr) => match metrics.serve(addr).await {
+            Ok(server) => Some(server),
+            Err(e) => return fail(EXIT_ERROR, &format!("metrics endpoint on {addr}: {e}")),
+        },
+        None => None,
+    };
+    let result = if args.shadow {
+        let mut shadow = Shadow::new(registry)
+            .metrics(metrics)
+            .report_every(Duration::from_secs(args.shadow_report_every));
+        if let Some(group) = &args.shadow_group {
+            shadow = shadow.group_id(group);
+        }
+        let worker = shadow.config(config);
+        worker
+            .run()
+            .await
+            .map(|report| print!("{}", report.render()))
+    } else {
+        metrics
+            .run_worker(Worker::new(config, metrics.instrument(registry)))
+            .await
+    };
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(EXIT_ERROR, &format!("worker: {e}")),
     }

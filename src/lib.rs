@@ -33,6 +33,7 @@ pub mod continuation;
 pub mod envelope;
 pub mod error;
 pub mod json;
+pub mod metrics;
 pub mod options;
 pub mod producer;
 pub mod record;
@@ -41,6 +42,7 @@ pub mod replay;
 pub mod ruby;
 pub mod scheduled;
 pub mod serializers;
+pub mod shadow;
 pub mod typed;
 
 pub use envelope::{EnvelopeTime, Job};

@@ -37,6 +37,7 @@ pub struct JobContext {
     job: Arc<Job>,
     message: Arc<InboundMessage>,
     signals: PartitionSignals,
+    shadow: bool,
 }
 
 impl JobContext {
@@ -46,7 +47,23 @@ impl JobContext {
             job,
             message,
             signals,
+            shadow: false,
         }
+    }
+
+    /// The same context with [`is_shadow`](Self::is_shadow) set to `shadow`: for testing how a
+    /// handler behaves under [`crate::shadow::Shadow`].
+    pub fn with_shadow(mut self, shadow: bool) -> Self {
+        self.shadow = shadow;
+        self
+    }
+
+    /// True when the job runs in shadow mode ([`crate::shadow::Shadow`], `consume --shadow`):
+    /// the Ruby workers are still serving the topic, so a handler should skip side effects that
+    /// must happen once (emails, payments, writes to shared stores, enqueueing other jobs) and
+    /// only exercise what is safe to run twice.
+    pub fn is_shadow(&self) -> bool {
+        self.shadow
     }
 
     /// The whole decoded job.
@@ -153,6 +170,7 @@ pub trait Requeue: Send + Sync + 'static {
 #[derive(Clone, Default)]
 struct RunEnv {
     requeue: Option<Arc<dyn Requeue>>,
+    shadow: bool,
 }
 
 /// A job handler with its arguments already decoded.
@@ -331,6 +349,12 @@ impl Registry {
         self
     }
 
+    /// The same handlers, running with [`JobContext::is_shadow`] true (see [`crate::shadow`]).
+    pub(crate) fn shadowed(mut self) -> Self {
+        self.env.shadow = true;
+        self
+    }
+
     /// Registers a handler for a continuable job class (`include ActiveJob::Continuable`).
     ///
     /// The handler gets the job's [`Steps`]: completed steps are skipped, the interrupted one
@@ -412,7 +436,7 @@ impl Registry {
                 return futures::future::ready(Err(failure)).boxed();
             }
         };
-        let ctx = JobContext::new(Arc::clone(&job), message, signals);
+        let ctx = JobContext::new(Arc::clone(&job), message, signals).with_shadow(self.env.shadow);
         handler.call(job, ctx, &self.env)
     }
 
