@@ -14,6 +14,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::{mpsc, Notify};
 
 use super::config::{BadMessagePolicy, TopicConfig};
+use super::dispatch::{Delivered, DispatchError, Dispatcher};
 use super::failure::JobFailure;
 use super::message::{Flag, InboundMessage, PartitionSignals};
 use super::observer::{FinishedJob, PauseReason};
@@ -544,62 +545,41 @@ impl PartitionTask {
             tracing::error!(topic = %message.topic, "dead letter requested without a DLQ topic");
             return false;
         };
-        let mut tries: u32 = 0;
-        loop {
-            let result = match &self.worker.dispatcher {
-                Some(d) => d.dead_letter(&dlq.topic, message, attempt).await,
-                None => return false,
-            };
-            match result {
-                Ok(to) => {
-                    tracing::warn!(
-                        topic = %message.topic,
-                        partition = message.partition,
-                        offset = message.offset,
-                        attempts = attempt,
-                        reason = %failure,
-                        dlq_topic = %dlq.topic,
-                        dlq_partition = to.partition,
-                        dlq_offset = to.offset,
-                        "job sent to the dead letter queue"
-                    );
-                    WorkerStats::add(&self.worker.stats.dead_lettered, 1);
-                    self.pending_store = Some(message.offset + 1);
-                    if let Some(o) = &self.worker.observer {
-                        o.dead_lettered(message, failure);
-                    }
-                    // Karafka pauses after a dispatch, with the pause tracker reset: one
-                    // `pause.timeout`, then consumption goes on after the dead letter. Cut short
-                    // by a revocation or shutdown, the dead letter is still marked.
-                    let _ = self
-                        .pause_for(
-                            self.worker.config.pause.timeout,
-                            PauseReason::AfterDeadLetter,
-                        )
-                        .await;
-                    return true;
-                }
-                Err(error) => {
-                    tries += 1;
-                    tracing::error!(
-                        topic = %message.topic,
-                        partition = message.partition,
-                        offset = message.offset,
-                        %error,
-                        "dead letter dispatch failed; retrying after backoff"
-                    );
-                    if !self
-                        .pause_for(
-                            self.worker.config.pause.backoff(tries),
-                            PauseReason::DispatchRetry,
-                        )
-                        .await
-                    {
-                        return false;
-                    }
-                }
-            }
+        let dlq_topic = dlq.topic.as_str();
+        let Some(to) = self
+            .copy_until_acked(message, "dead letter dispatch", move |d| async move {
+                d.dead_letter(dlq_topic, message, attempt).await
+            })
+            .await
+        else {
+            return false;
+        };
+        tracing::warn!(
+            topic = %message.topic,
+            partition = message.partition,
+            offset = message.offset,
+            attempts = attempt,
+            reason = %failure,
+            dlq_topic = %dlq.topic,
+            dlq_partition = to.partition,
+            dlq_offset = to.offset,
+            "job sent to the dead letter queue"
+        );
+        WorkerStats::add(&self.worker.stats.dead_lettered, 1);
+        self.pending_store = Some(message.offset + 1);
+        if let Some(o) = &self.worker.observer {
+            o.dead_lettered(message, failure);
         }
+        // Karafka pauses after a dispatch, with the pause tracker reset: one `pause.timeout`,
+        // then consumption goes on after the dead letter. Cut short by a revocation or
+        // shutdown, the dead letter is still marked.
+        let _ = self
+            .pause_for(
+                self.worker.config.pause.timeout,
+                PauseReason::AfterDeadLetter,
+            )
+            .await;
+        true
     }
 
     async fn forward(
@@ -608,31 +588,51 @@ impl PartitionTask {
         to_topic: &str,
         failure: &JobFailure,
     ) -> bool {
+        let Some(to) = self
+            .copy_until_acked(message, "forward", move |d| async move {
+                d.forward(to_topic, message).await
+            })
+            .await
+        else {
+            return false;
+        };
+        tracing::info!(
+            topic = %message.topic,
+            partition = message.partition,
+            offset = message.offset,
+            reason = %failure,
+            forward_topic = to_topic,
+            forward_partition = to.partition,
+            forward_offset = to.offset,
+            "message forwarded"
+        );
+        WorkerStats::add(&self.worker.stats.forwarded, 1);
+        self.pending_store = Some(message.offset + 1);
+        if let Some(o) = &self.worker.observer {
+            o.forwarded(message, failure);
+        }
+        true
+    }
+
+    /// Produces a copy of `message` (a dead letter or a forward) until the broker acknowledges
+    /// it, backing off between tries as after a failed job: the message's offset may only be
+    /// marked once its copy is safe. `None` when the worker has no producer or a revocation or
+    /// shutdown cut the wait short.
+    async fn copy_until_acked<F, Fut>(
+        &mut self,
+        message: &InboundMessage,
+        what: &'static str,
+        produce: F,
+    ) -> Option<Delivered>
+    where
+        F: Fn(Arc<Dispatcher>) -> Fut,
+        Fut: std::future::Future<Output = Result<Delivered, DispatchError>>,
+    {
+        let dispatcher = self.worker.dispatcher.clone()?;
         let mut tries: u32 = 0;
         loop {
-            let result = match &self.worker.dispatcher {
-                Some(d) => d.forward(to_topic, message).await,
-                None => return false,
-            };
-            match result {
-                Ok(to) => {
-                    tracing::info!(
-                        topic = %message.topic,
-                        partition = message.partition,
-                        offset = message.offset,
-                        reason = %failure,
-                        forward_topic = to_topic,
-                        forward_partition = to.partition,
-                        forward_offset = to.offset,
-                        "message forwarded"
-                    );
-                    WorkerStats::add(&self.worker.stats.forwarded, 1);
-                    self.pending_store = Some(message.offset + 1);
-                    if let Some(o) = &self.worker.observer {
-                        o.forwarded(message, failure);
-                    }
-                    return true;
-                }
+            match produce(dispatcher.clone()).await {
+                Ok(to) => return Some(to),
                 Err(error) => {
                     tries += 1;
                     tracing::error!(
@@ -640,16 +640,11 @@ impl PartitionTask {
                         partition = message.partition,
                         offset = message.offset,
                         %error,
-                        "forward failed; retrying after backoff"
+                        "{what} failed; retrying after backoff"
                     );
-                    if !self
-                        .pause_for(
-                            self.worker.config.pause.backoff(tries),
-                            PauseReason::DispatchRetry,
-                        )
-                        .await
-                    {
-                        return false;
+                    let backoff = self.worker.config.pause.backoff(tries);
+                    if !self.pause_for(backoff, PauseReason::DispatchRetry).await {
+                        return None;
                     }
                 }
             }
