@@ -748,29 +748,28 @@ struct MetricsObserver {
     metrics: Metrics,
 }
 
-impl crate::consumer::WorkerObserver for MetricsObserver {
-    fn dead_lettered(&self, message: &InboundMessage, _failure: &JobFailure) {
-        let i = &self.metrics.inner;
-        i.dead_lettered
+impl MetricsObserver {
+    /// Counts a message copied elsewhere (dead letter or forward): its attempts end here.
+    fn copied(&self, counter: &IntCounterVec, message: &InboundMessage) {
+        counter
             .with_label_values(&[class_label(message).as_str(), message.topic.as_str()])
             .inc();
-        i.attempts.lock().expect("attempts lock").remove(&(
-            message.topic.clone(),
-            message.partition,
-            message.offset,
-        ));
+        self.metrics
+            .inner
+            .attempts
+            .lock()
+            .expect("attempts lock")
+            .remove(&(message.topic.clone(), message.partition, message.offset));
+    }
+}
+
+impl crate::consumer::WorkerObserver for MetricsObserver {
+    fn dead_lettered(&self, message: &InboundMessage, _failure: &JobFailure) {
+        self.copied(&self.metrics.inner.dead_lettered, message);
     }
 
     fn forwarded(&self, message: &InboundMessage, _failure: &JobFailure) {
-        let i = &self.metrics.inner;
-        i.forwarded
-            .with_label_values(&[class_label(message).as_str(), message.topic.as_str()])
-            .inc();
-        i.attempts.lock().expect("attempts lock").remove(&(
-            message.topic.clone(),
-            message.partition,
-            message.offset,
-        ));
+        self.copied(&self.metrics.inner.forwarded, message);
     }
 
     fn partition_paused(&self, topic: &str, partition: i32, _reason: crate::consumer::PauseReason) {
