@@ -20,11 +20,11 @@ use crate::continuation::{resume_limit_error, resumed_job, ContinuableOptions, S
 use crate::envelope::{EnvelopeTime, Job};
 use crate::options::DecodeOptions;
 use chrono::{DateTime, Utc};
-use dashmap::DashMap;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -304,9 +304,12 @@ async fn settle_continuation(
 }
 
 /// Handlers by Ruby job class name. Register at start-up; the worker looks them up per message.
+///
+/// The handler table is read-only once the worker runs (a plain map behind an `Arc`, no lock
+/// per lookup); a clone made before a `register` call does not see that registration.
 #[derive(Clone)]
 pub struct Registry {
-    handlers: Arc<DashMap<String, Arc<dyn ErasedHandler>>>,
+    handlers: Arc<HashMap<String, Arc<dyn ErasedHandler>>>,
     options: Arc<DecodeOptions>,
     env: RunEnv,
 }
@@ -319,10 +322,8 @@ impl Default for Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut classes: Vec<String> = self.handlers.iter().map(|e| e.key().clone()).collect();
-        classes.sort();
         f.debug_struct("Registry")
-            .field("job_classes", &classes)
+            .field("job_classes", &self.job_classes())
             .finish()
     }
 }
@@ -336,7 +337,7 @@ impl Registry {
     /// An empty registry with the application's decode options.
     pub fn with_options(options: DecodeOptions) -> Self {
         Registry {
-            handlers: Arc::new(DashMap::new()),
+            handlers: Arc::default(),
             options: Arc::new(options),
             env: RunEnv::default(),
         }
@@ -361,7 +362,7 @@ impl Registry {
     /// resumes at its cursor, and a checkpoint on a stopping worker or revoked partition
     /// re-enqueues the job with its progress (then the original message is marked consumed).
     pub fn register_continuable<A, F, Fut>(
-        self,
+        mut self,
         job_class: impl Into<String>,
         options: ContinuableOptions,
         handler: F,
@@ -371,7 +372,7 @@ impl Registry {
         A: DeserializeOwned + Send + 'static,
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
-        self.handlers.insert(
+        Arc::make_mut(&mut self.handlers).insert(
             job_class.into(),
             Arc::new(ContinuableHandler {
                 f: handler,
@@ -386,13 +387,13 @@ impl Registry {
     ///
     /// `A` is the argument list as a serde type: a tuple such as `(i64, ImportOptions)` takes the
     /// positional arguments in order (keyword arguments arrive as the last, a Hash).
-    pub fn register<A, F, Fut>(self, job_class: impl Into<String>, handler: F) -> Self
+    pub fn register<A, F, Fut>(mut self, job_class: impl Into<String>, handler: F) -> Self
     where
         F: Fn(A, JobContext) -> Fut + Send + Sync + 'static,
         A: DeserializeOwned + Send + 'static,
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
-        self.handlers.insert(
+        Arc::make_mut(&mut self.handlers).insert(
             job_class.into(),
             Arc::new(TypedHandler {
                 f: handler,
@@ -409,7 +410,7 @@ impl Registry {
 
     /// The registered job class names, sorted.
     pub fn job_classes(&self) -> Vec<String> {
-        let mut classes: Vec<String> = self.handlers.iter().map(|e| e.key().clone()).collect();
+        let mut classes: Vec<String> = self.handlers.keys().cloned().collect();
         classes.sort();
         classes
     }
@@ -430,7 +431,7 @@ impl Registry {
             Err(failure) => return futures::future::ready(Err(failure)).boxed(),
         };
         let handler = match self.handlers.get(&job.job_class) {
-            Some(entry) => Arc::clone(entry.value()),
+            Some(handler) => Arc::clone(handler),
             None => {
                 let failure = JobFailure::UnknownJobClass(job.job_class.clone());
                 return futures::future::ready(Err(failure)).boxed();
