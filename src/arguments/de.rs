@@ -6,7 +6,7 @@
 //! string, found an integer`.
 
 use super::value::{Hash, HashKey, Value};
-use crate::error::JsonPath;
+use crate::error::{JsonPath, PathRef};
 use crate::ruby::{time, time_zone, Integer, Numeric};
 use serde::de::{
     self, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess, VariantAccess,
@@ -39,39 +39,42 @@ impl de::Error for ArgumentError {
 /// The list is presented as a sequence: a tuple `(i64, Options)` takes the arguments in order, a
 /// `Vec<T>` takes them all, and a struct with named fields takes them in declaration order.
 pub fn from_values<'a, T: Deserialize<'a>>(values: &'a [Value]) -> Result<T, ArgumentError> {
-    let path = JsonPath::key("arguments");
+    let root = JsonPath::root();
+    let root = PathRef::At(&root);
+    let path = root.field("arguments");
     T::deserialize(SeqDeserializer {
         items: values,
-        path: &path,
+        path,
     })
-    .map_err(|e| with_path(e, &path))
+    .map_err(|e| with_path(e, path))
 }
 
 /// Deserializes `T` from one argument.
 pub fn from_value<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, ArgumentError> {
-    let path = JsonPath::root();
-    T::deserialize(ValueDeserializer { value, path: &path }).map_err(|e| with_path(e, &path))
+    let root = JsonPath::root();
+    let path = PathRef::At(&root);
+    T::deserialize(ValueDeserializer { value, path }).map_err(|e| with_path(e, path))
 }
 
 /// Errors raised by serde itself (missing field, unknown variant) have no path yet: give them the
 /// path of the value being deserialized when they surfaced.
-fn with_path(mut err: ArgumentError, path: &JsonPath) -> ArgumentError {
+fn with_path(mut err: ArgumentError, path: PathRef<'_>) -> ArgumentError {
     if err.path.is_empty() {
-        err.path = path.to_string();
+        err.path = path.to_path().to_string();
     }
     err
 }
 
-fn error_at(path: &JsonPath, message: impl Into<String>) -> ArgumentError {
+fn error_at(path: PathRef<'_>, message: impl Into<String>) -> ArgumentError {
     ArgumentError {
-        path: path.to_string(),
+        path: path.to_path().to_string(),
         message: message.into(),
     }
 }
 
 struct ValueDeserializer<'a, 'p> {
     value: &'a Value,
-    path: &'p JsonPath,
+    path: PathRef<'p>,
 }
 
 impl<'a> ValueDeserializer<'a, '_> {
@@ -312,7 +315,7 @@ impl<'de, 'p> de::Deserializer<'de> for ValueDeserializer<'de, 'p> {
                 visitor.visit_enum(VariantDeserializer {
                     name: key.name(),
                     value,
-                    path: &self.path.field(key.name()),
+                    path: self.path.field(key.name()),
                 })
             }
             _ => Err(self.expected("a symbol or string")),
@@ -336,7 +339,7 @@ impl<'de, 'p> de::Deserializer<'de> for ValueDeserializer<'de, 'p> {
 
 struct SeqDeserializer<'a, 'p> {
     items: &'a [Value],
-    path: &'p JsonPath,
+    path: PathRef<'p>,
 }
 
 impl<'de> de::Deserializer<'de> for SeqDeserializer<'de, '_> {
@@ -359,7 +362,7 @@ impl<'de> de::Deserializer<'de> for SeqDeserializer<'de, '_> {
 struct SeqAccessor<'a, 'p> {
     items: &'a [Value],
     index: usize,
-    path: &'p JsonPath,
+    path: PathRef<'p>,
 }
 
 impl<'de> SeqAccess<'de> for SeqAccessor<'de, '_> {
@@ -372,14 +375,12 @@ impl<'de> SeqAccess<'de> for SeqAccessor<'de, '_> {
         let Some(item) = self.items.get(self.index) else {
             return Ok(None);
         };
-        let path = self.path.index(self.index);
+        let parent = self.path;
+        let path = parent.index(self.index);
         self.index += 1;
-        seed.deserialize(ValueDeserializer {
-            value: item,
-            path: &path,
-        })
-        .map(Some)
-        .map_err(|e| with_path(e, &path))
+        seed.deserialize(ValueDeserializer { value: item, path })
+            .map(Some)
+            .map_err(|e| with_path(e, path))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -390,11 +391,11 @@ impl<'de> SeqAccess<'de> for SeqAccessor<'de, '_> {
 struct HashAccess<'a, 'p> {
     entries: std::slice::Iter<'a, (HashKey, Value)>,
     current: Option<&'a (HashKey, Value)>,
-    path: &'p JsonPath,
+    path: PathRef<'p>,
 }
 
 impl<'a, 'p> HashAccess<'a, 'p> {
-    fn new(hash: &'a Hash, path: &'p JsonPath) -> Self {
+    fn new(hash: &'a Hash, path: PathRef<'p>) -> Self {
         HashAccess {
             entries: hash.entries.iter(),
             current: None,
@@ -427,9 +428,10 @@ impl<'de> MapAccess<'de> for HashAccess<'de, '_> {
             .current
             .take()
             .ok_or_else(|| error_at(self.path, "value requested before key"))?;
-        let path = self.path.field(key.name());
-        seed.deserialize(ValueDeserializer { value, path: &path })
-            .map_err(|e| with_path(e, &path))
+        let parent = self.path;
+        let path = parent.field(key.name());
+        seed.deserialize(ValueDeserializer { value, path })
+            .map_err(|e| with_path(e, path))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -440,7 +442,7 @@ impl<'de> MapAccess<'de> for HashAccess<'de, '_> {
 struct RangeAccess<'a, 'p> {
     range: &'a super::value::Range,
     step: u8,
-    path: &'p JsonPath,
+    path: PathRef<'p>,
 }
 
 impl<'de> MapAccess<'de> for RangeAccess<'de, '_> {
@@ -469,11 +471,11 @@ impl<'de> MapAccess<'de> for RangeAccess<'de, '_> {
         match step {
             0 => seed.deserialize(ValueDeserializer {
                 value: &self.range.begin,
-                path: &self.path.field("begin"),
+                path: self.path.field("begin"),
             }),
             1 => seed.deserialize(ValueDeserializer {
                 value: &self.range.end,
-                path: &self.path.field("end"),
+                path: self.path.field("end"),
             }),
             _ => seed.deserialize(self.range.exclude_end.into_deserializer()),
         }
@@ -483,7 +485,7 @@ impl<'de> MapAccess<'de> for RangeAccess<'de, '_> {
 struct VariantDeserializer<'a, 'p> {
     name: &'a str,
     value: &'a Value,
-    path: &'p JsonPath,
+    path: PathRef<'p>,
 }
 
 impl<'de> EnumAccess<'de> for VariantDeserializer<'de, '_> {
