@@ -67,19 +67,31 @@ impl EnvelopeTime {
         }
     }
 
+    /// Any other text Ruby's `Time.iso8601` reads, kept as written.
+    fn parse(text: &str, key: &str) -> Result<Option<EnvelopeTime>, DecodeError> {
+        match time::parse_xmlschema(text) {
+            Ok(time) => Ok(Some(EnvelopeTime {
+                time,
+                source: Some(text.to_owned()),
+            })),
+            Err(_) => Err(DecodeError::invalid(
+                &JsonPath::key(key),
+                format!("invalid xmlschema format: {text:?}"),
+            )),
+        }
+    }
+
     fn decode<N: Node>(raw: N, key: &str) -> Result<Option<EnvelopeTime>, DecodeError> {
         match raw.into_kind() {
             Kind::Null => Ok(None),
-            Kind::String(text) => match time::parse_xmlschema(text.as_ref()) {
-                Ok(time) => Ok(Some(EnvelopeTime {
-                    time,
-                    source: Some(text.into()),
-                })),
-                Err(_) => Err(DecodeError::invalid(
-                    &JsonPath::key(key),
-                    format!("invalid xmlschema format: {:?}", text.as_ref()),
-                )),
-            },
+            // What Rails 7.1+ writes (nine digits, `Z`) is what `to_wire` writes back: no copy.
+            Kind::String(text) if text.as_ref().len() == 30 => {
+                match time::parse_plain_utc(text.as_ref()) {
+                    Some(time) => Ok(Some(EnvelopeTime { time, source: None })),
+                    None => EnvelopeTime::parse(text.as_ref(), key),
+                }
+            }
+            Kind::String(text) => EnvelopeTime::parse(text.as_ref(), key),
             // Rails 7.1+ raises TypeError for the pre-7.1 epoch-float form.
             other => Err(DecodeError::shape(
                 &JsonPath::key(key),

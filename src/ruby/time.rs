@@ -171,6 +171,12 @@ pub fn parse_xmlschema(s: &str) -> Result<RubyTime, TimeParseError> {
     xmlschema::parse(s).map_err(|kind| TimeParseError::new(Target::Time, s, kind))
 }
 
+/// Reads `2024-03-15T12:30:45.123456789Z` (and shorter fractions) as [`parse_xmlschema`]
+/// does, or `None` for any other form; for texts read once per job.
+pub(crate) fn parse_plain_utc(s: &str) -> Option<RubyTime> {
+    xmlschema::plain_utc(s.as_bytes())
+}
+
 /// Ruby's `Time#iso8601(9)`: `2024-03-15T12:30:45.123456789Z` for a `utc?` time, else the
 /// local time and `±hh:mm`.
 pub fn format_iso8601_9(t: &RubyTime) -> String {

@@ -604,3 +604,44 @@ fn compare_with_ruby(inputs: &[String], script: &str, ours: impl Fn(&str) -> Opt
         }
     }
 }
+
+/// The fast path for Rails' own `enqueued_at` form must read every text it takes exactly as the
+/// general scanner does, and leave everything else to it.
+#[test]
+fn plain_utc_agrees_with_the_general_scanner() {
+    let general = |s: &str| xmlschema_general(s);
+    let mut rng = XorShift::new(0x5eed_cafe);
+    let mut taken = 0;
+    for _ in 0..20_000 {
+        let year = 1500 + (rng.next() % 600);
+        let (mon, day) = ((rng.next() % 14), (rng.next() % 33));
+        let (hour, min, sec) = ((rng.next() % 26), (rng.next() % 62), (rng.next() % 62));
+        let digits = (rng.next() % 11) as usize;
+        let fraction: String = (0..digits)
+            .map(|_| char::from(b'0' + (rng.next() % 10) as u8))
+            .collect();
+        let dot = if digits > 0 || (rng.next() % 8) == 0 {
+            "."
+        } else {
+            ""
+        };
+        let text =
+            format!("{year:04}-{mon:02}-{day:02}T{hour:02}:{min:02}:{sec:02}{dot}{fraction}Z");
+        if let Some(fast) = xmlschema::plain_utc(text.as_bytes()) {
+            taken += 1;
+            assert_eq!(Some(fast), general(&text), "{text}");
+        }
+    }
+    assert!(taken > 5_000, "the fast path took only {taken} texts");
+    for text in [
+        "2024-03-15t12:30:45Z",
+        "2024-03-15T12:30:45+00:00",
+        "2024-03-15T12:30:45.Z",
+    ] {
+        assert_eq!(xmlschema::plain_utc(text.as_bytes()), None, "{text}");
+    }
+}
+
+fn xmlschema_general(s: &str) -> Option<RubyTime> {
+    xmlschema::scan(s).and_then(|fields| xmlschema::build(fields).ok())
+}
