@@ -27,6 +27,9 @@ pub struct Duration {
     pub parts: Vec<(String, Numeric)>,
 }
 
+/// Up to this many parts, repeated units are found by scanning.
+const FEW_PARTS: usize = 16;
+
 impl Duration {
     /// What `DurationSerializer#deserialize` builds from a payload's `value` and `parts` (unit
     /// names already read from their SymbolSerializer objects): `Duration.new(value,
@@ -39,16 +42,21 @@ impl Duration {
     /// `null` `parts` is an empty list (`nil.to_h`).
     pub fn from_wire(value: Numeric, parts: Vec<(String, Numeric)>) -> Result<Duration, String> {
         let mut hash: Vec<(String, Numeric)> = Vec::with_capacity(parts.len());
-        let mut positions: HashMap<String, usize> = HashMap::with_capacity(parts.len());
+        // `to_h` keeps a repeated unit's first position and last amount. Durations have a few
+        // parts: a scan finds repeats; a hand-made payload with many parts gets an index.
+        let mut positions: Option<HashMap<String, usize>> =
+            (parts.len() > FEW_PARTS).then(|| HashMap::with_capacity(parts.len()));
         for (unit, amount) in parts {
-            match positions.get(&unit) {
-                Some(&at) => {
-                    if let Some(slot) = hash.get_mut(at) {
-                        slot.1 = amount;
-                    }
-                }
+            let seen = match &mut positions {
+                Some(positions) => positions.get(&unit).copied(),
+                None => hash.iter().position(|(u, _)| *u == unit),
+            };
+            match seen {
+                Some(at) => hash[at].1 = amount,
                 None => {
-                    positions.insert(unit.clone(), hash.len());
+                    if let Some(positions) = &mut positions {
+                        positions.insert(unit.clone(), hash.len());
+                    }
                     hash.push((unit, amount));
                 }
             }
@@ -203,6 +211,29 @@ mod tests {
             .map(|(u, a)| (u.to_string(), a.clone()))
             .collect();
         Duration::from_wire(value, parts).unwrap()
+    }
+
+    /// `parts.to_h`: a repeated unit keeps its first position and its last amount, whether the
+    /// repeats are found by scanning (few parts) or through an index (many).
+    #[test]
+    fn repeated_units_keep_first_position_and_last_amount() {
+        let few = duration(
+            int(7),
+            &[("hours", int(1)), ("minutes", int(2)), ("hours", int(3))],
+        );
+        assert_eq!(
+            few.parts,
+            vec![("hours".to_owned(), int(3)), ("minutes".to_owned(), int(2))]
+        );
+        let mut many: Vec<(String, Numeric)> = (0..40)
+            .map(|i| (format!("unit{}", i % 20), int(i)))
+            .collect();
+        many.insert(0, ("seconds".to_owned(), int(1)));
+        let many = Duration::from_wire(int(0), many).unwrap();
+        assert_eq!(many.parts.len(), 21);
+        assert_eq!(many.parts[0], ("seconds".to_owned(), int(1)));
+        assert_eq!(many.parts[1], ("unit0".to_owned(), int(20)));
+        assert_eq!(many.parts[20], ("unit19".to_owned(), int(39)));
     }
 
     #[test]
