@@ -8,7 +8,8 @@
 //! `ruby_interop/app.rb`, the same app as `fixtures/app.toml`); `--skip FILE` leaves a payload
 //! out (those the Ruby side cannot read, so both sides time the same set); `--passes N` runs
 //! exactly N passes instead, for profilers. Heap allocations per payload are counted in one pass
-//! outside the timed loop.
+//! outside the timed loop. Before its own rate it prints, for scale, how fast serde_json alone
+//! goes over the same payloads: checking the syntax only, and building a `serde_json::Value`.
 
 use activejob_karafka::{DecodeOptions, Job};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -95,12 +96,43 @@ fn main() {
         per_payload(&ALLOCATED_BYTES)
     );
 
+    if passes.is_none() {
+        // What a JSON parser alone achieves on the same payloads, for scale: serde_json
+        // checking the syntax and building nothing, and serde_json building its generic tree.
+        let reference = seconds / 3.0;
+        let (n, secs) = timed(&payloads, reference, None, |p| {
+            serde_json::from_slice::<serde::de::IgnoredAny>(p).is_ok()
+        });
+        println!(
+            "reference_serde_json_validate_per_sec={:.1}",
+            n as f64 / secs
+        );
+        let (n, secs) = timed(&payloads, reference, None, |p| {
+            serde_json::from_slice::<serde_json::Value>(p).is_ok()
+        });
+        println!("reference_serde_json_value_per_sec={:.1}", n as f64 / secs);
+    }
+    let (decoded, elapsed) = timed(&payloads, seconds, passes, |p| {
+        Job::decode_with(p, &options).is_ok()
+    });
+    println!("seconds={elapsed:.3} decoded={decoded}");
+    println!("rust_decode_per_sec={:.1}", decoded as f64 / elapsed);
+}
+
+/// Runs `work` over every payload, `passes` times or for about `seconds` after a warm-up of a
+/// fifth of that: the payloads handled and the seconds taken.
+fn timed(
+    payloads: &[Vec<u8>],
+    seconds: f64,
+    passes: Option<u64>,
+    work: impl Fn(&[u8]) -> bool,
+) -> (u64, f64) {
     let pass = || {
-        for payload in &payloads {
-            std::hint::black_box(Job::decode_with(std::hint::black_box(payload), &options).ok());
+        for payload in payloads {
+            std::hint::black_box(work(std::hint::black_box(payload)));
         }
     };
-    let mut decoded = 0_u64;
+    let mut done = 0_u64;
     let started;
     match passes {
         Some(n) => {
@@ -108,7 +140,7 @@ fn main() {
             for _ in 0..n {
                 pass();
             }
-            decoded = n * payloads.len() as u64;
+            done = n * payloads.len() as u64;
         }
         None => {
             let warm_until = Instant::now() + Duration::from_secs_f64((seconds / 5.0).max(0.2));
@@ -119,13 +151,11 @@ fn main() {
             started = Instant::now();
             while started.elapsed() < deadline {
                 pass();
-                decoded += payloads.len() as u64;
+                done += payloads.len() as u64;
             }
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    println!("seconds={elapsed:.3} decoded={decoded}");
-    println!("rust_decode_per_sec={:.1}", decoded as f64 / elapsed);
+    (done, started.elapsed().as_secs_f64())
 }
 
 /// The payloads under `dirs`, less the files in `skip`, and how many were skipped.
