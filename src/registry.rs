@@ -444,12 +444,26 @@ impl Registry {
     fn decode(&self, message: &InboundMessage) -> Result<Job, JobFailure> {
         let payload = message.payload.as_deref().ok_or(JobFailure::Tombstone)?;
         Job::decode_with(payload, &self.options).map_err(|e| match e.kind {
+            // The same failure as a class without a handler: it names the class.
             crate::DecodeErrorKind::UnknownJobClass => {
-                JobFailure::UnknownJobClass(e.message.clone())
+                JobFailure::UnknownJobClass(job_class_of(payload).unwrap_or(e.message))
             }
             _ => JobFailure::Undecodable(e.to_string()),
         })
     }
+}
+
+/// The `job_class` string of a payload, read on its own (for the error of a class the
+/// application does not know).
+fn job_class_of(payload: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct ClassOnly<'a> {
+        #[serde(borrow)]
+        job_class: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_slice::<ClassOnly<'_>>(payload)
+        .ok()
+        .map(|only| only.job_class.into_owned())
 }
 
 impl MessageHandler for Registry {
@@ -459,5 +473,66 @@ impl MessageHandler for Registry {
         signals: PartitionSignals,
     ) -> BoxFuture<'static, Result<(), JobFailure>> {
         self.run(message, signals)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt;
+
+    fn message(payload: &str) -> Arc<InboundMessage> {
+        Arc::new(InboundMessage {
+            topic: "default".into(),
+            partition: 0,
+            offset: 7,
+            key: None,
+            payload: Some(payload.as_bytes().to_vec()),
+            headers: Vec::new(),
+            timestamp_ms: None,
+        })
+    }
+
+    fn outcome(registry: &Registry, payload: &str) -> Result<(), JobFailure> {
+        registry
+            .run(message(payload), PartitionSignals::detached())
+            .now_or_never()
+            .expect("a no-op job completes at once")
+    }
+
+    const BILLING: &str = r#"{"job_class":"BillingJob","job_id":"j1","arguments":[1]}"#;
+
+    #[test]
+    fn an_unknown_class_is_named_whether_the_app_or_the_registry_lacks_it() {
+        let no_handler = Registry::new().register("ImportJob", |_: (i64,), _ctx| async { Ok(()) });
+        assert_eq!(
+            outcome(&no_handler, BILLING),
+            Err(JobFailure::UnknownJobClass("BillingJob".into()))
+        );
+
+        let options = DecodeOptions {
+            job_classes: Some(["ImportJob".to_owned()].into_iter().collect()),
+            ..DecodeOptions::default()
+        };
+        let unknown_to_app = Registry::with_options(options)
+            .register("ImportJob", |_: (i64,), _ctx| async { Ok(()) });
+        assert_eq!(
+            outcome(&unknown_to_app, BILLING),
+            Err(JobFailure::UnknownJobClass("BillingJob".into()))
+        );
+    }
+
+    #[test]
+    fn a_registered_class_runs_with_typed_arguments() {
+        let registry =
+            Registry::new().register("BillingJob", |(id,): (i64,), ctx: JobContext| async move {
+                anyhow::ensure!(id == 1 && ctx.job().job_id.as_deref() == Some("j1"));
+                Ok(())
+            });
+        assert_eq!(outcome(&registry, BILLING), Ok(()));
+        let wrong = r#"{"job_class":"BillingJob","arguments":["one"]}"#;
+        assert!(
+            matches!(outcome(&registry, wrong), Err(JobFailure::Undecodable(m)) if m.contains("arguments[0]"))
+        );
     }
 }
