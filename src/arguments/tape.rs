@@ -8,8 +8,10 @@
 //! it is (a GlobalID only as the single key, `_aj_serialized` anywhere, duplicated keys), which a
 //! tape allows without buffering anything per object.
 //!
-//! Parsing goes through `serde_json::Deserializer` exactly as `serde_json::from_str` does, so
-//! what is accepted, the recursion limit (128) and the error texts are serde_json's.
+//! What is accepted, the recursion limit (128) and the error texts are serde_json's: the common
+//! payload is read by a direct [`scan`] that gives up on anything it cannot read exactly as
+//! serde_json does, and such payloads go through `serde_json::Deserializer` as
+//! `serde_json::from_str` would.
 
 use super::node::{Kind, Node, Num, Object};
 use crate::ruby::Integer;
@@ -79,10 +81,20 @@ impl<'de> Tape<'de> {
         };
         // About one token per 8 bytes in ActiveJob payloads.
         tape.toks.reserve(text.len() / 8 + 8);
-        let mut de = serde_json::Deserializer::from_str(text);
-        Builder { tape: &mut tape }.deserialize(&mut de)?;
-        de.end()?;
+        if scan::scan(text, &mut tape).is_some() {
+            return Ok(tape);
+        }
+        tape.toks.clear();
+        tape.owned.clear();
+        tape.parse_with_serde(text)?;
         Ok(tape)
+    }
+
+    /// Puts `text` on this empty tape with serde_json's own parser.
+    fn parse_with_serde(&mut self, text: &'de str) -> Result<(), serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        Builder { tape: self }.deserialize(&mut de)?;
+        de.end()
     }
 
     /// The document's value.
@@ -114,6 +126,7 @@ impl<'de> Tape<'de> {
         index(self.owned.len() - 1)
     }
 
+    #[inline]
     fn push_str(&mut self, text: Cow<'de, str>) {
         let tok = match text {
             Cow::Borrowed(s) => Tok::Str(s),
@@ -260,34 +273,56 @@ impl<'de> Visitor<'de> for Builder<'_, 'de> {
             end: 0,
             flags: 0,
         });
-        let mut len = 0_u32;
-        let mut flags = 0_u8;
-        // One bit per key hash: a key whose bit is free cannot repeat an earlier key.
-        let mut seen = 0_u64;
+        let mut keys = ObjectKeys::default();
         loop {
-            if key == super::decode::SERIALIZED_KEY {
-                flags |= SERIALIZED;
-            }
-            if len >= FEW_KEYS {
-                flags |= MANY_KEYS;
-            } else if flags & DUPLICATE_KEYS == 0 {
-                let bit = 1_u64 << key_hash(&key);
-                if seen & bit != 0 && repeats(tape, at, &key) {
-                    flags |= DUPLICATE_KEYS;
-                }
-                seen |= bit;
-            }
+            keys.add(tape, at, &key);
             tape.push_str(key);
             map.next_value_seed(Builder { tape: &mut *tape })?;
-            len += 1;
             match map.next_key_seed(KeySeed)? {
                 Some(next) => key = next,
                 None => break,
             }
         }
-        let end = index(tape.toks.len());
-        tape.toks[at] = Tok::Object { len, end, flags };
+        keys.close(tape, at);
         Ok(())
+    }
+}
+
+/// What an object being parsed has shown so far: its key count and its flags.
+#[derive(Default)]
+struct ObjectKeys {
+    len: u32,
+    flags: u8,
+    /// One bit per key hash: a key whose bit is free cannot repeat an earlier key.
+    seen: u64,
+}
+
+impl ObjectKeys {
+    /// Notes `key`, before it is pushed, for the object whose token is at `at`.
+    fn add(&mut self, tape: &Tape<'_>, at: usize, key: &str) {
+        if key == super::decode::SERIALIZED_KEY {
+            self.flags |= SERIALIZED;
+        }
+        if self.len >= FEW_KEYS {
+            self.flags |= MANY_KEYS;
+        } else if self.flags & DUPLICATE_KEYS == 0 {
+            let bit = 1_u64 << key_hash(key);
+            if self.seen & bit != 0 && repeats(tape, at, key) {
+                self.flags |= DUPLICATE_KEYS;
+            }
+            self.seen |= bit;
+        }
+        self.len += 1;
+    }
+
+    /// Writes the object's token once its last value is on the tape.
+    fn close(self, tape: &mut Tape<'_>, at: usize) {
+        let end = index(tape.toks.len());
+        tape.toks[at] = Tok::Object {
+            len: self.len,
+            end,
+            flags: self.flags,
+        };
     }
 }
 
@@ -748,5 +783,6 @@ impl<'t, 'de> Object for TapeObject<'t, 'de> {
     }
 }
 
+mod scan;
 #[cfg(test)]
 mod tests;

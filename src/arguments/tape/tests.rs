@@ -333,3 +333,146 @@ proptest! {
         agree(value.as_bytes());
     }
 }
+
+// The direct scan against serde_json's parser, token by token: where the scan takes a text,
+// serde_json accepts it and puts the same tokens on the tape.
+
+use super::{scan, Tape, Tok};
+
+/// A token with its contents as text, so that the scan's `Int(7)` and serde_json's
+/// arbitrary-precision `"7"` compare equal.
+fn token_text(tape: &Tape<'_>, i: usize) -> String {
+    match tape.toks[i] {
+        Tok::Null => "null".into(),
+        Tok::Bool(b) => b.to_string(),
+        Tok::Int(v) => format!("number {v}"),
+        Tok::UInt(v) => format!("number {v}"),
+        Tok::Number(k) => format!("number {}", tape.owned[k as usize]),
+        Tok::Str(_) | Tok::Escaped(_) => format!("string {:?}", tape.text(i)),
+        Tok::Array { len, end } => format!("array {len} {end}"),
+        Tok::Object { len, end, flags } => format!("object {len} {end} {flags}"),
+    }
+}
+
+fn tokens(tape: &Tape<'_>) -> Vec<String> {
+    (0..tape.toks.len()).map(|i| token_text(tape, i)).collect()
+}
+
+/// Whether the scan took `text`; panics if it took something serde_json refuses or reads
+/// differently.
+fn scan_agrees(text: &str) -> bool {
+    let mut scanned = Tape {
+        toks: Vec::new(),
+        owned: Vec::new(),
+    };
+    let took = scan::scan(text, &mut scanned).is_some();
+    let mut parsed = Tape {
+        toks: Vec::new(),
+        owned: Vec::new(),
+    };
+    let serde = parsed.parse_with_serde(text);
+    if took {
+        assert!(
+            serde.is_ok(),
+            "scan took what serde_json refuses ({serde:?}): {text}"
+        );
+        assert_eq!(tokens(&scanned), tokens(&parsed), "tokens differ on {text}");
+    }
+    took
+}
+
+#[test]
+fn the_scan_reads_every_golden_payload_as_serde_json_does() {
+    let files = payload_files();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("fixture");
+        assert!(scan_agrees(&text), "the scan gave up on {}", file.display());
+    }
+}
+
+#[test]
+fn the_scan_reads_escapes_numbers_and_odd_shapes_as_serde_json_does_or_gives_up() {
+    let taken = [
+        r#"{"a":"x\"y\\z\/\b\f\n\r\t","b\u0041":"\u00e9\u20ac\ud83d\ude00","c":"\u003cb\u003e"}"#,
+        r#"[0,-0,7,-7,9223372036854775807,-9223372036854775808,9223372036854775808]"#,
+        r#"[18446744073709551616,1.5,2.50,-0.0,1E2,1e+2,1e-2,1e400,-1.25E-7]"#,
+        " \n\t\r{ \"a\" : [ 1 , { } , [ ] , \"\" ] }\n ",
+        r#"{"a":1,"b":2,"a":3,"_aj_serialized":"x"}"#,
+        r#""just a string""#,
+        "null",
+        "true",
+        "-12",
+    ];
+    for text in taken {
+        assert!(scan_agrees(text), "the scan gave up on {text}");
+    }
+    let left_to_serde = [
+        "",
+        " ",
+        "{",
+        "[1,]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{a:1}",
+        "[01]",
+        "[1.]",
+        "[.5]",
+        "[1e]",
+        "[-]",
+        "[+1]",
+        "[NaN]",
+        "[Infinity]",
+        "nul",
+        "truex",
+        "[1] [2]",
+        "\"unterminated",
+        "\"tab\tinside\"",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"\\ud83d\"",
+        "\"\\ud83d\\u0041\"",
+        "\"\\ude00\"",
+        "{\"$serde_json::private::Number\":\"1.5\"}",
+        "[1,2",
+    ];
+    for text in left_to_serde {
+        assert!(!scan_agrees(text), "the scan took {text:?}");
+    }
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    assert!(scan_agrees(&deep(100)));
+    assert!(!scan_agrees(&deep(102)));
+    assert!(!scan_agrees(&deep(10_000)));
+    let many_keys: Vec<String> = (0..70).map(|i| format!("\"k{}\":{i}", i % 66)).collect();
+    assert!(scan_agrees(&format!("{{{}}}", many_keys.join(","))));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn the_scan_takes_generated_payloads_as_serde_json_reads_them(payload in payload()) {
+        // serde_json reads an object under its private number key as a number: left to it.
+        let taken = scan_agrees(&payload);
+        prop_assert!(taken || payload.contains(super::NUMBER_TOKEN));
+    }
+
+    /// One byte changed, dropped or added anywhere: the scan gives up or agrees.
+    #[test]
+    fn the_scan_never_takes_a_broken_payload_serde_json_refuses(
+        payload in payload(),
+        at in any::<prop::sample::Index>(),
+        edit in 0..3_u8,
+        byte in prop::sample::select(b"\"\\{}[],:0-.eE+ \tnu\x01x".to_vec()),
+    ) {
+        let mut bytes = payload.into_bytes();
+        let i = at.index(bytes.len() + 1);
+        match edit {
+            0 if i < bytes.len() => bytes[i] = byte,
+            1 if i < bytes.len() => { bytes.remove(i); }
+            _ => bytes.insert(i, byte),
+        }
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            scan_agrees(text);
+        }
+    }
+}

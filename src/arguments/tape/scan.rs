@@ -1,0 +1,325 @@
+//! A direct scan of the JSON that ActiveJob payloads are made of, onto the same tape that
+//! serde_json's parser builds, without going through serde's visitor calls.
+//!
+//! It only takes documents it can read exactly as serde_json does: strings (escapes included),
+//! number literals, literals, arrays and objects no deeper than [`MAX_DEPTH`]. At anything
+//! else (a syntax error, a lone surrogate, a deep document, trailing text) it gives up, and the caller
+//! parses the payload with serde_json, which then decides what is accepted and words the
+//! errors. So this scan never refuses a payload and never accepts one serde_json refuses.
+
+use super::{ObjectKeys, Tape, Tok, NUMBER_TOKEN};
+use std::borrow::Cow;
+
+/// Deeper documents are left to serde_json, whose recursion limit is 128.
+const MAX_DEPTH: u32 = 100;
+
+/// Scans `text` onto the empty `tape`; `None` when it must be left to serde_json (the tape
+/// then holds a partial scan the caller clears).
+pub(super) fn scan<'de>(text: &'de str, tape: &mut Tape<'de>) -> Option<()> {
+    let mut scanner = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        tape,
+    };
+    scanner.value(0)?;
+    scanner.skip_whitespace();
+    (scanner.at == scanner.bytes.len()).then_some(())
+}
+
+struct Scanner<'de, 't> {
+    text: &'de str,
+    bytes: &'de [u8],
+    at: usize,
+    tape: &'t mut Tape<'de>,
+}
+
+impl<'de> Scanner<'de, '_> {
+    #[inline]
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, not consumed.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        self.bytes.get(self.at).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    fn value(&mut self, depth: u32) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let tok = match self.peek()? {
+            b'"' => {
+                let text = self.string()?;
+                self.tape.push_str(text);
+                return Some(());
+            }
+            b'[' => return self.array(depth),
+            b'{' => return self.object(depth),
+            b't' => self.literal("true", Tok::Bool(true))?,
+            b'f' => self.literal("false", Tok::Bool(false))?,
+            b'n' => self.literal("null", Tok::Null)?,
+            b'-' | b'0'..=b'9' => self.number()?,
+            _ => return None,
+        };
+        self.tape.toks.push(tok);
+        Some(())
+    }
+
+    fn literal(&mut self, word: &str, tok: Tok<'de>) -> Option<Tok<'de>> {
+        self.bytes[self.at..].starts_with(word.as_bytes()).then(|| {
+            self.at += word.len();
+            tok
+        })
+    }
+
+    /// A string: borrowed from the payload, or unescaped when it has escapes.
+    #[inline]
+    fn string(&mut self) -> Option<Cow<'de, str>> {
+        let start = self.at + 1;
+        let end = start + closing_quote(&self.bytes[start..])?;
+        if self.bytes[end] == b'"' {
+            self.at = end + 1;
+            // Quotes are ASCII, so both ends are character boundaries of the (valid UTF-8) text.
+            return self.text.get(start..end).map(Cow::Borrowed);
+        }
+        let mut out = String::from(self.text.get(start..end)?);
+        self.at = end;
+        loop {
+            match self.bytes.get(self.at)? {
+                b'"' => break,
+                b'\\' => {
+                    self.at += 1;
+                    self.escape(&mut out)?;
+                }
+                _ => {
+                    let from = self.at;
+                    self.at += closing_quote(&self.bytes[from..])?;
+                    out.push_str(self.text.get(from..self.at)?);
+                }
+            }
+        }
+        self.at += 1;
+        Some(Cow::Owned(out))
+    }
+
+    /// One escape after its backslash, as serde_json reads it; `None` for those it refuses
+    /// (unknown escapes, surrogates without their pair).
+    fn escape(&mut self, out: &mut String) -> Option<()> {
+        let byte = *self.bytes.get(self.at)?;
+        self.at += 1;
+        let plain = match byte {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => self.unicode()?,
+            _ => return None,
+        };
+        out.push(plain);
+        Some(())
+    }
+
+    /// The character of a `\uXXXX` escape (and of the low surrogate that must follow a high
+    /// one).
+    fn unicode(&mut self) -> Option<char> {
+        let first = self.hex4()?;
+        match first {
+            0xD800..=0xDBFF => {
+                if !self.bytes[self.at..].starts_with(b"\\u") {
+                    return None;
+                }
+                self.at += 2;
+                let second = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&second) {
+                    return None;
+                }
+                char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+            }
+            0xDC00..=0xDFFF => None,
+            _ => char::from_u32(first),
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.bytes.get(self.at..self.at + 4)?;
+        self.at += 4;
+        digits
+            .iter()
+            .try_fold(0_u32, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
+    }
+
+    /// A number literal as the JSON grammar has it: an integer that fits an `i64` as such,
+    /// anything else (fraction, exponent, `-0`, big integers) as the text serde_json's
+    /// `arbitrary_precision` hands over (the literal, with its exponent written `e±`).
+    fn number(&mut self) -> Option<Tok<'de>> {
+        let start = self.at;
+        if self.bytes[self.at] == b'-' {
+            self.at += 1;
+        }
+        match self.bytes.get(self.at)? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        let mut integer = true;
+        if self.bytes.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            self.required_digits()?;
+            integer = false;
+        }
+        let mantissa = &self.text[start..self.at];
+        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
+            self.at += 1;
+            // serde_json writes the exponent as `e`, always signed: `1E2` is `1e+2`.
+            let sign = match self.bytes.get(self.at) {
+                Some(b'-') => "-",
+                Some(b'+') => "+",
+                _ => "",
+            };
+            self.at += sign.len();
+            let digits_start = self.at;
+            self.required_digits()?;
+            let digits = &self.text[digits_start..self.at];
+            let sign = if sign.is_empty() { "+" } else { sign };
+            let text = format!("{mantissa}e{sign}{digits}");
+            return Some(Tok::Number(self.tape.own(text)));
+        }
+        match mantissa.parse::<i64>() {
+            Ok(value) if integer && mantissa != "-0" => Some(Tok::Int(value)),
+            _ => Some(Tok::Number(self.tape.own(mantissa.to_owned()))),
+        }
+    }
+
+    fn digits(&mut self) {
+        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+    }
+
+    fn required_digits(&mut self) -> Option<()> {
+        let start = self.at;
+        self.digits();
+        (self.at > start).then_some(())
+    }
+
+    fn array(&mut self, depth: u32) -> Option<()> {
+        self.at += 1;
+        let at = self.tape.toks.len();
+        self.tape.toks.push(Tok::Array { len: 0, end: 0 });
+        let mut len = 0_u32;
+        if self.peek()? == b']' {
+            self.at += 1;
+        } else {
+            loop {
+                self.value(depth + 1)?;
+                len += 1;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b']' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let end = super::index(self.tape.toks.len());
+        self.tape.toks[at] = Tok::Array { len, end };
+        Some(())
+    }
+
+    fn object(&mut self, depth: u32) -> Option<()> {
+        self.at += 1;
+        let at = self.tape.toks.len();
+        self.tape.toks.push(Tok::Object {
+            len: 0,
+            end: 0,
+            flags: 0,
+        });
+        let mut keys = ObjectKeys::default();
+        if self.peek()? == b'}' {
+            self.at += 1;
+        } else {
+            loop {
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                let key = self.string()?;
+                // serde_json reads such an object as a number: left to it.
+                if key == NUMBER_TOKEN {
+                    return None;
+                }
+                keys.add(self.tape, at, &key);
+                self.tape.push_str(key);
+                self.eat(b':')?;
+                self.value(depth + 1)?;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b'}' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        keys.close(self.tape, at);
+        Some(())
+    }
+}
+
+/// The index of the first `"` or `\\` in `bytes` (the end of a string, or an escape in it), or
+/// `None` when a control character or the end of the text comes first.
+#[inline]
+fn closing_quote(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    // Eight bytes at a time: the lowest flagged byte is the first that needs a look.
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        let flagged = needs_a_look(word);
+        if flagged != 0 {
+            at += (flagged.trailing_zeros() / 8) as usize;
+            return (bytes[at] >= 0x20).then_some(at);
+        }
+        at += 8;
+    }
+    while let Some(&b) = bytes.get(at) {
+        if b == b'"' || b == b'\\' {
+            return Some(at);
+        }
+        if b < 0x20 {
+            return None;
+        }
+        at += 1;
+    }
+    None
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that is `"`, `\\` or below 0x20 (bits above the lowest
+/// one may be spurious, the lowest is exact).
+#[inline]
+fn needs_a_look(word: u64) -> u64 {
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quote | backslash | control
+}
