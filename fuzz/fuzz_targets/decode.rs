@@ -1,7 +1,8 @@
 //! Arbitrary bytes through the payload decoder, with default options and with the fixture
 //! application's options (strict serializers, known job classes, continuable jobs).
 //!
-//! Nothing may panic. A payload that decodes must also survive the way back: encoding it and
+//! Nothing may panic. A payload that decodes must read the same through serde_json's tree
+//! (`Job::from_json`), and it must also survive the way back: encoding it and
 //! decoding the result gives the same job and the same typed dump, so a worker that re-enqueues
 //! a job (retry, continuation) hands the next run exactly what the first one saw.
 
@@ -34,6 +35,12 @@ fn check(data: &[u8], options: &DecodeOptions) {
     let Ok(job) = Job::decode_with(data, options) else {
         return;
     };
+    // The bytes path scans payloads itself and falls back to serde_json: what it decodes,
+    // serde_json must parse, and the job read from serde_json's tree must be the same.
+    match serde_json::from_slice::<serde_json::Value>(data) {
+        Ok(tree) => assert_eq!(Job::from_json(tree, options).as_ref(), Ok(&job)),
+        Err(e) => panic!("decoded a payload serde_json refuses ({e})"),
+    }
     // The serde path handlers use: it may refuse a value, never panic.
     let _ = from_values::<Vec<serde_json::Value>>(&job.arguments);
     let _ = job.args::<(i64, String)>();
