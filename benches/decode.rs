@@ -4,10 +4,17 @@
 //! Two references run beside it on the same payloads: the tree path (`serde_json::Value`, then
 //! `Job::from_json`), and serde_json checking the JSON without building anything (`IgnoredAny`),
 //! the floor for any decoder built on serde_json.
+//!
+//! A second group times what the worker does per job besides reading it from Kafka: a
+//! `Registry` decoding `make bench-e2e`'s small payload and running its no-op handler.
 
+use activejob_karafka::consumer::{InboundMessage, PartitionSignals};
+use activejob_karafka::registry::{JobContext, Registry};
 use activejob_karafka::{json, DecodeOptions, Job};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use futures::FutureExt;
 use std::path::Path;
+use std::sync::Arc;
 
 fn corpus() -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -61,5 +68,45 @@ fn decode_corpus(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode_corpus);
+/// `NoopJob.perform_later(i)` as Rails 8.1 writes it (the payload of `make bench-e2e`).
+fn noop_message(i: u64) -> Arc<InboundMessage> {
+    let payload = format!(
+        concat!(
+            r#"{{"job_class":"NoopJob","job_id":"{:08x}-7c1e-4b5d-9f3a-6a2b8c4d0e1f","provider_job_id":null,"#,
+            r#""queue_name":"bench","priority":null,"arguments":[{}],"executions":0,"exception_executions":{{}},"#,
+            r#""locale":"en","timezone":"UTC","enqueued_at":"2026-11-24T21:27:56.175007000Z","scheduled_at":null}}"#
+        ),
+        i, i
+    );
+    Arc::new(InboundMessage {
+        topic: "bench".into(),
+        partition: 0,
+        offset: i as i64,
+        key: None,
+        payload: Some(payload.into_bytes()),
+        headers: Vec::new(),
+        timestamp_ms: None,
+    })
+}
+
+fn registry_dispatch(c: &mut Criterion) {
+    let messages: Vec<_> = (0..64).map(|i| noop_message(i * 7919)).collect();
+    let registry = Registry::new().register("NoopJob", |(_id,): (u64,), _ctx: JobContext| async {
+        Ok(())
+    });
+    let signals = PartitionSignals::detached();
+    let mut group = c.benchmark_group("registry");
+    group.throughput(Throughput::Elements(messages.len() as u64));
+    group.bench_function("decode_and_run_noop_job", |b| {
+        b.iter(|| {
+            for message in &messages {
+                let run = registry.run(Arc::clone(message), signals.clone());
+                std::hint::black_box(run.now_or_never());
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decode_corpus, registry_dispatch);
 criterion_main!(benches);
