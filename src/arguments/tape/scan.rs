@@ -2,9 +2,9 @@
 //! serde_json's parser builds, without going through serde's visitor calls.
 //!
 //! It only takes documents it can read exactly as serde_json does: strings (escapes included),
-//! number literals, literals, arrays and objects no deeper than [`MAX_DEPTH`]. At anything
-//! else (a syntax error, a lone surrogate, a deep document, trailing text) it gives up, and the caller
-//! parses the payload with serde_json, which then decides what is accepted and words the
+//! number literals, literals, arrays and objects no deeper than [`MAX_DEPTH`]. At anything else
+//! (a syntax error, a lone surrogate, a deep document, trailing text) it gives up, and the
+//! caller parses the payload with serde_json, which then decides what is accepted and words the
 //! errors. So this scan never refuses a payload and never accepts one serde_json refuses.
 
 use super::{ObjectKeys, Tape, Tok, NUMBER_TOKEN};
