@@ -173,14 +173,12 @@ struct RunEnv {
     shadow: bool,
 }
 
-/// A job handler with its arguments already decoded.
+/// The run of a job, or why it cannot start (its arguments do not fit the handler).
+type Run = Result<BoxFuture<'static, Result<(), JobFailure>>, JobFailure>;
+
+/// A job handler, its argument type erased.
 trait ErasedHandler: Send + Sync {
-    fn call(
-        &self,
-        job: Arc<Job>,
-        ctx: JobContext,
-        env: &RunEnv,
-    ) -> BoxFuture<'static, Result<(), JobFailure>>;
+    fn call(&self, job: Arc<Job>, ctx: JobContext, env: &RunEnv) -> Run;
 }
 
 fn decode_args<A: DeserializeOwned>(job: &Job) -> Result<A, JobFailure> {
@@ -203,19 +201,11 @@ where
     A: DeserializeOwned + Send + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
 {
-    fn call(
-        &self,
-        job: Arc<Job>,
-        ctx: JobContext,
-        _env: &RunEnv,
-    ) -> BoxFuture<'static, Result<(), JobFailure>> {
-        let args = match decode_args::<A>(&job) {
-            Ok(args) => args,
-            Err(failure) => return futures::future::ready(Err(failure)).boxed(),
-        };
-        (self.f)(args, ctx)
+    fn call(&self, job: Arc<Job>, ctx: JobContext, _env: &RunEnv) -> Run {
+        let args = decode_args::<A>(&job)?;
+        Ok((self.f)(args, ctx)
             .map(|outcome| outcome.map_err(|e| JobFailure::Failed(format!("{e:#}"))))
-            .boxed()
+            .boxed())
     }
 }
 
@@ -231,27 +221,19 @@ where
     A: DeserializeOwned + Send + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
 {
-    fn call(
-        &self,
-        job: Arc<Job>,
-        ctx: JobContext,
-        env: &RunEnv,
-    ) -> BoxFuture<'static, Result<(), JobFailure>> {
-        let args = match decode_args::<A>(&job) {
-            Ok(args) => args,
-            Err(failure) => return futures::future::ready(Err(failure)).boxed(),
-        };
+    fn call(&self, job: Arc<Job>, ctx: JobContext, env: &RunEnv) -> Run {
+        let args = decode_args::<A>(&job)?;
         let continuation = job.continuation.clone().unwrap_or_default();
         let steps = Steps::new(continuation, ctx.signals().clone());
         let key = ctx.key().map(<[u8]>::to_vec);
         let run = (self.f)(args, ctx, steps.clone());
         let options = self.options.clone();
         let requeue = env.requeue.clone();
-        async move {
+        Ok(async move {
             let outcome = run.await;
             settle_continuation(&job, outcome, &steps, &options, requeue, key).await
         }
-        .boxed()
+        .boxed())
     }
 }
 
@@ -438,7 +420,9 @@ impl Registry {
             }
         };
         let ctx = JobContext::new(Arc::clone(&job), message, signals).with_shadow(self.env.shadow);
-        handler.call(job, ctx, &self.env)
+        handler
+            .call(job, ctx, &self.env)
+            .unwrap_or_else(|failure| futures::future::ready(Err(failure)).boxed())
     }
 
     fn decode(&self, message: &InboundMessage) -> Result<Job, JobFailure> {
