@@ -91,6 +91,8 @@ const DROP_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// WaterDrop waits up to 10 s for room in a full librdkafka queue before giving up.
 const QUEUE_FULL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait before retrying a send refused because librdkafka's queue is full.
+pub(crate) const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(10);
 
 /// Where a partitioner's value goes (Karafka Pro's `partition_key_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -1038,20 +1040,34 @@ async fn send_waiting<C: ClientContext + 'static>(
 ) -> Result<DeliveryFuture, ProduceError> {
     let deadline = Instant::now() + QUEUE_FULL_TIMEOUT;
     loop {
-        match producer.send_result(out.record()) {
-            Ok(f) => return Ok(f),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
-                if Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err((source, _)) => {
+        match try_enqueue(producer, out, deadline) {
+            Some(Ok(f)) => return Ok(f),
+            Some(Err(source)) => {
                 return Err(ProduceError::Kafka {
                     topic: out.topic.clone(),
                     source,
                 })
             }
+            None => tokio::time::sleep(QUEUE_FULL_PAUSE).await,
         }
+    }
+}
+
+/// One attempt to hand `out` to librdkafka: `None` while its queue is full and `deadline` has
+/// not passed (the caller waits [`QUEUE_FULL_PAUSE`] and tries again, blocking or not).
+pub(crate) fn try_enqueue<C: ClientContext + 'static>(
+    producer: &FutureProducer<C>,
+    out: &Outgoing,
+    deadline: Instant,
+) -> Option<Result<DeliveryFuture, KafkaError>> {
+    match producer.send_result(out.record()) {
+        Ok(f) => Some(Ok(f)),
+        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
+            if Instant::now() < deadline =>
+        {
+            None
+        }
+        Err((e, _)) => Some(Err(e)),
     }
 }
 

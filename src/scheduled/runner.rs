@@ -20,7 +20,9 @@ use super::buffer::{self, check_schema, PartitionSchedules, Processed, ProxyReco
 use super::states::LoadState;
 use super::{ScheduledConfig, ScheduledError};
 use crate::consumer::partition_for_key;
-use crate::producer::{text_header, LogContext, Outgoing, PartitionCounts};
+use crate::producer::{
+    text_header, try_enqueue, LogContext, Outgoing, PartitionCounts, QUEUE_FULL_PAUSE,
+};
 
 /// Karafka's `max_messages` for the schedules topic.
 const MAX_BATCH: usize = 10_000;
@@ -737,14 +739,9 @@ fn send(
 ) -> Result<DeliveryFuture, KafkaError> {
     let deadline = Instant::now() + QUEUE_FULL_TIMEOUT;
     loop {
-        match producer.send_result(out.record()) {
-            Ok(f) => return Ok(f),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
-                if Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err((e, _)) => return Err(e),
+        match try_enqueue(producer, out, deadline) {
+            Some(sent) => return sent,
+            None => std::thread::sleep(QUEUE_FULL_PAUSE),
         }
     }
 }
