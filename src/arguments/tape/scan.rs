@@ -54,6 +54,17 @@ impl<'de> Scanner<'de, '_> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
+    /// After an element: `true` past a comma, `false` past `close`, `None` at anything else.
+    #[inline]
+    fn separator(&mut self, close: u8) -> Option<bool> {
+        let byte = self.peek()?;
+        if byte != b',' && byte != close {
+            return None;
+        }
+        self.at += 1;
+        Some(byte == b',')
+    }
+
     fn value(&mut self, depth: u32) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
@@ -228,13 +239,8 @@ impl<'de> Scanner<'de, '_> {
             loop {
                 self.value(depth + 1)?;
                 len += 1;
-                match self.peek()? {
-                    b',' => self.at += 1,
-                    b']' => {
-                        self.at += 1;
-                        break;
-                    }
-                    _ => return None,
+                if !self.separator(b']')? {
+                    break;
                 }
             }
         }
@@ -268,13 +274,8 @@ impl<'de> Scanner<'de, '_> {
                 self.tape.push_str(key);
                 self.eat(b':')?;
                 self.value(depth + 1)?;
-                match self.peek()? {
-                    b',' => self.at += 1,
-                    b'}' => {
-                        self.at += 1;
-                        break;
-                    }
-                    _ => return None,
+                if !self.separator(b'}')? {
+                    break;
                 }
             }
         }
