@@ -6,9 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use activejob_karafka::consumer::{
-    dead_letter_partition, handler_fn, JobFailure, TopicConfig, Worker,
-};
+use activejob_karafka::consumer::{dead_letter_partition, handler_fn, TopicConfig, Worker};
 use futures::FutureExt;
 use rdkafka::producer::FutureRecord;
 use rdkafka::{ClientConfig, Message};
@@ -43,12 +41,7 @@ async fn failing_job_goes_to_the_dlq_after_max_retries() {
             let id = parse_job(&m)?;
             let i = rec.start(id, &m);
             let ok = id != 2;
-            rec.finish(i, ok);
-            if ok {
-                Ok(())
-            } else {
-                Err(JobFailure::Failed("always fails".into()))
-            }
+            rec.finish_as(i, ok, "always fails")
         }
         .boxed()
     });

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, JobFailure, PauseConfig, TopicConfig, Worker};
+use activejob_karafka::consumer::{handler_fn, PauseConfig, TopicConfig, Worker};
 use futures::FutureExt;
 use support::*;
 
@@ -45,12 +45,7 @@ async fn failing_job_is_retried_with_backoff_and_blocks_only_its_partition() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             let ok = !(id == FAILING && n <= 2);
-            rec.finish(i, ok);
-            if ok {
-                Ok(())
-            } else {
-                Err(JobFailure::Failed(format!("attempt {n} of job {id} fails")))
-            }
+            rec.finish_as(i, ok, &format!("attempt {n} of job {id} fails"))
         }
         .boxed()
     });

@@ -8,9 +8,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use activejob_karafka::consumer::{
-    handler_fn, JobFailure, TopicConfig, VirtualPartitioner, Worker,
-};
+use activejob_karafka::consumer::{handler_fn, TopicConfig, VirtualPartitioner, Worker};
 use futures::FutureExt;
 use rdkafka::Message;
 use support::*;
@@ -45,12 +43,7 @@ async fn one_failure_collapses_without_rerunning_finished_jobs() {
             let i = rec.start(id, &m);
             tokio::time::sleep(Duration::from_millis(3)).await;
             let ok = !(id == POISON && first_run);
-            rec.finish(i, ok);
-            if ok {
-                Ok(())
-            } else {
-                Err(JobFailure::Failed("first run of the poison job".into()))
-            }
+            rec.finish_as(i, ok, "first run of the poison job")
         }
         .boxed()
     });
@@ -159,12 +152,7 @@ async fn dead_letter_comes_from_the_collapsed_retry() {
             let i = rec.start(id, &m);
             tokio::time::sleep(Duration::from_millis(2)).await;
             let ok = id != 77;
-            rec.finish(i, ok);
-            if ok {
-                Ok(())
-            } else {
-                Err(JobFailure::Failed("always".into()))
-            }
+            rec.finish_as(i, ok, "always")
         }
         .boxed()
     });

@@ -337,6 +337,16 @@ impl Recorder {
         v[index].ok = ok;
     }
 
+    /// Notes the end of a run and gives the handler's result: `Ok`, or a failed job with `why`.
+    pub fn finish_as(&self, index: usize, ok: bool, why: &str) -> Result<(), JobFailure> {
+        self.finish(index, ok);
+        if ok {
+            Ok(())
+        } else {
+            Err(JobFailure::Failed(why.into()))
+        }
+    }
+
     pub fn runs(&self) -> Vec<Run> {
         self.0.lock().unwrap().clone()
     }
