@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use activejob_karafka::consumer::{dead_letter_partition, handler_fn, TopicConfig, Worker};
@@ -35,10 +36,16 @@ async fn failing_job_goes_to_the_dlq_after_max_retries() {
 
     let recorder = Recorder::default();
     let rec = recorder.clone();
+    let poison_seen = Arc::new(Mutex::new(None));
+    let seen = poison_seen.clone();
     let handler = handler_fn(move |m, _| {
         let rec = rec.clone();
+        let seen = seen.clone();
         async move {
             let id = parse_job(&m)?;
+            if id == 2 {
+                *seen.lock().unwrap() = Some(m.clone());
+            }
             let i = rec.start(id, &m);
             let ok = id != 2;
             rec.finish_as(i, ok, "always fails")
@@ -67,6 +74,22 @@ async fn failing_job_goes_to_the_dlq_after_max_retries() {
     assert_eq!(ids, vec![1, 2, 2, 2, 3]);
     assert_eq!(stats.snapshot().dead_lettered, 1);
     assert_fully_committed(&group, &topic, 2);
+
+    // What the handler was given: the message as produced, with the broker's timestamp.
+    let handed = poison_seen.lock().unwrap().clone().expect("job 2 ran");
+    assert_eq!(handed.key, poison.key);
+    assert_eq!(handed.payload, poison.payload);
+    assert_eq!(handed.headers, poison.headers);
+    assert_eq!((handed.partition, handed.offset), (1, poison_offset));
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let stamped = handed.timestamp_ms.expect("a broker timestamp");
+    assert!(
+        (now_ms - 120_000..=now_ms).contains(&stamped),
+        "timestamp {stamped} is not from the last two minutes (now {now_ms})"
+    );
 
     let got = read_topic(&dlq, 1, Duration::from_secs(20));
     assert_eq!(got.len(), 1, "one dead letter");

@@ -8,9 +8,9 @@
 //!   and statistics. It never waits on a job, so the group membership and
 //!   `max.poll.interval.ms` do not depend on how long jobs take.
 //! * **One task per assigned partition.** When a partition is assigned, its librdkafka queue is
-//!   split off the consumer queue (before fetching starts) and a task is spawned that polls it
-//!   directly: messages go from librdkafka to the task that runs them, with no hop through
-//!   another thread and no per-message task. Jobs of a partition run strictly in offset order;
+//!   split off the consumer queue (before fetching starts) and a task is spawned that reads it
+//!   directly, up to 32 ready messages per librdkafka call: messages go from librdkafka to the
+//!   task that runs them, with no hop through another thread and no per-message task. Jobs of a partition run strictly in offset order;
 //!   a semaphore of `concurrency` permits bounds how many partitions run jobs at once, and a
 //!   partition gives its permit back every `max_messages` jobs so that waiting partitions get a
 //!   turn. A partition whose task is busy simply stops being drained: librdkafka's read-ahead
@@ -135,6 +135,7 @@
 //! # let _ = registry;
 //! ```
 
+mod batch_queue;
 mod config;
 mod dispatch;
 mod failure;

@@ -10,15 +10,17 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::FutureExt;
 use rdkafka::consumer::base_consumer::PartitionQueue;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::{mpsc, Notify};
 
+use super::batch_queue::{BatchQueue, RawMessage};
 use super::config::{BadMessagePolicy, TopicConfig};
 use super::dispatch::{Delivered, DispatchError, Dispatcher};
 use super::failure::JobFailure;
 use super::message::{Flag, InboundMessage, PartitionSignals};
 use super::observer::{FinishedJob, PauseReason};
-use super::poller::{commit, single, to_inbound, WorkerContext};
+use super::poller::{commit, single, WorkerContext};
 use super::stats::WorkerStats;
 use super::worker::WorkerShared;
 
@@ -113,6 +115,11 @@ enum Next {
 
 /// Where a partition task takes its messages from.
 pub(crate) struct Source {
+    /// Messages taken from the queue and not yet handed out. Declared first so they are
+    /// destroyed before the handles that keep the consumer alive.
+    pending: VecDeque<RawMessage>,
+    /// A second handle on `queue`, read in batches.
+    batch: Option<BatchQueue>,
     /// The partition's own librdkafka queue (split from the consumer queue before the
     /// partition was assigned), with the waker its non-empty callback pokes.
     pub(crate) queue: Option<(PartitionQueue<WorkerContext>, Arc<Notify>)>,
@@ -129,23 +136,33 @@ impl Source {
         partition: i32,
         fallback: mpsc::UnboundedReceiver<Batch>,
     ) -> Self {
-        let queue = consumer
-            .split_partition_queue(topic, partition)
-            .map(|mut queue| {
-                let wake = Arc::new(Notify::new());
-                let w = wake.clone();
-                // Runs on a librdkafka thread with the queue locked: only wake the task.
-                queue.set_nonempty_callback(move || w.notify_one());
-                (queue, wake)
-            });
-        if queue.is_none() {
-            tracing::warn!(
-                topic,
-                partition,
-                "partition queue not split; messages come through the poller"
-            );
+        // The batch handle first: without it the queue must not be split, or its messages
+        // would have no reader.
+        let split = BatchQueue::new(consumer, topic, partition).and_then(|batch| {
+            let mut queue = consumer.split_partition_queue(topic, partition)?;
+            let wake = Arc::new(Notify::new());
+            let w = wake.clone();
+            // Runs on a librdkafka thread with the queue locked: only wake the task.
+            queue.set_nonempty_callback(move || w.notify_one());
+            Some((batch, (queue, wake)))
+        });
+        let (batch, queue) = match split {
+            Some((batch, queue)) => (Some(batch), Some(queue)),
+            None => {
+                tracing::warn!(
+                    topic,
+                    partition,
+                    "partition queue not split; messages come through the poller"
+                );
+                (None, None)
+            }
+        };
+        Source {
+            pending: VecDeque::new(),
+            batch,
+            queue,
+            fallback,
         }
-        Source { queue, fallback }
     }
 }
 
@@ -235,14 +252,19 @@ impl PartitionTask {
         if let Some(m) = self.buffered.pop_front() {
             return Some(m);
         }
-        if let Some((queue, _)) = self.source.queue.as_ref() {
+        if let Some(batch) = self.source.batch.as_ref() {
             loop {
-                match queue.poll(Duration::ZERO) {
-                    None => break,
-                    Some(Ok(m)) => return Some(Arc::new(to_inbound(&m, &self.shared.topic))),
+                let Some(m) = self.source.pending.pop_front() else {
+                    if batch.take(&mut self.source.pending) == 0 {
+                        break;
+                    }
+                    continue;
+                };
+                match m.error() {
+                    None => return Some(Arc::new(m.to_inbound(&self.shared.topic))),
                     // Only with enable.partition.eof=true: nothing to do.
-                    Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => {}
-                    Some(Err(error)) => tracing::warn!(
+                    Some(RDKafkaErrorCode::PartitionEOF) => {}
+                    Some(error) => tracing::warn!(
                         topic = %self.shared.topic,
                         partition = self.shared.partition,
                         %error,
