@@ -289,6 +289,15 @@ impl<'de> Scanner<'de, '_> {
 #[inline]
 fn closing_quote(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(chunk) = bytes.get(at..at + 16) {
+        let flagged = sse2::needs_a_look(chunk);
+        if flagged != 0 {
+            at += flagged.trailing_zeros() as usize;
+            return (bytes[at] >= 0x20).then_some(at);
+        }
+        at += 16;
+    }
     // Eight bytes at a time: the lowest flagged byte is the first that needs a look.
     while let Some(chunk) = bytes.get(at..at + 8) {
         let word = u64::from_le_bytes(chunk.try_into().ok()?);
@@ -311,6 +320,32 @@ fn closing_quote(bytes: &[u8]) -> Option<usize> {
     None
 }
 
+/// Sixteen bytes at a time with SSE2, which every x86-64 processor has.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// One bit per byte of `chunk` (16 bytes) that is `"`, `\\` or below 0x20.
+    #[inline]
+    pub(super) fn needs_a_look(chunk: &[u8]) -> u32 {
+        assert_eq!(chunk.len(), 16);
+        // SAFETY: SSE2 is part of the x86-64 baseline, and the unaligned load reads the 16
+        // bytes of `chunk`, checked above.
+        unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            // Unsigned `v < 0x20` is `max(v, 0x1f) == 0x1f`.
+            let limit = _mm_set1_epi8(0x1f);
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+        }
+    }
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
@@ -323,4 +358,47 @@ fn needs_a_look(word: u64) -> u64 {
     let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
     quote | backslash | control
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closing_quote;
+
+    /// What `closing_quote` must find, one byte at a time.
+    fn naive(bytes: &[u8]) -> Option<usize> {
+        let at = bytes
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        (bytes[at] >= 0x20).then_some(at)
+    }
+
+    #[test]
+    fn finds_the_first_byte_that_needs_a_look_at_every_position() {
+        let specials = [b'"', b'\\', 0x00, 0x1f, b'\n'];
+        let near_misses = [b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xe9, 0xff];
+        for len in 0..40 {
+            let plain = vec![b'a'; len];
+            assert_eq!(closing_quote(&plain), naive(&plain), "plain of {len}");
+            for at in 0..len {
+                for &byte in specials.iter().chain(&near_misses) {
+                    let mut bytes = plain.clone();
+                    bytes[at] = byte;
+                    assert_eq!(
+                        closing_quote(&bytes),
+                        naive(&bytes),
+                        "{byte:#x} at {at} of {len}"
+                    );
+                    // A second special later must not hide the first one.
+                    if at + 1 < len {
+                        bytes[len - 1] = b'"';
+                        assert_eq!(
+                            closing_quote(&bytes),
+                            naive(&bytes),
+                            "{byte:#x} at {at}, quote last, of {len}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
