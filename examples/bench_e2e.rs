@@ -8,7 +8,7 @@
 //! make bench-e2e        # or: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092 cargo run --release --example bench_e2e
 //! ```
 //!
-//! Environment: `BENCH_MESSAGES` (1 000 000), `BENCH_PARTITIONS` (6), `BENCH_ROUNDS` (2). Each
+//! Environment: `BENCH_MESSAGES` (1 000 000), `BENCH_PARTITIONS` (6), `BENCH_ROUNDS` (3). Each
 //! measurement runs in a fresh child process (so peak RSS is its own) with a fresh consumer
 //! group; the sides alternate for `BENCH_ROUNDS` rounds and the best run of each side counts,
 //! since the broker shares the cores and single runs vary. Rates are from the first message to
@@ -253,7 +253,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let partitions = env_or("BENCH_PARTITIONS", 6) as i32;
-    let rounds = env_or("BENCH_ROUNDS", 2).max(1);
+    let rounds = env_or("BENCH_ROUNDS", 3).max(1);
     let topic = format!(
         "bench-e2e-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
