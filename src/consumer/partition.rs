@@ -121,7 +121,8 @@ pub(crate) struct Source {
     /// A second handle on `queue`, read in batches.
     batch: Option<BatchQueue>,
     /// The partition's own librdkafka queue (split from the consumer queue before the
-    /// partition was assigned), with the waker its non-empty callback pokes.
+    /// partition was assigned), with the waker its non-empty callback pokes. Read through
+    /// `batch`; held for the split and the callback.
     pub(crate) queue: Option<(PartitionQueue<WorkerContext>, Arc<Notify>)>,
     /// Messages the poller received for this partition on the consumer queue: only when the
     /// queue could not be split.
