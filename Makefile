@@ -15,9 +15,10 @@ build: ## build the library, binary, tests, examples and benches
 test: build ## run all tests and doctests against a fresh broker, then stop it
 	$(KAFKA) with -- bash -c 'cargo test --all-targets && cargo test --doc'
 
-lint: ## rustfmt check and clippy with warnings as errors
+lint: ## rustfmt check, clippy and rustdoc with warnings as errors
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --document-private-items
 
 kafka-up: ## start the local broker (prints KAFKA_BOOTSTRAP_SERVERS)
 	$(KAFKA) up

@@ -215,8 +215,8 @@ pub struct ReplayArgs {
     #[arg(short, long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
-    /// Compare each payload's typed dump with FILE instead of running handlers: a map
-    /// {"<file name>": dump} like rails81_decoded.json, or NDJSON of dumps in input order.
+    /// Compare each payload's typed dump with FILE instead of running handlers: a map from file
+    /// name to dump like rails81_decoded.json, or NDJSON of dumps in input order.
     #[arg(long, value_name = "FILE")]
     pub typed_expect: Option<PathBuf>,
     /// The application's facts for --typed-expect [default: the worker's decode options].
@@ -270,7 +270,7 @@ pub struct RecordArgs {
     #[arg(short = 'X', long = "kafka", value_name = "KEY=VALUE", value_parser = parse_property)]
     pub kafka: Vec<(String, String)>,
     /// The group.id librdkafka is given; nothing is ever committed under it [default: a
-    /// throwaway activejob-karafka-record-<uuid>].
+    /// throwaway activejob-karafka-record-UUID].
     #[arg(long, value_name = "ID")]
     pub group_id: Option<String>,
     /// Seconds without any message before giving up (from latest: before stopping).

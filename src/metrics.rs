@@ -442,8 +442,9 @@ impl Metrics {
         }))
     }
 
-    /// Marks the attached worker as ended: `/health` answers 503 from now on. [`run_worker`]
-    /// (Self::run_worker) calls it; call it after awaiting [`Worker::run`] yourself.
+    /// Marks the attached worker as ended: `/health` answers 503 from now on.
+    /// [`run_worker`](Self::run_worker) calls it; call it after awaiting [`Worker::run`]
+    /// yourself.
     pub fn worker_finished(&self) {
         self.inner.health.finished.store(true, Ordering::Relaxed);
     }

@@ -152,7 +152,7 @@ impl JobContext {
 
 /// Re-enqueues a job: how an interrupted continuable job is resumed.
 ///
-/// [`crate::producer::Producer`] implements it with Karafka's dispatch rules. The future
+/// [`crate::producer::JobProducer`] implements it with Karafka's dispatch rules. The future
 /// resolves once the broker acknowledged the payload: only then is the original message marked
 /// consumed.
 pub trait Requeue: Send + Sync + 'static {
@@ -326,7 +326,7 @@ impl Registry {
     }
 
     /// Sets how interrupted continuable jobs are re-enqueued (usually a
-    /// [`crate::producer::Producer`]).
+    /// [`crate::producer::JobProducer`]).
     pub fn with_requeue(mut self, requeue: impl Requeue) -> Self {
         self.env.requeue = Some(Arc::new(requeue));
         self

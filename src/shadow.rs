@@ -86,7 +86,7 @@ impl Shadow {
         }
     }
 
-    /// The consumer group to read under [default: `<group_id>-shadow`]. It must not be the
+    /// The consumer group to read under (default: `<group_id>-shadow`). It must not be the
     /// Ruby workers' group: the shadow would take partitions (and jobs) from them.
     pub fn group_id(mut self, group: impl Into<String>) -> Self {
         self.group = Some(group.into());

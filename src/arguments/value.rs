@@ -65,7 +65,7 @@ impl HashKey {
     }
 }
 
-/// Which Ruby Hash flavour a [`Hash`] is.
+/// Which Ruby Hash flavour a [`Hash`](struct@Hash) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashKind {
     /// A plain `Hash` (`_aj_symbol_keys` marker).
