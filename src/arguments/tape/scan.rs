@@ -286,7 +286,7 @@ impl<'de> Scanner<'de, '_> {
 
 /// The index of the first `"` or `\\` in `bytes` (the end of a string, or an escape in it), or
 /// `None` when a control character or the end of the text comes first.
-#[inline]
+#[inline(always)]
 fn closing_quote(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     #[cfg(target_arch = "x86_64")]
