@@ -11,7 +11,9 @@
 //!
 //! The batch call keeps librdkafka's own rules: messages of an outdated fetch version (before a
 //! pause or seek) are dropped, control messages are skipped, and the application position moves
-//! past the last message taken, exactly as one poll per message would leave it.
+//! past the last message taken, exactly as one poll per message would leave it. Messages taken
+//! but not yet run stay librdkafka's (not copied) and keep their fetch buffer alive, so with
+//! large messages a partition holds up to about twice its read-ahead setting.
 
 use std::collections::VecDeque;
 use std::ffi::{c_void, CStr, CString};
@@ -26,7 +28,9 @@ use super::poller::WorkerContext;
 use super::InboundMessage;
 
 /// Messages taken from librdkafka per call. Taken messages leave librdkafka's read-ahead
-/// accounting (`queued.max.messages.kbytes`), so this bounds what a partition holds beyond it.
+/// accounting, so a partition may hold one batch beyond `queued.min.messages` /
+/// `queued.max.messages.kbytes`; a batch can only take what that read-ahead held, so in bytes
+/// it is bounded by the same setting (plus the fetch that crossed it).
 pub(crate) const BATCH_MESSAGES: usize = 32;
 
 /// A handle on one partition's librdkafka queue that takes messages in batches.
