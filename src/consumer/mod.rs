@@ -26,11 +26,13 @@
 //! * **Failures** pause the partition (librdkafka pause + async commit), wait
 //!   `pause.timeout × 2^attempt` (capped), resume, and run the same message again; nothing after
 //!   it in that partition runs meanwhile, other partitions go on. The task keeps the failed
-//!   message and runs it again itself; the pause drops librdkafka's read-ahead for the partition
-//!   and the resume fetches again from the offset after the failed one. So the retry starts
-//!   exactly at the failed offset, which Karafka gets by seeking back. After `max_retries`
-//!   retries (with a dead letter queue) the message is copied to the DLQ with Karafka Pro's
-//!   `source_*` headers, the produce is acknowledged, and its offset is stored.
+//!   message, and the ones it took from librdkafka after it but has not run, and runs them
+//!   itself; the pause drops librdkafka's read-ahead for the partition and the resume fetches
+//!   again from the offset after the last message taken. So the retry starts exactly at the
+//!   failed offset and nothing is skipped or read twice, which Karafka gets by seeking back.
+//!   After `max_retries` retries (with a dead letter queue) the message is copied to the DLQ
+//!   with Karafka Pro's `source_*` headers, the produce is acknowledged, and its offset is
+//!   stored.
 //! * **Bad messages** (tombstone, undecodable, unknown job class) follow the same path by
 //!   default and can instead go straight to the DLQ or, for unknown classes, be forwarded
 //!   unchanged to another topic; see [`BadMessagePolicy`].
