@@ -408,21 +408,21 @@ impl Registry {
         message: Arc<InboundMessage>,
         signals: PartitionSignals,
     ) -> BoxFuture<'static, Result<(), JobFailure>> {
-        let job = match self.decode(&message) {
-            Ok(job) => Arc::new(job),
-            Err(failure) => return futures::future::ready(Err(failure)).boxed(),
-        };
-        let handler = match self.handlers.get(&job.job_class) {
-            Some(handler) => Arc::clone(handler),
-            None => {
-                let failure = JobFailure::UnknownJobClass(job.job_class.clone());
-                return futures::future::ready(Err(failure)).boxed();
-            }
-        };
-        let ctx = JobContext::new(Arc::clone(&job), message, signals).with_shadow(self.env.shadow);
-        handler
-            .call(job, ctx, &self.env)
+        self.start(message, signals)
             .unwrap_or_else(|failure| futures::future::ready(Err(failure)).boxed())
+    }
+
+    /// The run of a message's job, or why it cannot start (undecodable, no handler, arguments
+    /// that do not fit).
+    fn start(&self, message: Arc<InboundMessage>, signals: PartitionSignals) -> Run {
+        let job = Arc::new(self.decode(&message)?);
+        let handler = self
+            .handlers
+            .get(&job.job_class)
+            .map(Arc::clone)
+            .ok_or_else(|| JobFailure::UnknownJobClass(job.job_class.clone()))?;
+        let ctx = JobContext::new(Arc::clone(&job), message, signals).with_shadow(self.env.shadow);
+        handler.call(job, ctx, &self.env)
     }
 
     fn decode(&self, message: &InboundMessage) -> Result<Job, JobFailure> {
