@@ -90,7 +90,7 @@ const PARTITION_COUNT_TTL: Duration = Duration::from_secs(30);
 const DROP_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// WaterDrop waits up to 10 s for room in a full librdkafka queue before giving up.
-const QUEUE_FULL_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const QUEUE_FULL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait before retrying a send refused because librdkafka's queue is full.
 pub(crate) const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(10);
 

@@ -22,6 +22,7 @@ use super::{ScheduledConfig, ScheduledError};
 use crate::consumer::partition_for_key;
 use crate::producer::{
     text_header, try_enqueue, LogContext, Outgoing, PartitionCounts, QUEUE_FULL_PAUSE,
+    QUEUE_FULL_TIMEOUT,
 };
 
 /// Karafka's `max_messages` for the schedules topic.
@@ -30,8 +31,6 @@ const MAX_BATCH: usize = 10_000;
 const MAX_POLL: Duration = Duration::from_millis(100);
 /// Pause before dispatching again from a partition whose produce failed.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
-/// How long a produce may wait for room in librdkafka's queue.
-const QUEUE_FULL_TIMEOUT: Duration = Duration::from_secs(10);
 
 enum Event {
     Assigned(Vec<i32>),
