@@ -27,6 +27,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
+#[path = "../benches/support/noop_job.rs"]
+mod noop_job;
+use noop_job::payload;
+
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -42,18 +46,6 @@ fn peak_rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-/// What `NoopJob.perform_later(i)` looks like when Rails 8.1 dispatches it through Karafka.
-fn payload(i: u64) -> String {
-    format!(
-        concat!(
-            r#"{{"job_class":"NoopJob","job_id":"{:08x}-7c1e-4b5d-9f3a-6a2b8c4d0e1f","provider_job_id":null,"#,
-            r#""queue_name":"bench","priority":null,"arguments":[{}],"executions":0,"exception_executions":{{}},"#,
-            r#""locale":"en","timezone":"UTC","enqueued_at":"2026-11-24T21:27:56.175007000Z","scheduled_at":null}}"#
-        ),
-        i, i
-    )
 }
 
 async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
