@@ -10,12 +10,13 @@
 //! * **One task per assigned partition.** When a partition is assigned, its librdkafka queue is
 //!   split off the consumer queue (before fetching starts) and a task is spawned that reads it
 //!   directly, up to 32 ready messages per librdkafka call: messages go from librdkafka to the
-//!   task that runs them, with no hop through another thread and no per-message task. Jobs of a partition run strictly in offset order;
-//!   a semaphore of `concurrency` permits bounds how many partitions run jobs at once, and a
-//!   partition gives its permit back every `max_messages` jobs so that waiting partitions get a
-//!   turn. A partition whose task is busy simply stops being drained: librdkafka's read-ahead
-//!   for it fills up to `queued.min.messages` / `queued.max.messages.kbytes` and fetching for it
-//!   stops, while the other partitions go on.
+//!   task that runs them, with no hop through another thread and no per-message task. Jobs of
+//!   a partition run strictly in offset order; a semaphore of `concurrency` permits bounds how
+//!   many partitions run jobs at once, and a partition gives its permit back every
+//!   `max_messages` jobs so that waiting partitions get a turn. A partition whose task is busy
+//!   simply stops being drained: librdkafka's read-ahead for it fills up to
+//!   `queued.min.messages` / `queued.max.messages.kbytes` and fetching for it stops, while the
+//!   other partitions go on.
 //! * **Offsets**: after each successful job the task stores `offset + 1` (Karafka's
 //!   `mark_as_consumed`; `store_offsets` takes the next offset, unlike `store_offset`). Stores of
 //!   jobs that finish without ever waiting are coalesced up to the next await point or the end of
