@@ -15,8 +15,10 @@ use chrono::Utc;
 use serde_json::{Map, Value as Json};
 use std::cell::RefCell;
 
-/// The keys Rails writes, in the order it writes them. Anything else is kept in [`Job::extra`].
-const ENVELOPE_KEYS: [&str; 14] = [
+/// The keys Rails writes in every envelope, in the order it writes them, which is the order of
+/// [`Fields`]. A Continuable job's `continuation` and `resumptions` follow them; anything else is
+/// kept in [`Job::extra`].
+pub(crate) const FIELD_KEYS: [&str; 12] = [
     "job_class",
     "job_id",
     "provider_job_id",
@@ -29,8 +31,6 @@ const ENVELOPE_KEYS: [&str; 14] = [
     "timezone",
     "enqueued_at",
     "scheduled_at",
-    "continuation",
-    "resumptions",
 ];
 
 /// A time in the envelope (`enqueued_at`, `scheduled_at`), with the text it was read from so a
@@ -227,6 +227,17 @@ impl Job {
     /// by the same rules as [`Job::from_json`], so both give the same job and the same errors.
     pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Job, DecodeError> {
         let text = json::payload_text(bytes, options.max_payload_bytes)?;
+        // The envelope as Rails writes it (its keys once each, in order, without escapes) is
+        // read without matching keys after the scan; anything else goes the general way.
+        if let Some((tape, root)) = Tape::parse_keyed(text, &FIELD_KEYS) {
+            let fields = Fields::from_slots(root.slots.map(|at| at.map(|at| tape.node(at))));
+            let extra = root
+                .others
+                .into_iter()
+                .map(|(key, at)| (key.to_owned(), tape.node(at).into_json()))
+                .collect();
+            return Job::from_fields(fields, extra, options);
+        }
         let tape = Tape::parse(text).map_err(json::not_json)?;
         Job::from_node(tape.root(), options)
     }
@@ -275,6 +286,16 @@ impl Job {
             };
             *slot = Some(value);
         }
+        Job::from_fields(fields, extra, options)
+    }
+
+    /// Applies Rails 8.1's `deserialize` to the envelope keys found and the other keys, in
+    /// payload order.
+    fn from_fields<N: Node>(
+        fields: Fields<N>,
+        mut extra: Map<String, Json>,
+        options: &DecodeOptions,
+    ) -> Result<Job, DecodeError> {
         let job_class = decode_job_class(fields.job_class, options)?;
         let scheduled_at_key = fields.scheduled_at.is_some();
         let mut job = Job {
@@ -360,7 +381,8 @@ impl Job {
 
     /// The payload as an ordered JSON tree, keys in Rails 8.1's order, unknown keys last.
     pub fn to_json(&self) -> Result<Json, EncodeError> {
-        let mut map = Map::with_capacity(ENVELOPE_KEYS.len() + self.extra.len());
+        // Two more for a continuation.
+        let mut map = Map::with_capacity(FIELD_KEYS.len() + 2 + self.extra.len());
         let text = |s: &Option<String>| s.clone().map_or(Json::Null, Json::String);
         let int = |i: Option<i64>| i.map_or(Json::Null, |v| Json::Number(v.into()));
         let at =
@@ -452,6 +474,28 @@ struct Fields<N> {
     timezone: Option<N>,
     enqueued_at: Option<N>,
     scheduled_at: Option<N>,
+}
+
+impl<N> Fields<N> {
+    /// The values of [`FIELD_KEYS`], in that order.
+    fn from_slots(slots: [Option<N>; 12]) -> Fields<N> {
+        let [job_class, job_id, provider_job_id, queue_name, priority, arguments, executions, exception_executions, locale, timezone, enqueued_at, scheduled_at] =
+            slots;
+        Fields {
+            job_class,
+            job_id,
+            provider_job_id,
+            queue_name,
+            priority,
+            arguments,
+            executions,
+            exception_executions,
+            locale,
+            timezone,
+            enqueued_at,
+            scheduled_at,
+        }
+    }
 }
 
 impl<N> Default for Fields<N> {

@@ -74,13 +74,7 @@ pub(crate) struct Tape<'de> {
 impl<'de> Tape<'de> {
     /// Parses one JSON document, as `serde_json::from_str` would.
     pub(crate) fn parse(text: &'de str) -> Result<Tape<'de>, serde_json::Error> {
-        let (toks, owned) = SPARE.with(Cell::take);
-        let mut tape = Tape {
-            toks: reuse(toks),
-            owned,
-        };
-        // About one token per 8 bytes in ActiveJob payloads.
-        tape.toks.reserve(text.len() / 8 + 8);
+        let mut tape = Tape::for_text(text);
         if scan::scan(text, &mut tape).is_some() {
             return Ok(tape);
         }
@@ -88,6 +82,30 @@ impl<'de> Tape<'de> {
         tape.owned.clear();
         tape.parse_with_serde(text)?;
         Ok(tape)
+    }
+
+    /// Parses a JSON object whose keys are expected in the order of `keys` (the envelope Rails
+    /// writes), without putting its keys on the tape. `None` when the payload is not so simple
+    /// (see [`scan::scan_keyed`]); [`Tape::parse`] then reads it.
+    pub(crate) fn parse_keyed<const N: usize>(
+        text: &'de str,
+        keys: &[&str; N],
+    ) -> Option<(Tape<'de>, scan::KeyedRoot<'de, N>)> {
+        let mut tape = Tape::for_text(text);
+        let root = scan::scan_keyed(text, &mut tape, keys)?;
+        Some((tape, root))
+    }
+
+    /// An empty tape on the buffers this thread last dropped, with room for `text`.
+    fn for_text(text: &str) -> Tape<'de> {
+        let (toks, owned) = SPARE.with(Cell::take);
+        let mut tape = Tape {
+            toks: reuse(toks),
+            owned,
+        };
+        // About one token per 8 bytes in ActiveJob payloads.
+        tape.toks.reserve(text.len() / 8 + 8);
+        tape
     }
 
     /// Puts `text` on this empty tape with serde_json's own parser.
@@ -99,7 +117,12 @@ impl<'de> Tape<'de> {
 
     /// The document's value.
     pub(crate) fn root(&self) -> TapeNode<'_, 'de> {
-        TapeNode { tape: self, at: 0 }
+        self.node(0)
+    }
+
+    /// The value whose tokens start at index `at`.
+    pub(crate) fn node(&self, at: u32) -> TapeNode<'_, 'de> {
+        TapeNode { tape: self, at }
     }
 
     /// The text of the string token at `i`.
@@ -784,5 +807,6 @@ impl<'t, 'de> Object for TapeObject<'t, 'de> {
 }
 
 mod scan;
+
 #[cfg(test)]
 mod tests;

@@ -27,6 +27,37 @@ pub(super) fn scan<'de>(text: &'de str, tape: &mut Tape<'de>) -> Option<()> {
     (scanner.at == scanner.bytes.len()).then_some(())
 }
 
+/// Scans `text`, a JSON object whose keys are expected in the order of `keys`, onto the empty
+/// `tape` without putting the root's keys on it: each expected key's value is found through
+/// [`KeyedRoot::slots`], any other key through [`KeyedRoot::others`].
+///
+/// `None`, as for [`scan`], for what serde_json must decide, and also for a root that a keyed
+/// reading could get wrong: not an object, a key written with escapes, a key seen twice, or an
+/// expected key after a later one.
+pub(super) fn scan_keyed<'de, const N: usize>(
+    text: &'de str,
+    tape: &mut Tape<'de>,
+    keys: &[&str; N],
+) -> Option<KeyedRoot<'de, N>> {
+    let mut scanner = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        tape,
+    };
+    let root = scanner.keyed_object(keys)?;
+    scanner.skip_whitespace();
+    (scanner.at == scanner.bytes.len()).then_some(root)
+}
+
+/// Where the values of a root object scanned by [`scan_keyed`] are on the tape.
+pub(crate) struct KeyedRoot<'de, const N: usize> {
+    /// The tape index of the value of each expected key present.
+    pub(crate) slots: [Option<u32>; N],
+    /// The keys not expected, in payload order, with the tape index of their values.
+    pub(crate) others: Vec<(&'de str, u32)>,
+}
+
 struct Scanner<'de, 't> {
     text: &'de str,
     bytes: &'de [u8],
@@ -281,6 +312,74 @@ impl<'de> Scanner<'de, '_> {
         }
         keys.close(self.tape, at);
         Some(())
+    }
+}
+
+impl<'de> Scanner<'de, '_> {
+    /// The root object of [`scan_keyed`].
+    fn keyed_object<const N: usize>(&mut self, keys: &[&str; N]) -> Option<KeyedRoot<'de, N>> {
+        let mut root = KeyedRoot {
+            slots: [None; N],
+            others: Vec::new(),
+        };
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Some(root);
+        }
+        let mut next_expected = 0;
+        loop {
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let slot = self.expected_key(keys, next_expected);
+            let other = match slot {
+                Some(i) => {
+                    next_expected = i + 1;
+                    None
+                }
+                None => Some(self.other_key(keys, &root.others)?),
+            };
+            self.eat(b':')?;
+            let value_at = super::index(self.tape.toks.len());
+            self.value(1)?;
+            match (slot, other) {
+                (Some(i), _) => root.slots[i] = Some(value_at),
+                (None, Some(key)) => root.others.push((key, value_at)),
+                (None, None) => unreachable!("a key is either expected or other"),
+            }
+            if !self.separator(b'}')? {
+                return Some(root);
+            }
+        }
+    }
+
+    /// Consumes the key at the cursor (its opening quote) when it is one of `keys[from..]`,
+    /// written as is, and gives its index. Comparing the payload with the few names Rails writes
+    /// costs less than scanning each key and matching it afterwards.
+    #[inline]
+    fn expected_key<const N: usize>(&mut self, keys: &[&str; N], from: usize) -> Option<usize> {
+        let rest = &self.bytes[self.at + 1..];
+        let found = (from..N).find(|&i| {
+            let key = keys[i].as_bytes();
+            rest.get(key.len()) == Some(&b'"') && rest.starts_with(key)
+        })?;
+        self.at += keys[found].len() + 2;
+        Some(found)
+    }
+
+    /// Consumes a key that is not among the expected ones still to come; `None` when it is
+    /// written with escapes, repeats a key, or is an expected key out of order.
+    fn other_key<const N: usize>(
+        &mut self,
+        keys: &[&str; N],
+        others: &[(&'de str, u32)],
+    ) -> Option<&'de str> {
+        let Cow::Borrowed(key) = self.string()? else {
+            return None;
+        };
+        let seen = keys.contains(&key) || others.iter().any(|(other, _)| *other == key);
+        (!seen && key != NUMBER_TOKEN).then_some(key)
     }
 }
 

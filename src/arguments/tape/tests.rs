@@ -73,6 +73,15 @@ fn every_golden_payload_and_probe_reads_the_same_both_ways() {
 }
 
 #[test]
+fn every_golden_payload_takes_the_keyed_envelope_reading() {
+    for file in payload_files() {
+        let text = std::fs::read_to_string(&file).expect("fixture");
+        let keyed = super::Tape::parse_keyed(&text, &crate::envelope::FIELD_KEYS);
+        assert!(keyed.is_some(), "{file:?} was read the general way");
+    }
+}
+
+#[test]
 fn bad_and_odd_inputs_read_the_same_both_ways() {
     let deep_arrays = format!(
         r#"{{"job_class":"EchoJob","arguments":[{}{}]}}"#,
@@ -161,6 +170,19 @@ fn bad_and_odd_inputs_read_the_same_both_ways() {
         br#"{"job_class":"EchoJob","exception_executions":{"[RuntimeError]":2,"x":1.5},"locale":7}"#,
         br#"{"job_class":"EchoJob","exception_executions":[]}"#,
         br#"{"job_class":"EchoJob","job_id":"a","job_id":null,"queue_name":["q"]}"#,
+        br#"{"job_class":"ImportJob","job_id":"a","queue_name":"q","job_class":"EchoJob"}"#,
+        br#"{"queue_name":"q","job_id":"a","job_class":"EchoJob","arguments":[]}"#,
+        br#"{"job_class":"EchoJob","arguments":[]}"#,
+        br#"{"job_class":"EchoJob","job_class":"ImportJob"}"#,
+        br#"{"job_class":"EchoJob","cattr_0":1,"continuation":{},"cattr_0":2}"#,
+        br#"{"job_class":"EchoJob","$serde_json::private::Number":"1"}"#,
+        br#"{"$serde_json::private::Number":"1","job_class":"EchoJob"}"#,
+        br#" { "job_class" : "EchoJob" , "arguments" : [ 1 ] , "x" : { } } "#,
+        br#"{"job_class":"EchoJob","arguments":[]"#,
+        br#"{"job_class":"EchoJob","arguments":[]}}"#,
+        br#"{"job_class""EchoJob"}"#,
+        br#"{"job_class":"EchoJob",,"arguments":[]}"#,
+        br#"{"job_class":"EchoJob","job_classy":1,"job_clas":2}"#,
         deep_arrays.as_bytes(),
         deep_hashes.as_bytes(),
         nested_128.as_bytes(),
@@ -290,6 +312,9 @@ fn envelope_key() -> impl Strategy<Value = &'static str> {
         "continuation",
         "resumptions",
         "cattr_0",
+        "provider_job_id",
+        "job_\\u0069d",
+        "$serde_json::private::Number",
     ])
 }
 
