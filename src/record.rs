@@ -53,11 +53,11 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
-use crate::consumer::InboundMessage;
+use crate::consumer::{copy_headers, InboundMessage};
 
 /// What replaces a masked value.
 pub const REDACTED: &str = "[REDACTED]";
@@ -895,14 +895,10 @@ fn start_offsets(
 }
 
 fn recorded_message<M: Message>(message: &M) -> RecordedMessage {
-    let headers = message
-        .headers()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| (h.key.to_owned(), h.value.map(|v| RecordedBytes(v.to_vec()))))
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = copy_headers(message)
+        .into_iter()
+        .map(|(key, value)| (key, value.map(RecordedBytes)))
+        .collect();
     RecordedMessage {
         topic: message.topic().to_owned(),
         partition: message.partition(),

@@ -3,7 +3,22 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use rdkafka::message::{Headers, Message};
 use tokio::sync::Notify;
+
+/// The headers of a librdkafka message, copied in order: a key may repeat, a value may be absent
+/// (Karafka and the tombstones of Scheduled Messages write such headers).
+pub(crate) fn copy_headers(message: &impl Message) -> Vec<(String, Option<Vec<u8>>)> {
+    message
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// One Kafka message, copied out of librdkafka so it can outlive the poll that fetched it.
 #[derive(Debug, Clone, PartialEq, Eq)]

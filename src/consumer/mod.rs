@@ -164,6 +164,7 @@ pub use dispatch::{
     dead_letter_headers, dead_letter_partition, partition_for_key, DispatchError, SOURCE_HEADERS,
 };
 pub use failure::{BadMessageKind, JobFailure};
+pub(crate) use message::copy_headers;
 pub use message::{InboundMessage, PartitionSignals, SignalSwitch};
 pub use observer::{FinishedJob, PauseReason, WorkerObserver};
 pub use stats::{StatsSnapshot, WorkerStats};

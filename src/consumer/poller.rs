@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::message::BorrowedMessage;
 use rdkafka::{ClientContext, Message, TopicPartitionList};
 use tokio::sync::mpsc;
 
 use super::dispatch::log_librdkafka;
-use super::message::InboundMessage;
+use super::message::{copy_headers, InboundMessage};
 use super::partition::{Batch, PartitionShared, PartitionTask, Source};
 use super::stats::WorkerStats;
 use super::worker::{WorkerError, WorkerShared};
@@ -244,21 +244,13 @@ impl WorkerContext {
 /// Copies a librdkafka message out of the consumer; `topic` is its topic's name, already known
 /// to the caller (cheaper than reading it back from librdkafka).
 pub(crate) fn to_inbound(m: &BorrowedMessage<'_>, topic: &str) -> InboundMessage {
-    let headers = m
-        .headers()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                .collect()
-        })
-        .unwrap_or_default();
     InboundMessage {
         topic: topic.to_string(),
         partition: m.partition(),
         offset: m.offset(),
         key: m.key().map(<[u8]>::to_vec),
         payload: m.payload().map(<[u8]>::to_vec),
-        headers,
+        headers: copy_headers(m),
         timestamp_ms: m.timestamp().to_millis(),
     }
 }

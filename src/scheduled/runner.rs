@@ -11,7 +11,7 @@ use futures::FutureExt;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, Producer};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
@@ -19,7 +19,7 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use super::buffer::{self, check_schema, PartitionSchedules, Processed, ProxyRecord};
 use super::states::LoadState;
 use super::{ScheduledConfig, ScheduledError};
-use crate::consumer::partition_for_key;
+use crate::consumer::{copy_headers, partition_for_key};
 use crate::producer::{
     text_header, try_enqueue, LogContext, Outgoing, PartitionCounts, QUEUE_FULL_PAUSE,
     QUEUE_FULL_TIMEOUT,
@@ -720,14 +720,7 @@ fn detach(item: Result<BorrowedMessage<'_>, KafkaError>) -> Result<ProxyRecord, 
         offset: m.offset(),
         key: m.key().map(<[u8]>::to_vec),
         payload: m.payload().map(<[u8]>::to_vec),
-        headers: m
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        headers: copy_headers(&m),
         timestamp_ms: m.timestamp().to_millis(),
     })
 }
