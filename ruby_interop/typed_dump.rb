@@ -6,10 +6,12 @@
 # contract (SPEC §2): the Rust dump of the same bytes must be equal, or differ only where this Rails version
 # reads the payload differently from Rails 8.1.
 #
-# usage: typed_dump.rb [--named] [FILE... | -]
-#   FILE        one payload per file; a FILE ending in .jsonl holds one payload per line (blank lines skipped)
-#   - or none   payloads as JSONL on stdin
-#   --named     wrap each line as {"input": FILE | FILE:LINE | stdin:LINE, "decoded": ...}
+# usage: typed_dump.rb [--named] [--envelope KEY] [FILE... | -]
+#   FILE            one payload per file; a FILE ending in .jsonl holds one payload per line (blank lines skipped)
+#   - or none       payloads as JSONL on stdin
+#   --named         wrap each line as {"input": FILE | FILE:LINE | stdin:LINE, "decoded": ...}
+#   --envelope KEY  each payload wraps its job under KEY, read as the custom Karafka::ActiveJob::Deserializer of
+#                   Karafka's documentation does: ActiveSupport::JSON.decode(payload)[KEY]
 #
 # A payload this Rails cannot read gives {"error_class": ..., "message": ...}. Exit 0 when every payload was
 # answered (readable or not), 2 on bad usage or an unreadable file, 1 when something else broke.
@@ -19,13 +21,23 @@
 # this Rails version does it (before 8.1 outside the job's locale/time zone, from 8.1 inside them): nothing of a
 # newer version is imitated.
 
-USAGE = "usage: typed_dump.rb [--named] [FILE... | -]   (FILE: one payload; FILE.jsonl or stdin: one per line)"
+USAGE = "usage: typed_dump.rb [--named] [--envelope KEY] [FILE... | -]   " \
+        "(FILE: one payload; FILE.jsonl or stdin: one per line)"
 
 named = false
+envelope_key = nil
 sources = []
-ARGV.each do |arg|
+args = ARGV.dup
+until args.empty?
+  arg = args.shift
   case arg
   when "--named" then named = true
+  when "--envelope"
+    envelope_key = args.shift
+    if envelope_key.nil? || envelope_key.empty?
+      warn "typed_dump: --envelope needs a key"
+      exit 2
+    end
   when "-h", "--help"
     puts USAGE
     exit 0
@@ -198,7 +210,14 @@ module TypedDump
   end
 
   class << self
-    attr_accessor :recorded
+    attr_accessor :recorded, :envelope_key
+  end
+
+  # The job hash of a payload, as Karafka's deserializer hands it over: the decoded JSON itself by default, or,
+  # with --envelope KEY, what the envelope holds under KEY (the documentation's custom deserializer).
+  def job_hash_of(payload)
+    decoded = ActiveSupport::JSON.decode(payload)
+    envelope_key ? decoded[envelope_key] : decoded
   end
 
   def record_perform(job_hash)
@@ -213,7 +232,7 @@ module TypedDump
   def dump(payload)
     InteropApp.reset_consumer_context!
     begin
-      out = envelope(ActiveJob::Base.deserialize(ActiveSupport::JSON.decode(payload)))
+      out = envelope(ActiveJob::Base.deserialize(job_hash_of(payload)))
     rescue SignalException, SystemExit
       raise
     rescue Exception => e # rubocop:disable Lint/RescueException -- Rails raises non-StandardErrors too
@@ -223,7 +242,7 @@ module TypedDump
     InteropApp.reset_consumer_context!
     self.recorded = nil
     begin
-      job_hash = ActiveSupport::JSON.decode(payload)
+      job_hash = job_hash_of(payload)
       record_perform(job_hash)
       InteropApp.execute_like_karafka(job_hash)
     rescue SignalException, SystemExit
@@ -240,6 +259,7 @@ module TypedDump
   end
 end
 
+TypedDump.envelope_key = envelope_key
 $stdout.sync = false
 inputs.each do |name, payload|
   decoded = TypedDump.dump(payload.dup.force_encoding(Encoding::UTF_8))

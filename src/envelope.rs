@@ -221,11 +221,28 @@ impl Job {
         Job::decode_with(bytes, &DecodeOptions::default())
     }
 
-    /// Decodes payload bytes with the application's options.
+    /// Decodes payload bytes with the application's options: a message payload, first
+    /// unwrapped by the application's [`DecodeOptions::payload_format`] when it has one.
     ///
     /// The bytes are parsed once into a flat token tape (no `serde_json::Value` tree) and read
     /// by the same rules as [`Job::from_json`], so both give the same job and the same errors.
     pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Job, DecodeError> {
+        let Some(format) = &options.payload_format else {
+            return Job::decode_json(bytes, options);
+        };
+        json::check_size(bytes, options.max_payload_bytes)?;
+        let job_json = format.job_json(bytes).map_err(|e| {
+            DecodeError::new(
+                JsonPath::root(),
+                DecodeErrorKind::PayloadFormat,
+                format!("payload format: {e}"),
+            )
+        })?;
+        Job::decode_json(&job_json, options)
+    }
+
+    /// Decodes the job's JSON.
+    fn decode_json(bytes: &[u8], options: &DecodeOptions) -> Result<Job, DecodeError> {
         let text = json::payload_text(bytes, options.max_payload_bytes)?;
         // The envelope as Rails writes it (its keys once each, in order, without escapes) is
         // read without matching keys after the scan; anything else goes the general way.

@@ -115,6 +115,9 @@ pub enum DecodeErrorKind {
     UnknownSerializer,
     /// The job class is not one the application knows (Rails' `UnknownJobClassError`).
     UnknownJobClass,
+    /// The message payload does not follow the application's
+    /// [`PayloadFormat`](crate::payload_format::PayloadFormat).
+    PayloadFormat,
 }
 
 /// A payload that cannot be read as an ActiveJob job, with the JSON path and the reason.

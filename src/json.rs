@@ -38,16 +38,7 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<Json, DecodeError> {
 
 /// The payload as text: at most `max_bytes` long and UTF-8.
 pub(crate) fn payload_text(bytes: &[u8], max_bytes: usize) -> Result<&str, DecodeError> {
-    if bytes.len() > max_bytes {
-        return Err(DecodeError::new(
-            JsonPath::root(),
-            DecodeErrorKind::TooLarge,
-            format!(
-                "payload is {} bytes, more than the {max_bytes} allowed",
-                bytes.len()
-            ),
-        ));
-    }
+    check_size(bytes, max_bytes)?;
     std::str::from_utf8(bytes).map_err(|e| {
         DecodeError::new(
             JsonPath::root(),
@@ -55,6 +46,21 @@ pub(crate) fn payload_text(bytes: &[u8], max_bytes: usize) -> Result<&str, Decod
             format!("payload is not UTF-8 (invalid byte at {})", e.valid_up_to()),
         )
     })
+}
+
+/// Refuses a payload above `max_bytes` before anything reads it.
+pub(crate) fn check_size(bytes: &[u8], max_bytes: usize) -> Result<(), DecodeError> {
+    if bytes.len() <= max_bytes {
+        return Ok(());
+    }
+    Err(DecodeError::new(
+        JsonPath::root(),
+        DecodeErrorKind::TooLarge,
+        format!(
+            "payload is {} bytes, more than the {max_bytes} allowed",
+            bytes.len()
+        ),
+    ))
 }
 
 /// A payload serde_json refuses.

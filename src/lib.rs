@@ -35,6 +35,7 @@ pub mod error;
 pub mod json;
 pub mod metrics;
 pub mod options;
+pub mod payload_format;
 pub mod producer;
 pub mod record;
 pub mod registry;

@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -46,6 +46,7 @@ use crate::consumer::{
     InboundMessage, JobFailure, MessageHandler, PartitionSignals, ShutdownHandle, StatsSnapshot,
     Worker, WorkerStats,
 };
+use crate::payload_format::PayloadFormat;
 
 /// The label value used as job class when the payload names none.
 pub const NO_CLASS_TOMBSTONE: &str = "(tombstone)";
@@ -79,12 +80,27 @@ pub fn job_head(payload: &[u8]) -> Option<JobHead> {
     })
 }
 
+/// [`job_head`] of the job a message payload carries in the application's `format`.
+fn job_head_in(payload: &[u8], format: Option<&dyn PayloadFormat>) -> Option<JobHead> {
+    match format {
+        None => job_head(payload),
+        Some(format) => job_head(&format.job_json(payload).ok()?),
+    }
+}
+
 /// The job class label of a message: its `job_class`, or [`NO_CLASS_TOMBSTONE`] /
 /// [`NO_CLASS_UNDECODABLE`].
 pub fn class_label(message: &InboundMessage) -> String {
+    class_label_in(message, None)
+}
+
+/// [`class_label`] for messages in the application's payload `format`.
+fn class_label_in(message: &InboundMessage, format: Option<&dyn PayloadFormat>) -> String {
     match message.payload.as_deref() {
         None => NO_CLASS_TOMBSTONE.to_owned(),
-        Some(p) => job_head(p).map_or_else(|| NO_CLASS_UNDECODABLE.to_owned(), |h| h.job_class),
+        Some(p) => {
+            job_head_in(p, format).map_or_else(|| NO_CLASS_UNDECODABLE.to_owned(), |h| h.job_class)
+        }
     }
 }
 
@@ -212,6 +228,9 @@ struct Inner {
     attempts: Mutex<HashMap<(String, i32, i64), u32>>,
     paused_set: Mutex<HashMap<(String, i32), ()>>,
     health: Health,
+    /// The payload format of the instrumented handler, for the labels of dead-lettered and
+    /// forwarded messages.
+    payload_format: OnceLock<Arc<dyn PayloadFormat>>,
 }
 
 /// The worker's own counters ([`StatsSnapshot`]), copied into Prometheus counters at scrape.
@@ -414,6 +433,7 @@ impl Metrics {
                 attempts: Mutex::default(),
                 paused_set: Mutex::default(),
                 health: Health::default(),
+                payload_format: OnceLock::new(),
                 registry,
             }),
         }
@@ -426,9 +446,16 @@ impl Metrics {
 
     /// Wraps `handler`: a tracing span per run and the per-class counters and durations.
     pub fn instrument<H: MessageHandler>(&self, handler: H) -> Instrumented<H> {
+        let format = handler.payload_format();
+        if let Some(format) = &format {
+            // One worker per Metrics: the first instrumented handler's format labels its
+            // dead letters.
+            let _ = self.inner.payload_format.set(Arc::clone(format));
+        }
         Instrumented {
             inner: handler,
             metrics: self.clone(),
+            format,
         }
     }
 
@@ -683,6 +710,7 @@ impl MetricsServer {
 pub struct Instrumented<H> {
     inner: H,
     metrics: Metrics,
+    format: Option<Arc<dyn PayloadFormat>>,
 }
 
 impl<H: MessageHandler> MessageHandler for Instrumented<H> {
@@ -691,7 +719,11 @@ impl<H: MessageHandler> MessageHandler for Instrumented<H> {
         message: Arc<InboundMessage>,
         signals: PartitionSignals,
     ) -> BoxFuture<'static, Result<(), JobFailure>> {
-        let head = message.payload.as_deref().and_then(job_head);
+        let format = self.format.as_deref();
+        let head = message
+            .payload
+            .as_deref()
+            .and_then(|p| job_head_in(p, format));
         let class = match (&message.payload, &head) {
             (None, _) => NO_CLASS_TOMBSTONE.to_owned(),
             (Some(_), None) => NO_CLASS_UNDECODABLE.to_owned(),
@@ -742,6 +774,10 @@ impl<H: MessageHandler> MessageHandler for Instrumented<H> {
         .instrument(span)
         .boxed()
     }
+
+    fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
+        self.inner.payload_format()
+    }
 }
 
 /// Receives the worker's own events for [`Metrics`].
@@ -753,7 +789,14 @@ impl MetricsObserver {
     /// Counts a message copied elsewhere (dead letter or forward): its attempts end here.
     fn copied(&self, counter: &IntCounterVec, message: &InboundMessage) {
         counter
-            .with_label_values(&[class_label(message).as_str(), message.topic.as_str()])
+            .with_label_values(&[
+                class_label_in(
+                    message,
+                    self.metrics.inner.payload_format.get().map(|f| &**f),
+                )
+                .as_str(),
+                message.topic.as_str(),
+            ])
             .inc();
         self.metrics
             .inner
@@ -813,6 +856,48 @@ impl crate::consumer::WorkerObserver for MetricsObserver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The job's JSON after a `#` (a made-up format).
+    #[derive(Debug)]
+    struct Hashed;
+
+    impl PayloadFormat for Hashed {
+        fn job_json<'a>(
+            &self,
+            payload: &'a [u8],
+        ) -> Result<Cow<'a, [u8]>, crate::payload_format::PayloadFormatError> {
+            payload
+                .strip_prefix(b"#")
+                .map(Cow::Borrowed)
+                .ok_or_else(|| crate::payload_format::PayloadFormatError::new("no #"))
+        }
+
+        fn payload(
+            &self,
+            job_json: Vec<u8>,
+        ) -> Result<Vec<u8>, crate::payload_format::PayloadFormatError> {
+            Ok([&b"#"[..], &job_json].concat())
+        }
+    }
+
+    #[test]
+    fn class_labels_read_through_the_payload_format() {
+        let message = |payload: &[u8]| InboundMessage {
+            topic: "jobs".to_owned(),
+            partition: 0,
+            offset: 0,
+            key: None,
+            payload: Some(payload.to_vec()),
+            headers: Vec::new(),
+            timestamp_ms: None,
+        };
+        let wrapped = message(br##"#{"job_class":"ImportJob"}"##);
+        assert_eq!(class_label_in(&wrapped, Some(&Hashed)), "ImportJob");
+        assert_eq!(class_label_in(&wrapped, None), NO_CLASS_UNDECODABLE);
+        let bare = message(br#"{"job_class":"ImportJob"}"#);
+        assert_eq!(class_label_in(&bare, Some(&Hashed)), NO_CLASS_UNDECODABLE);
+        assert_eq!(class_label(&bare), "ImportJob");
+    }
 
     #[test]
     fn job_head_reads_class_and_id_only() {

@@ -6,10 +6,12 @@
 //! Rust, in code or in an `app.toml` file.
 
 use crate::json::DEFAULT_MAX_PAYLOAD_BYTES;
+use crate::payload_format::PayloadFormat;
 use crate::serializers::SerializerRegistry;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Facts about the consuming application that decoding depends on.
 #[derive(Debug, Clone)]
@@ -32,6 +34,9 @@ pub struct DecodeOptions {
     pub job_attributes: HashMap<String, Vec<String>>,
     /// The largest payload accepted, in bytes.
     pub max_payload_bytes: usize,
+    /// How messages carry a job when the Ruby application replaced Karafka's
+    /// `Deserializer`. `None`: the payload is the job's JSON, as Karafka writes it by default.
+    pub payload_format: Option<Arc<dyn PayloadFormat>>,
 }
 
 impl Default for DecodeOptions {
@@ -45,6 +50,7 @@ impl Default for DecodeOptions {
             job_classes: None,
             job_attributes: HashMap::new(),
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            payload_format: None,
         }
     }
 }

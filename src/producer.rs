@@ -75,6 +75,7 @@ use thiserror::Error;
 use crate::consumer::partition_for_key;
 use crate::envelope::{EnvelopeTime, Job};
 use crate::error::EncodeError;
+use crate::payload_format::{PayloadFormat, PayloadFormatError};
 use crate::scheduled::headers as sh;
 
 /// WaterDrop's default `max_payload_size`: larger payloads are refused before producing.
@@ -255,6 +256,14 @@ pub enum ProduceError {
         /// Why.
         source: EncodeError,
     },
+    /// The application's [`PayloadFormat`] could not wrap the job.
+    #[error("wrapping job {job_class} in the payload format: {source}")]
+    PayloadFormat {
+        /// The job's class.
+        job_class: String,
+        /// Why.
+        source: PayloadFormatError,
+    },
     /// The partitioner returned an empty string for a key or partition key (WaterDrop refuses
     /// empty keys).
     #[error("the partitioner of {job_class} returned an empty {kind}")]
@@ -381,6 +390,7 @@ pub struct JobProducerBuilder {
     defaults: JobOptions,
     classes: HashMap<String, JobOptions>,
     max_payload_size: Option<usize>,
+    payload_format: Option<Arc<dyn PayloadFormat>>,
 }
 
 impl JobProducerBuilder {
@@ -421,6 +431,14 @@ impl JobProducerBuilder {
         self
     }
 
+    /// How messages carry a job, when the Ruby application replaced Karafka's `Deserializer`;
+    /// the same format as the worker's [`DecodeOptions::payload_format`](crate::DecodeOptions).
+    /// Without one, the payload is the job's JSON, as Karafka writes it by default.
+    pub fn payload_format(mut self, format: Arc<dyn PayloadFormat>) -> Self {
+        self.payload_format = Some(format);
+        self
+    }
+
     /// Creates the producers: one for the defaults and one per distinct class producer config.
     pub fn build(self) -> Result<JobProducer, ProduceError> {
         let bootstrap = self
@@ -458,6 +476,7 @@ impl JobProducerBuilder {
                 defaults: Resolved::new(self.defaults, default_index),
                 classes,
                 max_payload_size: self.max_payload_size.unwrap_or(DEFAULT_MAX_PAYLOAD_SIZE),
+                payload_format: self.payload_format,
                 partition_counts: PartitionCounts::default(),
             }),
         })
@@ -524,6 +543,7 @@ struct Inner {
     defaults: Resolved,
     classes: HashMap<String, Resolved>,
     max_payload_size: usize,
+    payload_format: Option<Arc<dyn PayloadFormat>>,
     partition_counts: PartitionCounts,
 }
 
@@ -820,10 +840,21 @@ impl JobProducer {
         if let Some(at) = at {
             job.scheduled_at = Some(EnvelopeTime::new(at));
         }
-        let payload = job.encode().map_err(|source| ProduceError::Encode {
+        let job_json = job.encode().map_err(|source| ProduceError::Encode {
             job_class: job_class.clone(),
             source,
         })?;
+        let payload = match &self.inner.payload_format {
+            None => job_json,
+            Some(format) => {
+                format
+                    .payload(job_json)
+                    .map_err(|source| ProduceError::PayloadFormat {
+                        job_class: job_class.clone(),
+                        source,
+                    })?
+            }
+        };
         if payload.len() > self.inner.max_payload_size {
             return Err(ProduceError::PayloadTooLarge {
                 job_class,

@@ -430,24 +430,28 @@ impl Registry {
         Job::decode_with(payload, &self.options).map_err(|e| match e.kind {
             // The same failure as a class without a handler: it names the class.
             crate::DecodeErrorKind::UnknownJobClass => {
-                JobFailure::UnknownJobClass(job_class_of(payload).unwrap_or(e.message))
+                JobFailure::UnknownJobClass(self.job_class_of(payload).unwrap_or(e.message))
             }
             _ => JobFailure::Undecodable(e.to_string()),
         })
     }
-}
 
-/// The `job_class` string of a payload, read on its own (for the error of a class the
-/// application does not know).
-fn job_class_of(payload: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct ClassOnly<'a> {
-        #[serde(borrow)]
-        job_class: std::borrow::Cow<'a, str>,
+    /// The `job_class` string of a payload, read on its own (for the error of a class the
+    /// application does not know).
+    fn job_class_of(&self, payload: &[u8]) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct ClassOnly<'a> {
+            #[serde(borrow)]
+            job_class: std::borrow::Cow<'a, str>,
+        }
+        let job_json = match &self.options.payload_format {
+            Some(format) => format.job_json(payload).ok()?,
+            None => std::borrow::Cow::Borrowed(payload),
+        };
+        serde_json::from_slice::<ClassOnly<'_>>(&job_json)
+            .ok()
+            .map(|only| only.job_class.into_owned())
     }
-    serde_json::from_slice::<ClassOnly<'_>>(payload)
-        .ok()
-        .map(|only| only.job_class.into_owned())
 }
 
 impl MessageHandler for Registry {
@@ -457,6 +461,10 @@ impl MessageHandler for Registry {
         signals: PartitionSignals,
     ) -> BoxFuture<'static, Result<(), JobFailure>> {
         self.run(message, signals)
+    }
+
+    fn payload_format(&self) -> Option<Arc<dyn crate::payload_format::PayloadFormat>> {
+        self.options.payload_format.clone()
     }
 }
 

@@ -313,6 +313,10 @@ impl MessageHandler for ShadowHandler {
             })
             .boxed()
     }
+
+    fn payload_format(&self) -> Option<Arc<dyn crate::payload_format::PayloadFormat>> {
+        self.inner.payload_format()
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use activejob_karafka::arguments::{
 };
 use activejob_karafka::continuation::{Continuation, CurrentStep};
 use activejob_karafka::json::JsonStyle;
+use activejob_karafka::payload_format::PayloadFormat;
 use activejob_karafka::ruby::duration::Duration;
 use activejob_karafka::ruby::time::RubyTime;
 use activejob_karafka::ruby::time_zone::{self, RailsZone};
@@ -36,12 +37,14 @@ use activejob_karafka::ruby::{Integer, Numeric};
 use activejob_karafka::typed::{compare, typed_dump};
 use activejob_karafka::{DecodeOptions, EnvelopeTime, Job};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use common::versioned_envelope::VersionedEnvelope;
 use common::{
     active_rules, compare_documented, crate_root, fail_on_problems, ruby_skipped, run_typed_dump,
     say, Rule, Tally,
 };
 use serde_json::{json, Map, Value as Json};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 const APP_CONFIG: &str = "fixtures/app.toml";
 const CORPUS: &str = "fixtures/rust_written/corpus.jsonl";
@@ -1270,6 +1273,66 @@ fn ruby_reads_what_rust_writes() {
         tally.summary(&active)
     ));
     fail_on_problems("ruby_interop_written", &problems, &active, &ruby.reader);
+}
+
+/// Writes `payloads` as a JSONL file in `dir` and has Ruby dump each line (`extra` options first).
+fn ruby_dumps(dir: &Path, name: &str, payloads: &[Vec<u8>], extra: &[&str]) -> Vec<Json> {
+    let file = dir.join(name);
+    let mut text = Vec::new();
+    for payload in payloads {
+        text.extend_from_slice(payload);
+        text.push(b'\n');
+    }
+    std::fs::write(&file, &text).expect("write JSONL");
+    let file = file.to_string_lossy().into_owned();
+    let inputs: Vec<String> = (1..=payloads.len())
+        .map(|i| format!("{file}:{i}"))
+        .collect();
+    let mut args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+    args.push(file);
+    run_typed_dump(&args, &inputs).dumps
+}
+
+/// A Ruby application with the envelope deserializer of Karafka's documentation reads the jobs Rust
+/// wraps in that envelope exactly as it reads them bare (checked against Rust's reading above),
+/// and Rust reads them back through the format as it reads them bare.
+#[test]
+fn ruby_reads_what_rust_writes_in_an_envelope() {
+    if ruby_skipped("ruby_interop_written") {
+        return;
+    }
+    let bare: Vec<Vec<u8>> = corpus_lines().iter().map(|(_, p)| p.clone()).collect();
+    let wrapped: Vec<Vec<u8>> = bare
+        .iter()
+        .map(|p| VersionedEnvelope.payload(p.clone()).expect("wraps"))
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ruby_bare = ruby_dumps(dir.path(), "bare.jsonl", &bare, &[]);
+    let ruby_wrapped = ruby_dumps(
+        dir.path(),
+        "wrapped.jsonl",
+        &wrapped,
+        &["--envelope", "payload"],
+    );
+    let with_format = DecodeOptions {
+        payload_format: Some(Arc::new(VersionedEnvelope)),
+        ..options().clone()
+    };
+    for (i, (name, payload)) in corpus_lines().iter().enumerate() {
+        assert_eq!(
+            ruby_wrapped[i], ruby_bare[i],
+            "{name}: Ruby reads the envelope differently"
+        );
+        assert_eq!(
+            Job::decode_with(&wrapped[i], &with_format).ok(),
+            Job::decode_with(payload, options()).ok(),
+            "{name}: Rust reads the envelope differently"
+        );
+    }
+    say(&format!(
+        "ruby_interop_written: {} payloads written by Rust in an envelope read as bare, by Ruby and by Rust",
+        bare.len()
+    ));
 }
 
 // ------------------------------------------------------------------------------------------------ values Ruby refuses

@@ -156,6 +156,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use crate::payload_format::PayloadFormat;
+
 pub use config::{
     BadMessagePolicies, BadMessagePolicy, ConfigError, DeadLetterQueue, PauseConfig, TopicConfig,
     WorkerConfig, WorkerConfigBuilder, BOOTSTRAP_ENV,
@@ -206,6 +208,16 @@ pub trait MessageHandler: Send + Sync + 'static {
         message: Arc<InboundMessage>,
         signals: PartitionSignals,
     ) -> BoxFuture<'static, Result<(), JobFailure>>;
+
+    /// How the messages carry their job when the application replaced Karafka's `Deserializer`
+    /// (a [`Registry`](crate::registry::Registry) gives its
+    /// [`DecodeOptions::payload_format`](crate::DecodeOptions::payload_format)). The worker reads
+    /// `scheduled_at` (for `hold_until_scheduled`) and the first argument (for the
+    /// `FirstArgument` virtual partitioner) through it. Default: none, the payload is the job's
+    /// JSON.
+    fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
+        None
+    }
 }
 
 impl<H: MessageHandler + ?Sized> MessageHandler for Arc<H> {
@@ -215,6 +227,10 @@ impl<H: MessageHandler + ?Sized> MessageHandler for Arc<H> {
         signals: PartitionSignals,
     ) -> BoxFuture<'static, Result<(), JobFailure>> {
         (**self).handle(message, signals)
+    }
+
+    fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
+        (**self).payload_format()
     }
 }
 

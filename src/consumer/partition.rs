@@ -383,10 +383,10 @@ impl PartitionTask {
         let at = match self.peeked_schedule {
             Some((offset, at)) if offset == message.offset => at,
             _ => {
-                let at = message
-                    .payload
-                    .as_deref()
-                    .and_then(|p| super::peek::peek(p, false).scheduled_at);
+                let at = message.payload.as_deref().and_then(|p| {
+                    let format = self.worker.payload_format.as_deref();
+                    super::peek::peek(p, format, false).scheduled_at
+                });
                 self.peeked_schedule = Some((message.offset, at));
                 at
             }

@@ -210,7 +210,7 @@ impl PartitionTask {
                     _ => m
                         .payload
                         .as_deref()
-                        .map(|p| peek(p, by_argument))
+                        .map(|p| peek(p, self.worker.payload_format.as_deref(), by_argument))
                         .unwrap_or_default(),
                 }
             } else {

@@ -10,6 +10,8 @@ use std::time::SystemTime;
 use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use crate::payload_format::PayloadFormat;
+
 /// What was read from one payload.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Peeked {
@@ -58,10 +60,22 @@ fn first_argument_key(v: serde_json::Value) -> Vec<u8> {
     }
 }
 
-/// Reads `scheduled_at` and/or the first argument of an ActiveJob payload. A payload that is not
-/// a JSON object reads as nothing: the job itself reports it when it runs.
-pub(crate) fn peek(payload: &[u8], want_first_argument: bool) -> Peeked {
-    let Ok(env) = serde_json::from_slice::<Envelope<'_>>(payload) else {
+/// Reads `scheduled_at` and/or the first argument of an ActiveJob payload, found in the message
+/// payload through the application's `format`. A payload that is not a JSON object (or not in
+/// the format) reads as nothing: the job itself reports it when it runs.
+pub(crate) fn peek(
+    payload: &[u8],
+    format: Option<&dyn PayloadFormat>,
+    want_first_argument: bool,
+) -> Peeked {
+    let job_json = match format {
+        None => Cow::Borrowed(payload),
+        Some(format) => match format.job_json(payload) {
+            Ok(json) => json,
+            Err(_) => return Peeked::default(),
+        },
+    };
+    let Ok(env) = serde_json::from_slice::<Envelope<'_>>(&job_json) else {
         return Peeked::default();
     };
     let scheduled_at = env.scheduled_at.as_deref().and_then(parse_time);
@@ -85,11 +99,52 @@ fn parse_time(text: &str) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload_format::PayloadFormatError;
     use std::time::{Duration, UNIX_EPOCH};
+
+    /// A payload as Karafka writes it by default.
+    fn plain(payload: &[u8], want_first_argument: bool) -> Peeked {
+        peek(payload, None, want_first_argument)
+    }
+
+    /// The job's JSON under `"job"`, a string.
+    #[derive(Debug)]
+    struct Quoted;
+
+    impl PayloadFormat for Quoted {
+        fn job_json<'a>(&self, payload: &'a [u8]) -> Result<Cow<'a, [u8]>, PayloadFormatError> {
+            #[derive(Deserialize)]
+            struct Outer {
+                job: String,
+            }
+            let outer: Outer = serde_json::from_slice(payload)?;
+            Ok(Cow::Owned(outer.job.into_bytes()))
+        }
+
+        fn payload(&self, job_json: Vec<u8>) -> Result<Vec<u8>, PayloadFormatError> {
+            let job = String::from_utf8(job_json)?;
+            Ok(serde_json::to_vec(&serde_json::json!({ "job": job }))?)
+        }
+    }
+
+    #[test]
+    fn reads_through_the_applications_payload_format() {
+        let job = br#"{"arguments":["tenant-7"],"scheduled_at":"2026-01-01T00:00:00Z"}"#;
+        let wrapped = Quoted.payload(job.to_vec()).unwrap();
+        let p = peek(&wrapped, Some(&Quoted), true);
+        assert_eq!(p.first_argument.as_deref(), Some(&b"tenant-7"[..]));
+        assert_eq!(
+            p.scheduled_at,
+            Some(UNIX_EPOCH + Duration::from_secs(1_767_225_600))
+        );
+        // Read without the format, or not in the format: nothing.
+        assert_eq!(plain(&wrapped, true), Peeked::default());
+        assert_eq!(peek(job, Some(&Quoted), true), Peeked::default());
+    }
 
     #[test]
     fn reads_scheduled_at_and_the_first_argument_only() {
-        let p = peek(
+        let p = plain(
             br#"{"job_class":"A","arguments":[{"_aj_globalid":"gid://app/User/1"},[1,2],"x"],
                 "scheduled_at":"2026-01-01T00:00:01.500000000Z"}"#,
             true,
@@ -102,26 +157,26 @@ mod tests {
             p.first_argument.as_deref(),
             Some(&br#"{"_aj_globalid":"gid://app/User/1"}"#[..])
         );
-        let p = peek(br#"{"arguments":["tenant-7"],"scheduled_at":null}"#, true);
+        let p = plain(br#"{"arguments":["tenant-7"],"scheduled_at":null}"#, true);
         assert_eq!(p.scheduled_at, None);
         assert_eq!(p.first_argument.as_deref(), Some(&b"tenant-7"[..]));
-        let p = peek(br#"{"arguments":[42]}"#, false);
+        let p = plain(br#"{"arguments":[42]}"#, false);
         assert_eq!(p, Peeked::default());
         assert_eq!(
-            peek(br#"{"arguments":[42]}"#, true)
+            plain(br#"{"arguments":[42]}"#, true)
                 .first_argument
                 .as_deref(),
             Some(&b"42"[..])
         );
-        assert_eq!(peek(br#"{"arguments":[]}"#, true).first_argument, None);
-        assert_eq!(peek(b"not json", true), Peeked::default());
+        assert_eq!(plain(br#"{"arguments":[]}"#, true).first_argument, None);
+        assert_eq!(plain(b"not json", true), Peeked::default());
         assert_eq!(
-            peek(br#"{"scheduled_at":"yesterday"}"#, true),
+            plain(br#"{"scheduled_at":"yesterday"}"#, true),
             Peeked::default()
         );
         // Rails 6.1 writes no fraction digits and may use an offset.
         assert_eq!(
-            peek(br#"{"scheduled_at":"2026-01-01T01:00:00+01:00"}"#, false).scheduled_at,
+            plain(br#"{"scheduled_at":"2026-01-01T01:00:00+01:00"}"#, false).scheduled_at,
             Some(UNIX_EPOCH + Duration::from_secs(1_767_225_600))
         );
     }

@@ -27,7 +27,8 @@ pub enum VirtualPartitioner {
     Header(String),
     /// The job's first argument, read from the payload once per message before the job is
     /// handed to a group: a string argument's text, any other argument's serialized JSON
-    /// (`42`, `{"_aj_globalid":"gid://app/User/1"}`).
+    /// (`42`, `{"_aj_globalid":"gid://app/User/1"}`). The worker finds the job through its
+    /// handler's [`PayloadFormat`](crate::payload_format::PayloadFormat), if any.
     FirstArgument,
     /// Anything computed from the message. It runs once per message on the partition's task,
     /// before the job starts: keep it cheap. A panic puts the message in group 0.
@@ -40,7 +41,8 @@ impl VirtualPartitioner {
         VirtualPartitioner::Custom(Arc::new(f))
     }
 
-    /// The virtual key of `message`.
+    /// The virtual key of `message` (for `FirstArgument`, a payload in Karafka's default format:
+    /// the job's JSON itself).
     pub fn key(&self, message: &InboundMessage) -> Option<Vec<u8>> {
         match self {
             VirtualPartitioner::Key => message.key.clone(),
@@ -48,7 +50,7 @@ impl VirtualPartitioner {
             VirtualPartitioner::FirstArgument => message
                 .payload
                 .as_deref()
-                .and_then(|p| peek::peek(p, true).first_argument),
+                .and_then(|p| peek::peek(p, None, true).first_argument),
             VirtualPartitioner::Custom(f) => f(message),
         }
     }

@@ -16,6 +16,7 @@ use super::observer::WorkerObserver;
 use super::poller::{Poller, WorkerContext};
 use super::stats::WorkerStats;
 use super::MessageHandler;
+use crate::payload_format::PayloadFormat;
 
 /// Why a worker stopped other than by a clean shutdown.
 #[derive(Debug, Error)]
@@ -82,6 +83,8 @@ pub(crate) struct WorkerShared {
     pub(crate) config: WorkerConfig,
     pub(crate) topics: HashMap<String, Arc<TopicConfig>>,
     pub(crate) handler: Arc<dyn MessageHandler>,
+    /// The handler's payload format, asked once.
+    pub(crate) payload_format: Option<Arc<dyn PayloadFormat>>,
     pub(crate) stopping: Arc<Flag>,
     shutdown: ShutdownHandle,
     pub(crate) slots: Arc<Semaphore>,
@@ -193,6 +196,7 @@ impl Worker {
             slots: Arc::new(Semaphore::new(self.config.concurrency)),
             config: self.config,
             topics,
+            payload_format: self.handler.payload_format(),
             handler: self.handler,
             stopping: self.shutdown.inner.flag.clone(),
             shutdown: self.shutdown.clone(),

@@ -5,6 +5,8 @@
 //! Each test module uses part of it.
 #![allow(dead_code)]
 
+pub mod versioned_envelope;
+
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
