@@ -449,6 +449,7 @@ async fn consume(registry: Registry, args: &ConsumeArgs) -> ExitCode {
 }
 
 async fn replay(registry: Registry, args: &ReplayArgs) -> ExitCode {
+    let registry_options = registry.options().clone();
     let mut replay = Replay::new(registry)
         .paths(args.paths.iter().cloned())
         .jobs(usize::from(args.jobs))
@@ -456,7 +457,7 @@ async fn replay(registry: Registry, args: &ReplayArgs) -> ExitCode {
     if let Some(expected) = &args.typed_expect {
         replay = replay.typed_expect(expected);
         if let Some(app) = &args.app {
-            match DecodeOptions::from_toml_file(app) {
+            match app_options(app, &registry_options) {
                 Ok(options) => replay = replay.typed_options(options),
                 Err(e) => return fail(EXIT_ERROR, &e.to_string()),
             }
@@ -560,7 +561,7 @@ async fn record(args: RecordArgs) -> ExitCode {
 
 fn decode(worker_options: &DecodeOptions, args: &DecodeArgs) -> ExitCode {
     let options = match &args.app {
-        Some(path) => match DecodeOptions::from_toml_file(path) {
+        Some(path) => match app_options(path, worker_options) {
             Ok(options) => options,
             Err(e) => return fail(EXIT_ERROR, &e.to_string()),
         },
@@ -580,6 +581,18 @@ fn decode(worker_options: &DecodeOptions, args: &DecodeArgs) -> ExitCode {
         print_job(&job, &options);
     }
     ExitCode::SUCCESS
+}
+
+/// The application facts of an `app.toml` given on the command line, read with the worker's
+/// payload format: a format is Rust code, so a file cannot name it.
+fn app_options(
+    path: &std::path::Path,
+    worker: &DecodeOptions,
+) -> Result<DecodeOptions, crate::options::OptionsError> {
+    Ok(DecodeOptions {
+        payload_format: worker.payload_format.clone(),
+        ..DecodeOptions::from_toml_file(path)?
+    })
 }
 
 fn read_input(file: Option<&std::path::Path>) -> Result<(String, Vec<u8>), String> {
@@ -661,5 +674,37 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         command("my-worker").debug_assert();
+    }
+
+    /// The job's JSON as is.
+    #[derive(Debug)]
+    struct AsIs;
+
+    impl crate::payload_format::PayloadFormat for AsIs {
+        fn job_json<'a>(
+            &self,
+            payload: &'a [u8],
+        ) -> Result<std::borrow::Cow<'a, [u8]>, crate::payload_format::PayloadFormatError> {
+            Ok(payload.into())
+        }
+
+        fn payload(
+            &self,
+            job_json: Vec<u8>,
+        ) -> Result<Vec<u8>, crate::payload_format::PayloadFormatError> {
+            Ok(job_json)
+        }
+    }
+
+    #[test]
+    fn an_app_file_on_the_command_line_keeps_the_workers_payload_format() {
+        let worker = DecodeOptions {
+            payload_format: Some(std::sync::Arc::new(AsIs)),
+            ..DecodeOptions::default()
+        };
+        let app = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/app.toml");
+        let options = app_options(&app, &worker).unwrap();
+        assert!(options.payload_format.is_some());
+        assert!(options.job_classes.is_some(), "and the file's facts");
     }
 }
