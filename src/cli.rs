@@ -676,30 +676,11 @@ mod tests {
         command("my-worker").debug_assert();
     }
 
-    /// The job's JSON as is.
-    #[derive(Debug)]
-    struct AsIs;
-
-    impl crate::payload_format::PayloadFormat for AsIs {
-        fn job_json<'a>(
-            &self,
-            payload: &'a [u8],
-        ) -> Result<std::borrow::Cow<'a, [u8]>, crate::payload_format::PayloadFormatError> {
-            Ok(payload.into())
-        }
-
-        fn payload(
-            &self,
-            job_json: Vec<u8>,
-        ) -> Result<Vec<u8>, crate::payload_format::PayloadFormatError> {
-            Ok(job_json)
-        }
-    }
-
     #[test]
     fn an_app_file_on_the_command_line_keeps_the_workers_payload_format() {
+        use crate::payload_format::testing::Prefixed;
         let worker = DecodeOptions {
-            payload_format: Some(std::sync::Arc::new(AsIs)),
+            payload_format: Some(std::sync::Arc::new(Prefixed("#"))),
             ..DecodeOptions::default()
         };
         let app = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/app.toml");

@@ -857,31 +857,9 @@ impl crate::consumer::WorkerObserver for MetricsObserver {
 mod tests {
     use super::*;
 
-    /// The job's JSON after a `#` (a made-up format).
-    #[derive(Debug)]
-    struct Hashed;
-
-    impl PayloadFormat for Hashed {
-        fn job_json<'a>(
-            &self,
-            payload: &'a [u8],
-        ) -> Result<Cow<'a, [u8]>, crate::payload_format::PayloadFormatError> {
-            payload
-                .strip_prefix(b"#")
-                .map(Cow::Borrowed)
-                .ok_or_else(|| crate::payload_format::PayloadFormatError::new("no #"))
-        }
-
-        fn payload(
-            &self,
-            job_json: Vec<u8>,
-        ) -> Result<Vec<u8>, crate::payload_format::PayloadFormatError> {
-            Ok([&b"#"[..], &job_json].concat())
-        }
-    }
-
     #[test]
     fn class_labels_read_through_the_payload_format() {
+        use crate::payload_format::testing::Prefixed;
         let message = |payload: &[u8]| InboundMessage {
             topic: "jobs".to_owned(),
             partition: 0,
@@ -892,10 +870,13 @@ mod tests {
             timestamp_ms: None,
         };
         let wrapped = message(br##"#{"job_class":"ImportJob"}"##);
-        assert_eq!(class_label_in(&wrapped, Some(&Hashed)), "ImportJob");
+        assert_eq!(class_label_in(&wrapped, Some(&Prefixed("#"))), "ImportJob");
         assert_eq!(class_label_in(&wrapped, None), NO_CLASS_UNDECODABLE);
         let bare = message(br#"{"job_class":"ImportJob"}"#);
-        assert_eq!(class_label_in(&bare, Some(&Hashed)), NO_CLASS_UNDECODABLE);
+        assert_eq!(
+            class_label_in(&bare, Some(&Prefixed("#"))),
+            NO_CLASS_UNDECODABLE
+        );
         assert_eq!(class_label(&bare), "ImportJob");
     }
 

@@ -124,3 +124,25 @@ impl From<std::str::Utf8Error> for PayloadFormatError {
         PayloadFormatError::new(format!("not UTF-8: {e}"))
     }
 }
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// The job's JSON after a fixed prefix: the smallest format that is not the job's JSON.
+    #[derive(Debug)]
+    pub(crate) struct Prefixed(pub(crate) &'static str);
+
+    impl PayloadFormat for Prefixed {
+        fn job_json<'a>(&self, payload: &'a [u8]) -> Result<Cow<'a, [u8]>, PayloadFormatError> {
+            payload
+                .strip_prefix(self.0.as_bytes())
+                .map(Cow::Borrowed)
+                .ok_or_else(|| PayloadFormatError::new(format!("no {:?} prefix", self.0)))
+        }
+
+        fn payload(&self, job_json: Vec<u8>) -> Result<Vec<u8>, PayloadFormatError> {
+            Ok([self.0.as_bytes(), &job_json].concat())
+        }
+    }
+}

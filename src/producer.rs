@@ -1249,6 +1249,10 @@ impl crate::registry::Requeue for JobProducer {
                 .map_err(anyhow::Error::from)
         })
     }
+
+    fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
+        self.inner.payload_format.clone()
+    }
 }
 
 #[cfg(test)]

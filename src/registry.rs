@@ -19,6 +19,7 @@ use crate::consumer::{InboundMessage, JobFailure, MessageHandler, PartitionSigna
 use crate::continuation::{resume_limit_error, resumed_job, ContinuableOptions, StepError, Steps};
 use crate::envelope::{EnvelopeTime, Job};
 use crate::options::DecodeOptions;
+use crate::payload_format::PayloadFormat;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -164,6 +165,13 @@ pub trait Requeue: Send + Sync + 'static {
         at: DateTime<Utc>,
         key: Option<Vec<u8>>,
     ) -> BoxFuture<'static, anyhow::Result<()>>;
+
+    /// The [`PayloadFormat`] the jobs are written in (a [`crate::producer::JobProducer`]'s), so
+    /// that the registry can tell a worker that reads one format and re-enqueues in another.
+    /// Default: none, the job's JSON as Karafka writes it.
+    fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
+        None
+    }
 }
 
 /// What a handler run may need from the registry besides the job.
@@ -327,9 +335,35 @@ impl Registry {
 
     /// Sets how interrupted continuable jobs are re-enqueued (usually a
     /// [`crate::producer::JobProducer`]).
+    ///
+    /// Logs a warning when the registry reads a [`PayloadFormat`] and `requeue` writes none, or
+    /// the other way round: the Ruby application, and this worker, could not read the resumed
+    /// jobs.
     pub fn with_requeue(mut self, requeue: impl Requeue) -> Self {
+        if let Some(problem) = self.format_mismatch(&requeue) {
+            tracing::warn!("{problem}");
+        }
         self.env.requeue = Some(Arc::new(requeue));
         self
+    }
+
+    /// Why the jobs `requeue` writes would not be read back, if they would not.
+    fn format_mismatch(&self, requeue: &impl Requeue) -> Option<&'static str> {
+        // A shadow worker re-enqueues nothing.
+        if self.env.shadow {
+            return None;
+        }
+        match (&self.options.payload_format, requeue.payload_format()) {
+            (Some(_), None) => Some(
+                "the registry reads a payload format but its requeue writes none: \
+                 resumed continuations would be undecodable (set the JobProducer's payload_format)",
+            ),
+            (None, Some(_)) => Some(
+                "the requeue writes a payload format the registry does not read: \
+                 resumed continuations would be undecodable (set DecodeOptions::payload_format)",
+            ),
+            _ => None,
+        }
     }
 
     /// The same handlers, running with [`JobContext::is_shadow`] true (see [`crate::shadow`]).
@@ -493,6 +527,68 @@ mod tests {
     }
 
     const BILLING: &str = r#"{"job_class":"BillingJob","job_id":"j1","arguments":[1]}"#;
+
+    /// Writes in `format`, enqueues nothing.
+    struct NullRequeue(Option<Arc<dyn PayloadFormat>>);
+
+    impl Requeue for NullRequeue {
+        fn requeue(
+            &self,
+            _job: Job,
+            _at: DateTime<Utc>,
+            _key: Option<Vec<u8>>,
+        ) -> BoxFuture<'static, anyhow::Result<()>> {
+            async { Ok(()) }.boxed()
+        }
+
+        fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
+            self.0.clone()
+        }
+    }
+
+    fn prefixed() -> Arc<dyn PayloadFormat> {
+        Arc::new(crate::payload_format::testing::Prefixed("#"))
+    }
+
+    fn reading(format: Option<Arc<dyn PayloadFormat>>) -> Registry {
+        Registry::with_options(DecodeOptions {
+            payload_format: format,
+            job_classes: Some(["ImportJob".to_owned()].into_iter().collect()),
+            ..DecodeOptions::default()
+        })
+        .register("ImportJob", |_: (i64,), _ctx| async { Ok(()) })
+    }
+
+    #[test]
+    fn a_registry_reads_through_its_payload_format() {
+        let registry = reading(Some(prefixed()));
+        let import = r#"#{"job_class":"ImportJob","arguments":[1]}"#;
+        assert_eq!(outcome(&registry, import), Ok(()));
+        // An unknown class is named from inside the format too.
+        assert_eq!(
+            outcome(&registry, &format!("#{BILLING}")),
+            Err(JobFailure::UnknownJobClass("BillingJob".into()))
+        );
+        match outcome(&registry, BILLING) {
+            Err(JobFailure::Undecodable(why)) => assert!(why.contains("payload format"), "{why}"),
+            other => panic!("a payload not in the format: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_requeue_writing_another_format_than_the_registry_reads_is_told() {
+        let both = |read, write| reading(read).format_mismatch(&NullRequeue(write));
+        assert_eq!(both(None, None), None);
+        assert_eq!(both(Some(prefixed()), Some(prefixed())), None);
+        assert!(both(Some(prefixed()), None).is_some_and(|w| w.contains("writes none")));
+        assert!(both(None, Some(prefixed())).is_some_and(|w| w.contains("does not read")));
+        let shadow = reading(Some(prefixed())).shadowed();
+        assert_eq!(
+            shadow.format_mismatch(&NullRequeue(None)),
+            None,
+            "shadow writes nothing"
+        );
+    }
 
     #[test]
     fn an_unknown_class_is_named_whether_the_app_or_the_registry_lacks_it() {

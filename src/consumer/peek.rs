@@ -99,7 +99,7 @@ fn parse_time(text: &str) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload_format::PayloadFormatError;
+    use crate::payload_format::testing::Prefixed;
     use std::time::{Duration, UNIX_EPOCH};
 
     /// A payload as Karafka writes it by default.
@@ -107,31 +107,12 @@ mod tests {
         peek(payload, None, want_first_argument)
     }
 
-    /// The job's JSON under `"job"`, a string.
-    #[derive(Debug)]
-    struct Quoted;
-
-    impl PayloadFormat for Quoted {
-        fn job_json<'a>(&self, payload: &'a [u8]) -> Result<Cow<'a, [u8]>, PayloadFormatError> {
-            #[derive(Deserialize)]
-            struct Outer {
-                job: String,
-            }
-            let outer: Outer = serde_json::from_slice(payload)?;
-            Ok(Cow::Owned(outer.job.into_bytes()))
-        }
-
-        fn payload(&self, job_json: Vec<u8>) -> Result<Vec<u8>, PayloadFormatError> {
-            let job = String::from_utf8(job_json)?;
-            Ok(serde_json::to_vec(&serde_json::json!({ "job": job }))?)
-        }
-    }
-
     #[test]
     fn reads_through_the_applications_payload_format() {
         let job = br#"{"arguments":["tenant-7"],"scheduled_at":"2026-01-01T00:00:00Z"}"#;
-        let wrapped = Quoted.payload(job.to_vec()).unwrap();
-        let p = peek(&wrapped, Some(&Quoted), true);
+        let format = Prefixed("aj:");
+        let wrapped = format.payload(job.to_vec()).unwrap();
+        let p = peek(&wrapped, Some(&format), true);
         assert_eq!(p.first_argument.as_deref(), Some(&b"tenant-7"[..]));
         assert_eq!(
             p.scheduled_at,
@@ -139,7 +120,7 @@ mod tests {
         );
         // Read without the format, or not in the format: nothing.
         assert_eq!(plain(&wrapped, true), Peeked::default());
-        assert_eq!(peek(job, Some(&Quoted), true), Peeked::default());
+        assert_eq!(peek(job, Some(&format), true), Peeked::default());
     }
 
     #[test]
