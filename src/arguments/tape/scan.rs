@@ -16,15 +16,7 @@ const MAX_DEPTH: u32 = 100;
 /// Scans `text` onto the empty `tape`; `None` when it must be left to serde_json (the tape
 /// then holds a partial scan the caller clears).
 pub(super) fn scan<'de>(text: &'de str, tape: &mut Tape<'de>) -> Option<()> {
-    let mut scanner = Scanner {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        tape,
-    };
-    scanner.value(0)?;
-    scanner.skip_whitespace();
-    (scanner.at == scanner.bytes.len()).then_some(())
+    scan_whole(text, tape, |scanner| scanner.value(0))
 }
 
 /// Scans `text`, a JSON object whose keys are expected in the order of `keys`, onto the empty
@@ -39,15 +31,26 @@ pub(super) fn scan_keyed<'de, const N: usize>(
     tape: &mut Tape<'de>,
     keys: &[&str; N],
 ) -> Option<KeyedRoot<'de, N>> {
+    scan_whole(text, tape, |scanner| scanner.keyed_object(keys))
+}
+
+/// Runs `read` on a scanner at the start of `text`; `None` unless it reads all of the text
+/// (trailing whitespace aside).
+#[inline]
+fn scan_whole<'de, T>(
+    text: &'de str,
+    tape: &mut Tape<'de>,
+    read: impl FnOnce(&mut Scanner<'de, '_>) -> Option<T>,
+) -> Option<T> {
     let mut scanner = Scanner {
         text,
         bytes: text.as_bytes(),
         at: 0,
         tape,
     };
-    let root = scanner.keyed_object(keys)?;
+    let read = read(&mut scanner)?;
     scanner.skip_whitespace();
-    (scanner.at == scanner.bytes.len()).then_some(root)
+    (scanner.at == scanner.bytes.len()).then_some(read)
 }
 
 /// Where the values of a root object scanned by [`scan_keyed`] are on the tape.
@@ -332,26 +335,29 @@ impl<'de> Scanner<'de, '_> {
             if self.peek()? != b'"' {
                 return None;
             }
-            let slot = self.expected_key(keys, next_expected);
-            let other = match slot {
+            match self.expected_key(keys, next_expected) {
                 Some(i) => {
                     next_expected = i + 1;
-                    None
+                    root.slots[i] = Some(self.member_value()?);
                 }
-                None => Some(self.other_key(keys, &root.others)?),
-            };
-            self.eat(b':')?;
-            let value_at = super::index(self.tape.toks.len());
-            self.value(1)?;
-            match (slot, other) {
-                (Some(i), _) => root.slots[i] = Some(value_at),
-                (None, Some(key)) => root.others.push((key, value_at)),
-                (None, None) => unreachable!("a key is either expected or other"),
+                None => {
+                    let key = self.other_key(keys, &root.others)?;
+                    root.others.push((key, self.member_value()?));
+                }
             }
             if !self.separator(b'}')? {
                 return Some(root);
             }
         }
+    }
+
+    /// After a root key: its `:` and value, and the tape index of the value.
+    #[inline]
+    fn member_value(&mut self) -> Option<u32> {
+        self.eat(b':')?;
+        let at = super::index(self.tape.toks.len());
+        self.value(1)?;
+        Some(at)
     }
 
     /// Consumes the key at the cursor (its opening quote) when it is one of `keys[from..]`,
