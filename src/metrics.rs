@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -46,7 +46,7 @@ use crate::consumer::{
     InboundMessage, JobFailure, MessageHandler, PartitionSignals, ShutdownHandle, StatsSnapshot,
     Worker, WorkerStats,
 };
-use crate::payload_format::PayloadFormat;
+use crate::payload_format::{job_json_in, PayloadFormat};
 
 /// The label value used as job class when the payload names none.
 pub const NO_CLASS_TOMBSTONE: &str = "(tombstone)";
@@ -82,10 +82,7 @@ pub fn job_head(payload: &[u8]) -> Option<JobHead> {
 
 /// [`job_head`] of the job a message payload carries in the application's `format`.
 fn job_head_in(payload: &[u8], format: Option<&dyn PayloadFormat>) -> Option<JobHead> {
-    match format {
-        None => job_head(payload),
-        Some(format) => job_head(&format.job_json(payload).ok()?),
-    }
+    job_head(&job_json_in(format, payload).ok()?)
 }
 
 /// The job class label of a message: its `job_class`, or [`NO_CLASS_TOMBSTONE`] /
@@ -228,9 +225,6 @@ struct Inner {
     attempts: Mutex<HashMap<(String, i32, i64), u32>>,
     paused_set: Mutex<HashMap<(String, i32), ()>>,
     health: Health,
-    /// The payload format of the instrumented handler, for the labels of dead-lettered and
-    /// forwarded messages.
-    payload_format: OnceLock<Arc<dyn PayloadFormat>>,
 }
 
 /// The worker's own counters ([`StatsSnapshot`]), copied into Prometheus counters at scrape.
@@ -433,7 +427,6 @@ impl Metrics {
                 attempts: Mutex::default(),
                 paused_set: Mutex::default(),
                 health: Health::default(),
-                payload_format: OnceLock::new(),
                 registry,
             }),
         }
@@ -446,16 +439,10 @@ impl Metrics {
 
     /// Wraps `handler`: a tracing span per run and the per-class counters and durations.
     pub fn instrument<H: MessageHandler>(&self, handler: H) -> Instrumented<H> {
-        let format = handler.payload_format();
-        if let Some(format) = &format {
-            // One worker per Metrics: the first instrumented handler's format labels its
-            // dead letters.
-            let _ = self.inner.payload_format.set(Arc::clone(format));
-        }
         Instrumented {
+            format: handler.payload_format(),
             inner: handler,
             metrics: self.clone(),
-            format,
         }
     }
 
@@ -464,8 +451,10 @@ impl Metrics {
         *self.inner.health.worker.lock().expect("health lock") =
             Some((worker.stats(), worker.shutdown_handle()));
         self.inner.health.finished.store(false, Ordering::Relaxed);
+        let payload_format = worker.payload_format();
         worker.observer(Arc::new(MetricsObserver {
             metrics: self.clone(),
+            payload_format,
         }))
     }
 
@@ -783,6 +772,8 @@ impl<H: MessageHandler> MessageHandler for Instrumented<H> {
 /// Receives the worker's own events for [`Metrics`].
 struct MetricsObserver {
     metrics: Metrics,
+    /// The worker's payload format, for the class labels of the messages it copies.
+    payload_format: Option<Arc<dyn PayloadFormat>>,
 }
 
 impl MetricsObserver {
@@ -790,11 +781,7 @@ impl MetricsObserver {
     fn copied(&self, counter: &IntCounterVec, message: &InboundMessage) {
         counter
             .with_label_values(&[
-                class_label_in(
-                    message,
-                    self.metrics.inner.payload_format.get().map(|f| &**f),
-                )
-                .as_str(),
+                class_label_in(message, self.payload_format.as_deref()).as_str(),
                 message.topic.as_str(),
             ])
             .inc();

@@ -90,6 +90,18 @@ pub trait PayloadFormat: fmt::Debug + Send + Sync {
     fn payload(&self, job_json: Vec<u8>) -> Result<Vec<u8>, PayloadFormatError>;
 }
 
+/// The job's JSON in a message `payload` written in `format`, or the payload itself without one
+/// (Karafka's default).
+pub(crate) fn job_json_in<'a>(
+    format: Option<&dyn PayloadFormat>,
+    payload: &'a [u8],
+) -> Result<Cow<'a, [u8]>, PayloadFormatError> {
+    match format {
+        None => Ok(Cow::Borrowed(payload)),
+        Some(format) => format.job_json(payload),
+    }
+}
+
 /// A message payload that does not follow the application's [`PayloadFormat`], or a job that
 /// cannot be wrapped in it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

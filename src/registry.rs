@@ -19,7 +19,7 @@ use crate::consumer::{InboundMessage, JobFailure, MessageHandler, PartitionSigna
 use crate::continuation::{resume_limit_error, resumed_job, ContinuableOptions, StepError, Steps};
 use crate::envelope::{EnvelopeTime, Job};
 use crate::options::DecodeOptions;
-use crate::payload_format::PayloadFormat;
+use crate::payload_format::{job_json_in, PayloadFormat};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -478,10 +478,7 @@ impl Registry {
             #[serde(borrow)]
             job_class: std::borrow::Cow<'a, str>,
         }
-        let job_json = match &self.options.payload_format {
-            Some(format) => format.job_json(payload).ok()?,
-            None => std::borrow::Cow::Borrowed(payload),
-        };
+        let job_json = job_json_in(self.options.payload_format.as_deref(), payload).ok()?;
         serde_json::from_slice::<ClassOnly<'_>>(&job_json)
             .ok()
             .map(|only| only.job_class.into_owned())
@@ -497,7 +494,7 @@ impl MessageHandler for Registry {
         self.run(message, signals)
     }
 
-    fn payload_format(&self) -> Option<Arc<dyn crate::payload_format::PayloadFormat>> {
+    fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
         self.options.payload_format.clone()
     }
 }

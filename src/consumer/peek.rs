@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::payload_format::PayloadFormat;
+use crate::payload_format::{job_json_in, PayloadFormat};
 
 /// What was read from one payload.
 #[derive(Debug, Default, PartialEq)]
@@ -68,12 +68,8 @@ pub(crate) fn peek(
     format: Option<&dyn PayloadFormat>,
     want_first_argument: bool,
 ) -> Peeked {
-    let job_json = match format {
-        None => Cow::Borrowed(payload),
-        Some(format) => match format.job_json(payload) {
-            Ok(json) => json,
-            Err(_) => return Peeked::default(),
-        },
+    let Ok(job_json) = job_json_in(format, payload) else {
+        return Peeked::default();
     };
     let Ok(env) = serde_json::from_slice::<Envelope<'_>>(&job_json) else {
         return Peeked::default();

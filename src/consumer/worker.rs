@@ -177,6 +177,11 @@ impl Worker {
         self.stats.clone()
     }
 
+    /// The payload format its handler reads (see [`MessageHandler::payload_format`]).
+    pub(crate) fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
+        self.handler.payload_format()
+    }
+
     /// Runs until a shutdown completes (Ok) or the consumer fails. Must be called within a
     /// tokio runtime; the librdkafka poll loop runs on a thread of its own.
     pub async fn run(self) -> Result<(), WorkerError> {
