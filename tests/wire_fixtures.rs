@@ -2,9 +2,12 @@
 //! typed dump a Rails 8.1 worker produced (`rails81_decoded.json`), and writing a decoded job back
 //! gives the exact bytes Rails wrote.
 
+mod common;
+
 use activejob_karafka::json::JsonStyle;
 use activejob_karafka::typed::{compare, typed_dump};
 use activejob_karafka::{DecodeOptions, Job};
+use common::golden_payloads;
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 
@@ -18,19 +21,6 @@ fn app_options() -> DecodeOptions {
     DecodeOptions::from_toml_file(fixtures_dir().join("app.toml")).expect("fixtures/app.toml")
 }
 
-fn payload_files(version: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures_dir().join(version))
-        .expect("fixture dir")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.ends_with(".json") && name != "manifest.json" && name != "rails81_decoded.json"
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn every_fixture_decodes_as_rails_8_1_reads_it() {
     let options = app_options();
@@ -41,7 +31,7 @@ fn every_fixture_decodes_as_rails_8_1_reads_it() {
             &std::fs::read(fixtures_dir().join(version).join("rails81_decoded.json")).unwrap(),
         )
         .unwrap();
-        for file in payload_files(version) {
+        for file in golden_payloads(version) {
             let name = file.file_name().unwrap().to_str().unwrap().to_owned();
             let want = expected
                 .get(&name)
@@ -79,7 +69,7 @@ fn decode_then_encode_gives_back_rails_bytes() {
     let options = app_options();
     let mut failures = Vec::new();
     for version in VERSIONS {
-        for file in payload_files(version) {
+        for file in golden_payloads(version) {
             let name = file.file_name().unwrap().to_str().unwrap().to_owned();
             let original = std::fs::read(&file).unwrap();
             let job = Job::decode_with(&original, &options).unwrap();

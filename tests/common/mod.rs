@@ -10,11 +10,26 @@ pub mod versioned_envelope;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub fn crate_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The golden payloads of one fixture dir (`6.1`, `7.1`, `8.1`), sorted: every `*.json` but the
+/// manifest and Rails 8.1's readings.
+pub fn golden_payloads(version: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(crate_root().join("fixtures").join(version))
+        .expect("fixture dir")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.ends_with(".json") && name != "manifest.json" && name != "rails81_decoded.json"
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 /// Straight to the process's stderr: libtest captures `println!`, and these lines must show in every run.
