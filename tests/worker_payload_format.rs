@@ -35,6 +35,9 @@ async fn jobs_in_the_applications_format_run_and_others_are_dead_lettered() {
         .unwrap();
     let import = |id: i64| Job::new("ImportJob").queue(&topic).arg(id);
     producer.enqueue(&import(1)).await.unwrap();
+    // Delivered before the messages of the other producer below, so the partition's order is
+    // the order written here.
+    producer.flush(Duration::from_secs(10)).await.unwrap();
     // Not in the format: the bare job JSON, and an envelope of another version.
     let bare = import(2).encode().unwrap();
     let version_2 = String::from_utf8(
