@@ -49,8 +49,10 @@ bench-decode: ## decode rate, Rust vs Ruby ActiveJob on the same payloads; last 
 	ruby_rate=$$(sed -n 's/^ruby_decode_per_sec=//p' "$$ruby_out"); \
 	rust_rate=$$(sed -n 's/^rust_decode_per_sec=//p' <<<"$$rust_out"); \
 	syntax_rate=$$(sed -n 's/^reference_serde_json_validate_per_sec=//p' <<<"$$rust_out"); \
-	awk -v syntax="$$syntax_rate" -v ruby="$$ruby_rate" \
-	  'BEGIN { printf "for scale: serde_json checking the syntax alone = %.1fx Ruby\n", syntax / ruby }'; \
+	tree_rate=$$(sed -n 's/^reference_sonic_rs_value_per_sec=//p' <<<"$$rust_out"); \
+	awk -v syntax="$$syntax_rate" -v tree="$$tree_rate" -v ruby="$$ruby_rate" 'BEGIN { \
+	  printf "for scale: serde_json checking the syntax alone = %.1fx Ruby\n", syntax / ruby; \
+	  printf "for scale: sonic-rs building a generic JSON tree, no Rails rule = %.1fx Ruby\n", tree / ruby }'; \
 	awk -v ours="$$rust_rate" -v ruby="$$ruby_rate" 'BEGIN { printf "decode_ratio=%.1f\n", ours / ruby }'
 
 bench-e2e: ## end-to-end worker throughput
