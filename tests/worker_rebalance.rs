@@ -290,3 +290,107 @@ async fn job_outliving_the_revoke_timeout_runs_again_on_the_new_owner() {
     assert!((2..=5).all(|id| runs.get(&id) == Some(&1)), "{runs:?}");
     assert_fully_committed(&group, &topic, 1);
 }
+
+/// A job whose last attempt fails after its partition was given up (past `revoke_timeout`) is
+/// not dead-lettered by the old owner: the new owner runs it again and dead-letters it, so the
+/// dead letter queue holds it once (Karafka 2.6 skips that dispatch too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_failing_after_its_partition_was_given_up_is_dead_lettered_once() {
+    use activejob_karafka::consumer::JobFailure;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    init_tracing();
+    let topic = unique("revoked-dlq");
+    let dlq = unique("revoked-dlq-dead");
+    let group = unique("revoked-dlq-group");
+    create_topic(&topic, 1).await;
+    create_topic(&dlq, 1).await;
+    produce(&topic, (1..=3).map(|id| Out::job(id, 0)).collect()).await;
+
+    let first_run = Arc::new(AtomicBool::new(true));
+    let abandoned_run_ended = Arc::new(AtomicBool::new(false));
+    let make = |recorder: &Recorder| {
+        let (rec, first, ended) = (
+            recorder.clone(),
+            first_run.clone(),
+            abandoned_run_ended.clone(),
+        );
+        handler_fn(move |m, _| {
+            let (rec, first, ended) = (rec.clone(), first.clone(), ended.clone());
+            async move {
+                let id = parse_job(&m)?;
+                let i = rec.start(id, &m);
+                if id != 1 {
+                    rec.finish(i, true);
+                    return Ok(());
+                }
+                let abandoned = first.swap(false, Ordering::SeqCst);
+                if abandoned {
+                    // Outlives the revoke timeout, then fails on its only attempt.
+                    tokio::time::sleep(Duration::from_secs(4)).await;
+                }
+                rec.finish(i, false);
+                if abandoned {
+                    ended.store(true, Ordering::SeqCst);
+                }
+                Err(JobFailure::Failed("job 1 always fails".into()))
+            }
+            .boxed()
+        })
+    };
+    let start_worker = |recorder: &Recorder| {
+        let config = config(
+            &group,
+            &[TopicConfig::new(&topic).dead_letter_queue(&dlq, 0)],
+        )
+        .revoke_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+        let worker = Worker::new(config, make(recorder)).handle_signals(false);
+        (
+            worker.shutdown_handle(),
+            worker.stats(),
+            tokio::spawn(worker.run()),
+        )
+    };
+    let a = Recorder::default();
+    let b = Recorder::default();
+    let (stop_a, stats_a, run_a) = start_worker(&a);
+    wait_until(Duration::from_secs(30), "the long job started", || {
+        a.started_count() == 1
+    })
+    .await;
+    let (stop_b, stats_b, run_b) = start_worker(&b);
+    wait_until(Duration::from_secs(30), "jobs 2 and 3", || {
+        let mut all = a.succeeded();
+        all.extend(b.succeeded());
+        all.len() == 2
+    })
+    .await;
+    wait_until(Duration::from_secs(10), "the abandoned run ended", || {
+        abandoned_run_ended.load(Ordering::SeqCst)
+    })
+    .await;
+    // Room for a duplicate to arrive: the old owner would dispatch right after the run ended.
+    let dead = read_topic(&dlq, 2, Duration::from_secs(5));
+    stop_a.shutdown();
+    stop_b.shutdown();
+    run_a.await.unwrap().expect("worker A stops cleanly");
+    run_b.await.unwrap().expect("worker B stops cleanly");
+
+    assert!(stats_a.snapshot().partitions_revoked >= 1);
+    let runs_of_1 = a
+        .runs()
+        .iter()
+        .chain(b.runs().iter())
+        .filter(|r| r.id == 1)
+        .count();
+    assert_eq!(runs_of_1, 2, "the abandoned run, then the new owner's");
+    assert_eq!(dead.len(), 1, "dead-lettered once, by the new owner");
+    assert_eq!(header_str(&dead[0], "source_offset").as_deref(), Some("0"));
+    assert_eq!(
+        stats_a.snapshot().dead_lettered + stats_b.snapshot().dead_lettered,
+        1
+    );
+    assert_fully_committed(&group, &topic, 1);
+}

@@ -44,7 +44,10 @@
 //!   the group is never held up long enough to evict anyone), refuses any later offset store for
 //!   those partitions, and commits synchronously. A job still running after the wait finishes
 //!   unacknowledged and runs again on the new owner: at most one job per partition twice, as
-//!   with Karafka Pro's long-running jobs.
+//!   with Karafka Pro's long-running jobs. If that job fails, it is neither dead-lettered nor
+//!   forwarded: the new owner does it, so the dead letter queue gets no duplicate (Karafka
+//!   2.6). A job that fails within the wait is still dead-lettered, and its offset committed,
+//!   while the partition is ours.
 //! * **Shutdown** ([`ShutdownHandle`], SIGINT, SIGTERM): no new job starts, running jobs see
 //!   [`PartitionSignals::is_stopping`] and may finish within `shutdown_timeout` while the poller
 //!   keeps the membership alive; then a synchronous commit, unsubscribe (the final revocation

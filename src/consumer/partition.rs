@@ -68,6 +68,12 @@ impl PartitionShared {
         *lock(&self.store_closed) = true;
     }
 
+    /// True once the partition was given up: its offsets can no longer be stored, and the new
+    /// owner will run again whatever this assignment did not store.
+    fn is_given_up(&self) -> bool {
+        *lock(&self.store_closed)
+    }
+
     /// True once the task has exited.
     pub(crate) fn is_done(&self) -> bool {
         self.finished.load(Ordering::Acquire)
@@ -453,7 +459,21 @@ impl PartitionTask {
                     }
                 }
             };
-            match self.next_after(&failure, attempt) {
+            let next = self.next_after(&failure, attempt);
+            if matches!(next, Next::DeadLetter | Next::Forward(_)) && self.shared.is_given_up() {
+                // Karafka 2.6 skips the dispatch too: the new owner runs the job again and
+                // dead-letters it itself, so dispatching here would make a duplicate.
+                tracing::warn!(
+                    topic = %message.topic,
+                    partition = message.partition,
+                    offset = message.offset,
+                    attempt,
+                    reason = %failure,
+                    "job failed after its partition was given up; left to the new owner"
+                );
+                return false;
+            }
+            match next {
                 Next::Retry(backoff) => {
                     tracing::warn!(
                         topic = %message.topic,
