@@ -87,13 +87,7 @@ fn registry(trace: Trace, producer: JobProducer, per_record: Duration) -> Regist
 }
 
 fn records_processed(trace: &Trace) -> BTreeMap<i64, usize> {
-    let mut seen = BTreeMap::new();
-    for e in trace.events() {
-        if let Some(rest) = e.strip_prefix("record 123/") {
-            *seen.entry(rest.parse::<i64>().unwrap()).or_insert(0) += 1;
-        }
-    }
-    seen
+    records_of(trace, 123)
 }
 
 fn assert_exactly_once(trace: &Trace) {
@@ -239,4 +233,104 @@ async fn revocation_interrupts_and_the_job_resumes_where_it_stopped() {
         reasons.iter().all(|r| r.starts_with("Interrupted at 'process_records'") && r.ends_with("(stopping)")),
         "{reasons:?}"
     );
+}
+
+/// Continuations under virtual partitions: a shutdown interrupts every group's continuable job
+/// at its cursor, each is re-enqueued and its original offset committed, and the next worker
+/// resumes them all. Every record of every import is processed exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_interrupts_every_virtual_partition_and_all_resume() {
+    use activejob_karafka::consumer::VirtualPartitioner;
+
+    init_tracing();
+    let topic = unique("cont-vp");
+    let group = unique("cont-vp-group");
+    create_topic(&topic, 1).await;
+    let imports: Vec<i64> = (101..=104).collect();
+    let producer = job_producer();
+    for &import_id in &imports {
+        let job = Job::new("ProcessImportJob")
+            .queue(&topic)
+            .arg(import_id)
+            .continuable();
+        producer.enqueue(&job).await.expect("enqueue");
+    }
+    producer.flush(Duration::from_secs(10)).await.unwrap();
+
+    let trace = Trace::default();
+    let config = config(
+        &group,
+        &[TopicConfig::new(&topic).virtual_partitions(VirtualPartitioner::FirstArgument, 4)],
+    )
+    .build()
+    .unwrap();
+    let a = Worker::new(
+        config.clone(),
+        registry(trace.clone(), producer.clone(), FAST),
+    )
+    .handle_signals(false);
+    let stop_a = a.shutdown_handle();
+    let running_a = tokio::spawn(a.run());
+    wait_until(Duration::from_secs(30), "every import under way", || {
+        imports.iter().all(|&id| records_of(&trace, id).len() >= 3)
+    })
+    .await;
+    stop_a.shutdown();
+    running_a.await.unwrap().expect("worker A stops cleanly");
+    for &id in &imports {
+        assert!(
+            (records_of(&trace, id).len() as i64) < RECORDS,
+            "import {id} was interrupted, not finished"
+        );
+    }
+    let originals = imports.len() as i64;
+    assert_eq!(
+        committed(&group, &topic, 1),
+        vec![originals],
+        "every original message committed"
+    );
+
+    let b =
+        Worker::new(config, registry(trace.clone(), producer.clone(), FAST)).handle_signals(false);
+    let stop_b = b.shutdown_handle();
+    let running_b = tokio::spawn(b.run());
+    wait_until(Duration::from_secs(30), "every finalize", || {
+        trace.count("finalize") == imports.len()
+    })
+    .await;
+    stop_b.shutdown();
+    running_b.await.unwrap().expect("worker B stops cleanly");
+
+    for &id in &imports {
+        let expected: BTreeMap<i64, usize> = (0..RECORDS).map(|r| (r, 1)).collect();
+        assert_eq!(
+            records_of(&trace, id),
+            expected,
+            "import {id}: every record once"
+        );
+    }
+    assert_eq!(trace.count("validate"), imports.len());
+    assert_fully_committed(&group, &topic, 1);
+    let jobs = chain(&topic, 2 * imports.len());
+    assert_eq!(jobs.len(), 2 * imports.len(), "one resumption per import");
+    for resumed in &jobs[imports.len()..] {
+        let current = resumed
+            .continuation
+            .as_ref()
+            .and_then(|c| c.current.as_ref())
+            .expect("progress");
+        assert_eq!(current.name, "process_records");
+    }
+}
+
+/// How often each record of `import_id` was processed.
+fn records_of(trace: &Trace, import_id: i64) -> BTreeMap<i64, usize> {
+    let prefix = format!("record {import_id}/");
+    let mut seen = BTreeMap::new();
+    for e in trace.events() {
+        if let Some(rest) = e.strip_prefix(&prefix) {
+            *seen.entry(rest.parse::<i64>().unwrap()).or_insert(0) += 1;
+        }
+    }
+    seen
 }
