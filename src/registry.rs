@@ -377,6 +377,10 @@ impl Registry {
     /// The handler gets the job's [`Steps`]: completed steps are skipped, the interrupted one
     /// resumes at its cursor, and a checkpoint on a stopping worker or revoked partition
     /// re-enqueues the job with its progress (then the original message is marked consumed).
+    ///
+    /// # Panics
+    ///
+    /// As [`register`](Self::register), when `job_class` cannot be a Ruby class name.
     pub fn register_continuable<A, F, Fut>(
         mut self,
         job_class: impl Into<String>,
@@ -389,7 +393,7 @@ impl Registry {
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
         Arc::make_mut(&mut self.handlers).insert(
-            job_class.into(),
+            ruby_class_name(job_class.into()),
             Arc::new(ContinuableHandler {
                 f: handler,
                 options,
@@ -403,6 +407,15 @@ impl Registry {
     ///
     /// `A` is the argument list as a serde type: a tuple such as `(i64, ImportOptions)` takes the
     /// positional arguments in order (keyword arguments arrive as the last, a Hash).
+    ///
+    /// `job_class` is matched exactly against the payload's `job_class`, which Rails writes as
+    /// the class's full constant path (`V1::StatisticsWorker`, not `StatisticsWorker`).
+    ///
+    /// # Panics
+    ///
+    /// When `job_class` cannot be a Ruby class name (`statistics_worker`, `::ImportJob`,
+    /// `ImportJob `): no payload could ever match it. Like an invalid route in axum, this is
+    /// a mistake in the program, found at start-up.
     pub fn register<A, F, Fut>(mut self, job_class: impl Into<String>, handler: F) -> Self
     where
         F: Fn(A, JobContext) -> Fut + Send + Sync + 'static,
@@ -410,7 +423,7 @@ impl Registry {
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
         Arc::make_mut(&mut self.handlers).insert(
-            job_class.into(),
+            ruby_class_name(job_class.into()),
             Arc::new(TypedHandler {
                 f: handler,
                 _args: std::marker::PhantomData,
@@ -422,6 +435,26 @@ impl Registry {
     /// Whether a handler is registered for `job_class`.
     pub fn contains(&self, job_class: &str) -> bool {
         self.handlers.contains_key(job_class)
+    }
+
+    /// A registered job class that `job_class` was probably meant to match, when there is no
+    /// handler for `job_class` itself: one that differs only in letter case, or only in its
+    /// namespace (`StatisticsWorker` registered, `V1::StatisticsWorker` enqueued).
+    pub fn similar_job_class(&self, job_class: &str) -> Option<&str> {
+        if self.contains(job_class) {
+            return None;
+        }
+        let mut similar: Vec<&str> = self
+            .handlers
+            .keys()
+            .map(String::as_str)
+            .filter(|registered| {
+                registered.eq_ignore_ascii_case(job_class)
+                    || last_constant(registered) == last_constant(job_class)
+            })
+            .collect();
+        similar.sort_unstable();
+        similar.first().copied()
     }
 
     /// The registered job class names, sorted.
@@ -446,6 +479,20 @@ impl Registry {
             .unwrap_or_else(|failure| futures::future::ready(Err(failure)).boxed())
     }
 
+    /// The failure for a job class without a handler, with a hint in the log when a similar
+    /// class is registered.
+    fn unknown_job_class(&self, job_class: &str) -> JobFailure {
+        if let Some(registered) = self.similar_job_class(job_class) {
+            tracing::warn!(
+                job_class,
+                registered,
+                "no handler for this job class, but one for a similar name: job classes are \
+                 matched exactly, by Ruby's full constant path"
+            );
+        }
+        JobFailure::UnknownJobClass(job_class.to_owned())
+    }
+
     /// The run of a message's job, or why it cannot start (undecodable, no handler, arguments
     /// that do not fit).
     fn start(&self, message: Arc<InboundMessage>, signals: PartitionSignals) -> Run {
@@ -454,7 +501,7 @@ impl Registry {
             .handlers
             .get(&job.job_class)
             .map(Arc::clone)
-            .ok_or_else(|| JobFailure::UnknownJobClass(job.job_class.clone()))?;
+            .ok_or_else(|| self.unknown_job_class(&job.job_class))?;
         let ctx = JobContext::new(Arc::clone(&job), message, signals).with_shadow(self.env.shadow);
         handler.call(job, ctx, &self.env)
     }
@@ -497,6 +544,53 @@ impl MessageHandler for Registry {
     fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
         self.options.payload_format.clone()
     }
+}
+
+/// `job_class`, when it can be what Rails writes as `job_class`: a Ruby class's full name.
+///
+/// # Panics
+///
+/// Otherwise, saying why; see [`Registry::register`].
+fn ruby_class_name(job_class: String) -> String {
+    if let Err(why) = check_ruby_class_name(&job_class) {
+        panic!(
+            "cannot register job class {job_class:?}: {why}; Rails writes job_class as the \
+             class's full constant path, such as \"ImportJob\" or \"V1::StatisticsWorker\""
+        );
+    }
+    job_class
+}
+
+/// Whether `name` is a Ruby constant path: `::`-separated constants, each starting with a
+/// capital letter and made of letters, digits and underscores (Ruby allows any non-ASCII
+/// character in an identifier).
+fn check_ruby_class_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the name is empty".to_owned());
+    }
+    for constant in name.split("::") {
+        let mut chars = constant.chars();
+        match chars.next() {
+            None => return Err("an empty part between `::`".to_owned()),
+            Some(first)
+                if !(first.is_ascii_uppercase() || !first.is_ascii() && first.is_uppercase()) =>
+            {
+                return Err(format!("{constant:?} does not start with a capital letter"))
+            }
+            Some(_) => {}
+        }
+        if let Some(bad) =
+            chars.find(|&c| !(c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii()))
+        {
+            return Err(format!("{constant:?} contains {bad:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// The class's own name, without its namespace.
+fn last_constant(job_class: &str) -> &str {
+    job_class.rsplit("::").next().unwrap_or(job_class)
 }
 
 #[cfg(test)]
@@ -619,5 +713,64 @@ mod tests {
         assert!(
             matches!(outcome(&registry, wrong), Err(JobFailure::Undecodable(m)) if m.contains("arguments[0]"))
         );
+    }
+
+    fn noop(_: (), _: JobContext) -> futures::future::Ready<HandlerResult> {
+        futures::future::ready(Ok(()))
+    }
+
+    #[test]
+    fn ruby_class_names_are_accepted() {
+        for name in [
+            "ImportJob",
+            "V1::StatisticsWorker",
+            "A::B_2::C",
+            "Ärger::Job",
+        ] {
+            assert_eq!(check_ruby_class_name(name), Ok(()), "{name}");
+        }
+    }
+
+    #[test]
+    fn names_no_payload_can_carry_are_refused_with_the_reason() {
+        for (name, why) in [
+            ("", "empty"),
+            ("statistics_worker", "capital"),
+            ("::ImportJob", "empty part"),
+            ("V1::", "empty part"),
+            ("ImportJob ", "' '"),
+            ("V1/StatisticsWorker", "'/'"),
+            ("Import-Job", "'-'"),
+        ] {
+            let err = check_ruby_class_name(name).expect_err(name);
+            assert!(err.contains(why), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot register job class \"statistics_worker\"")]
+    fn registering_a_name_no_payload_can_carry_panics() {
+        let _ = Registry::new().register("statistics_worker", noop);
+    }
+
+    #[test]
+    fn a_similar_registered_class_is_found_for_an_unknown_one() {
+        let registry = Registry::new()
+            .register("StatisticsWorker", noop)
+            .register("Billing::InvoiceJob", noop);
+        assert_eq!(
+            registry.similar_job_class("V1::StatisticsWorker"),
+            Some("StatisticsWorker")
+        );
+        assert_eq!(
+            registry.similar_job_class("InvoiceJob"),
+            Some("Billing::InvoiceJob")
+        );
+        assert_eq!(
+            registry.similar_job_class("Billing::Invoicejob"),
+            Some("Billing::InvoiceJob")
+        );
+        assert_eq!(registry.similar_job_class("StatisticsWorker"), None);
+        assert_eq!(registry.similar_job_class("ReportJob"), None);
     }
 }

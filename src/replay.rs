@@ -741,7 +741,16 @@ async fn run_handler(registry: &Registry, message: InboundMessage) -> (Outcome, 
                 JobFailure::UnknownJobClass(_) => Outcome::NoHandler,
                 JobFailure::Tombstone | JobFailure::Undecodable(_) => Outcome::BadPayload,
             };
-            (class, failure.to_string())
+            let mut reason = failure.to_string();
+            if let JobFailure::UnknownJobClass(job_class) = &failure {
+                if let Some(registered) = registry.similar_job_class(job_class) {
+                    reason.push_str(&format!(
+                        " (a handler is registered for {registered:?}: job classes are matched \
+                         exactly, by Ruby's full constant path)"
+                    ));
+                }
+            }
+            (class, reason)
         }
     }
 }

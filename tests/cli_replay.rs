@@ -924,3 +924,23 @@ async fn recorded_directories_and_ndjson_carry_their_metadata() {
     report.assert_all_ok();
     assert_eq!(report.jobs()[0].source, "in code");
 }
+
+/// Ruby enqueues `V1::StatisticsWorker` while Rust registered `StatisticsWorker`: the job has
+/// no handler, and the report names the registered class it was probably meant for.
+#[tokio::test]
+async fn no_handler_report_names_a_similar_registered_class() {
+    let tmp = tempfile::tempdir().unwrap();
+    let payload = Job::new("V1::StatisticsWorker").arg(7).encode().unwrap();
+    std::fs::write(tmp.path().join("statistics.json"), payload).unwrap();
+    let registry =
+        Registry::new().register("StatisticsWorker", |_: IgnoredAny, _| async { Ok(()) });
+    let report = Replay::new(registry).path(tmp.path()).run().await.unwrap();
+    let job = &report.jobs()[0];
+    assert_eq!(job.outcome, Outcome::NoHandler);
+    assert!(
+        job.reason
+            .contains(r#"a handler is registered for "StatisticsWorker""#),
+        "{}",
+        job.reason
+    );
+}
