@@ -326,8 +326,9 @@ async fn job_failing_after_its_partition_was_given_up_is_dead_lettered_once() {
                 }
                 let abandoned = first.swap(false, Ordering::SeqCst);
                 if abandoned {
-                    // Outlives the revoke timeout, then fails on its only attempt.
-                    tokio::time::sleep(Duration::from_secs(4)).await;
+                    // Outlives the rebalance and its revoke timeout, then fails on its only
+                    // attempt.
+                    tokio::time::sleep(Duration::from_secs(6)).await;
                 }
                 rec.finish(i, false);
                 if abandoned {
@@ -367,7 +368,7 @@ async fn job_failing_after_its_partition_was_given_up_is_dead_lettered_once() {
         all.len() == 2
     })
     .await;
-    wait_until(Duration::from_secs(10), "the abandoned run ended", || {
+    wait_until(Duration::from_secs(15), "the abandoned run ended", || {
         abandoned_run_ended.load(Ordering::SeqCst)
     })
     .await;
