@@ -6,20 +6,36 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, ShutdownHandle, TopicConfig, Worker, WorkerStats};
+use activejob_karafka::consumer::{
+    handler_fn, MessageHandler, ShutdownHandle, TopicConfig, Worker, WorkerStats,
+};
 use futures::FutureExt;
 use std::sync::Arc;
 use support::*;
 
-fn start(
-    group: &str,
-    topic: &str,
-    recorder: &Recorder,
-) -> (
+/// A started worker: its shutdown handle, its stats and its run.
+type Running = (
     ShutdownHandle,
     Arc<WorkerStats>,
     tokio::task::JoinHandle<Result<(), activejob_karafka::consumer::WorkerError>>,
-) {
+);
+
+/// Starts a worker of `group` on `topic` whose rebalances wait only 500 ms for a revoked
+/// partition's running job.
+fn start_impatient(group: &str, topic: TopicConfig, handler: impl MessageHandler) -> Running {
+    let config = config(group, &[topic])
+        .revoke_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let worker = Worker::new(config, handler).handle_signals(false);
+    (
+        worker.shutdown_handle(),
+        worker.stats(),
+        tokio::spawn(worker.run()),
+    )
+}
+
+fn start(group: &str, topic: &str, recorder: &Recorder) -> Running {
     let rec = recorder.clone();
     let handler = handler_fn(move |m, _| {
         let rec = rec.clone();
@@ -239,18 +255,8 @@ async fn job_outliving_the_revoke_timeout_runs_again_on_the_new_owner() {
             .boxed()
         })
     };
-    let start_worker = |recorder: &Recorder| {
-        let config = config(&group, &[TopicConfig::new(&topic)])
-            .revoke_timeout(Duration::from_millis(500))
-            .build()
-            .unwrap();
-        let worker = Worker::new(config, make(recorder)).handle_signals(false);
-        (
-            worker.shutdown_handle(),
-            worker.stats(),
-            tokio::spawn(worker.run()),
-        )
-    };
+    let start_worker =
+        |recorder: &Recorder| start_impatient(&group, TopicConfig::new(&topic), make(recorder));
     let a = Recorder::default();
     let b = Recorder::default();
     let (stop_a, stats_a, run_a) = start_worker(&a);
@@ -340,19 +346,8 @@ async fn job_failing_after_its_partition_was_given_up_is_dead_lettered_once() {
         })
     };
     let start_worker = |recorder: &Recorder| {
-        let config = config(
-            &group,
-            &[TopicConfig::new(&topic).dead_letter_queue(&dlq, 0)],
-        )
-        .revoke_timeout(Duration::from_millis(500))
-        .build()
-        .unwrap();
-        let worker = Worker::new(config, make(recorder)).handle_signals(false);
-        (
-            worker.shutdown_handle(),
-            worker.stats(),
-            tokio::spawn(worker.run()),
-        )
+        let topic = TopicConfig::new(&topic).dead_letter_queue(&dlq, 0);
+        start_impatient(&group, topic, make(recorder))
     };
     let a = Recorder::default();
     let b = Recorder::default();
