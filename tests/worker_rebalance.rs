@@ -35,6 +35,21 @@ fn start_impatient(group: &str, topic: TopicConfig, handler: impl MessageHandler
     )
 }
 
+/// Starts worker A, waits until it runs its first job, then starts worker B in the same group:
+/// the rebalance revokes A's partition while that job runs.
+async fn join_while_the_first_job_runs(
+    start: impl Fn(&Recorder) -> Running,
+    a: &Recorder,
+    b: &Recorder,
+) -> (Running, Running) {
+    let first = start(a);
+    wait_until(Duration::from_secs(30), "the long job started", || {
+        a.started_count() == 1
+    })
+    .await;
+    (first, start(b))
+}
+
 fn start(group: &str, topic: &str, recorder: &Recorder) -> Running {
     let rec = recorder.clone();
     let handler = handler_fn(move |m, _| {
@@ -257,14 +272,9 @@ async fn job_outliving_the_revoke_timeout_runs_again_on_the_new_owner() {
     };
     let start_worker =
         |recorder: &Recorder| start_impatient(&group, TopicConfig::new(&topic), make(recorder));
-    let a = Recorder::default();
-    let b = Recorder::default();
-    let (stop_a, stats_a, run_a) = start_worker(&a);
-    wait_until(Duration::from_secs(30), "the long job started", || {
-        a.started_count() == 1
-    })
-    .await;
-    let (stop_b, _stats_b, run_b) = start_worker(&b);
+    let (a, b) = (Recorder::default(), Recorder::default());
+    let ((stop_a, stats_a, run_a), (stop_b, _stats_b, run_b)) =
+        join_while_the_first_job_runs(start_worker, &a, &b).await;
     wait_until(Duration::from_secs(30), "every job", || {
         let mut all = a.succeeded();
         all.extend(b.succeeded());
@@ -349,14 +359,9 @@ async fn job_failing_after_its_partition_was_given_up_is_dead_lettered_once() {
         let topic = TopicConfig::new(&topic).dead_letter_queue(&dlq, 0);
         start_impatient(&group, topic, make(recorder))
     };
-    let a = Recorder::default();
-    let b = Recorder::default();
-    let (stop_a, stats_a, run_a) = start_worker(&a);
-    wait_until(Duration::from_secs(30), "the long job started", || {
-        a.started_count() == 1
-    })
-    .await;
-    let (stop_b, stats_b, run_b) = start_worker(&b);
+    let (a, b) = (Recorder::default(), Recorder::default());
+    let ((stop_a, stats_a, run_a), (stop_b, stats_b, run_b)) =
+        join_while_the_first_job_runs(start_worker, &a, &b).await;
     wait_until(Duration::from_secs(30), "jobs 2 and 3", || {
         let mut all = a.succeeded();
         all.extend(b.succeeded());
