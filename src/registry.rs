@@ -479,18 +479,32 @@ impl Registry {
             .unwrap_or_else(|failure| futures::future::ready(Err(failure)).boxed())
     }
 
-    /// The failure for a job class without a handler, with a hint in the log when a similar
-    /// class is registered.
-    fn unknown_job_class(&self, job_class: &str) -> JobFailure {
-        if let Some(registered) = self.similar_job_class(job_class) {
-            tracing::warn!(
-                job_class,
-                registered,
-                "no handler for this job class, but one for a similar name: job classes are \
-                 matched exactly, by Ruby's full constant path"
+    /// The failure for a job with no handler to run it, with the reason in the log when a handler
+    /// was probably meant for it.
+    fn unknown_job_class(&self, job_class: String) -> JobFailure {
+        if let Some(hint) = self.no_handler_hint(&job_class) {
+            tracing::warn!(job_class, hint, "a job class without a handler");
+        }
+        JobFailure::UnknownJobClass(job_class)
+    }
+
+    /// Why a job of `job_class` reached no handler although one was probably meant for it: the
+    /// application's `job_classes` do not list a registered class, or a similar class is
+    /// registered.
+    pub(crate) fn no_handler_hint(&self, job_class: &str) -> Option<String> {
+        if self.contains(job_class) {
+            return Some(
+                "a handler is registered for it, but the application's job_classes \
+                 (DecodeOptions, app.toml) do not list it"
+                    .to_owned(),
             );
         }
-        JobFailure::UnknownJobClass(job_class.to_owned())
+        self.similar_job_class(job_class).map(|registered| {
+            format!(
+                "a handler is registered for {registered:?}: job classes are matched exactly, \
+                 by Ruby's full constant path"
+            )
+        })
     }
 
     /// The run of a message's job, or why it cannot start (undecodable, no handler, arguments
@@ -501,7 +515,7 @@ impl Registry {
             .handlers
             .get(&job.job_class)
             .map(Arc::clone)
-            .ok_or_else(|| self.unknown_job_class(&job.job_class))?;
+            .ok_or_else(|| self.unknown_job_class(job.job_class.clone()))?;
         let ctx = JobContext::new(Arc::clone(&job), message, signals).with_shadow(self.env.shadow);
         handler.call(job, ctx, &self.env)
     }
@@ -510,9 +524,10 @@ impl Registry {
         let payload = message.payload.as_deref().ok_or(JobFailure::Tombstone)?;
         Job::decode_with(payload, &self.options).map_err(|e| match e.kind {
             // The same failure as a class without a handler: it names the class.
-            crate::DecodeErrorKind::UnknownJobClass => {
-                JobFailure::UnknownJobClass(self.job_class_of(payload).unwrap_or(e.message))
-            }
+            crate::DecodeErrorKind::UnknownJobClass => match self.job_class_of(payload) {
+                Some(job_class) => self.unknown_job_class(job_class),
+                None => JobFailure::UnknownJobClass(e.message),
+            },
             _ => JobFailure::Undecodable(e.to_string()),
         })
     }

@@ -743,11 +743,8 @@ async fn run_handler(registry: &Registry, message: InboundMessage) -> (Outcome, 
             };
             let mut reason = failure.to_string();
             if let JobFailure::UnknownJobClass(job_class) = &failure {
-                if let Some(registered) = registry.similar_job_class(job_class) {
-                    reason.push_str(&format!(
-                        " (a handler is registered for {registered:?}: job classes are matched \
-                         exactly, by Ruby's full constant path)"
-                    ));
+                if let Some(hint) = registry.no_handler_hint(job_class) {
+                    reason.push_str(&format!(" ({hint})"));
                 }
             }
             (class, reason)

@@ -583,6 +583,17 @@ async fn failing_unknown_and_bad_jobs_are_counted_by_class() {
     assert!(report.jobs()[4]
         .reason
         .contains(r#"arguments[0].value: DateSerializer value "2024-02-30" is not a date"#));
+    assert!(
+        report.jobs()[5]
+            .reason
+            .contains("a handler is registered for it, but the application's job_classes"),
+        "{}",
+        report.jobs()[5].reason
+    );
+    assert!(
+        !report.jobs()[2].reason.contains("a handler is registered"),
+        "GhostJob has no handler of any name"
+    );
     let panicked = std::panic::catch_unwind(|| report.assert_all_ok()).unwrap_err();
     let message = panicked.downcast_ref::<String>().unwrap();
     assert!(
