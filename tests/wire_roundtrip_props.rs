@@ -5,6 +5,8 @@
 //! 256 cases per property by default; `PROPTEST_CASES=10000 cargo test --test
 //! wire_roundtrip_props` searches harder.
 
+mod common;
+
 use activejob_karafka::arguments::{
     from_values, CustomObject, GlobalId, Hash, HashKey, HashKind, Range, TimeWithZone,
     TimeWithZoneWire, Value,
@@ -561,21 +563,11 @@ fn fixture_payloads() -> &'static [Vec<u8>] {
 }
 
 fn read_fixture_payloads() -> Vec<Vec<u8>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut payloads = Vec::new();
-    for version in ["6.1", "7.1", "8.1"] {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(version))
-            .expect("fixture dir")
-            .map(|e| e.expect("dir entry").path())
-            .filter(|p| {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                name.ends_with(".json") && name != "manifest.json" && name != "rails81_decoded.json"
-            })
-            .collect();
-        files.sort();
-        payloads.extend(files.iter().map(|f| std::fs::read(f).expect("fixture")));
-    }
-    payloads
+    ["6.1", "7.1", "8.1"]
+        .into_iter()
+        .flat_map(common::golden_payloads)
+        .map(|f| std::fs::read(f).expect("fixture"))
+        .collect()
 }
 
 /// One corruption of a payload.
