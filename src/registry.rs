@@ -444,17 +444,15 @@ impl Registry {
         if self.contains(job_class) {
             return None;
         }
-        let mut similar: Vec<&str> = self
-            .handlers
+        // The first in name order, so that the answer does not depend on the map's order.
+        self.handlers
             .keys()
             .map(String::as_str)
             .filter(|registered| {
                 registered.eq_ignore_ascii_case(job_class)
                     || last_constant(registered) == last_constant(job_class)
             })
-            .collect();
-        similar.sort_unstable();
-        similar.first().copied()
+            .min()
     }
 
     /// The registered job class names, sorted.
