@@ -66,10 +66,7 @@ async fn run_scenario(virtual_partitions: Option<VirtualPartitioner>) {
     if let Some(partitioner) = virtual_partitions {
         topic_config = topic_config.virtual_partitions(partitioner, KEYS as usize);
     }
-    let config = config(&group, &[topic_config])
-        .kafka("max.poll.interval.ms", "10000")
-        .kafka("session.timeout.ms", "6000")
-        .kafka("heartbeat.interval.ms", "1000")
+    let config = short_max_poll_interval(config(&group, &[topic_config]))
         .build()
         .unwrap();
     let worker = Worker::new(config, handler).handle_signals(false);

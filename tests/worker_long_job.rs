@@ -35,10 +35,7 @@ async fn job_longer_than_max_poll_interval_is_not_evicted() {
         }
         .boxed()
     });
-    let config = config(&group, &[TopicConfig::new(&topic)])
-        .kafka("max.poll.interval.ms", "10000")
-        .kafka("session.timeout.ms", "6000")
-        .kafka("heartbeat.interval.ms", "1000")
+    let config = short_max_poll_interval(config(&group, &[TopicConfig::new(&topic)]))
         .build()
         .unwrap();
     let worker = Worker::new(config, handler).handle_signals(false);

@@ -301,6 +301,15 @@ pub fn config(group: &str, topics: &[TopicConfig]) -> WorkerConfigBuilder {
     b
 }
 
+/// `builder` with `max.poll.interval.ms` at 10 s, so a test's job can outlive it: the session
+/// timeout (the broker's minimum, 6 s) and the heartbeat stay below it, as librdkafka requires.
+pub fn short_max_poll_interval(builder: WorkerConfigBuilder) -> WorkerConfigBuilder {
+    builder
+        .kafka("max.poll.interval.ms", "10000")
+        .kafka("session.timeout.ms", "6000")
+        .kafka("heartbeat.interval.ms", "1000")
+}
+
 /// One run of one job.
 #[derive(Debug, Clone)]
 pub struct Run {
