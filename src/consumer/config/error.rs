@@ -1,0 +1,96 @@
+//! The error every start-up check of the configuration returns.
+
+use thiserror::Error;
+
+use super::BOOTSTRAP_ENV;
+use crate::consumer::failure::BadMessageKind;
+
+/// A configuration that cannot run, found at start-up.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML text is not valid or has unknown keys / wrong types.
+    #[error("invalid worker configuration: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// No `bootstrap.servers` in the configuration and none in `KAFKA_BOOTSTRAP_SERVERS`.
+    #[error(
+        "no Kafka brokers: set bootstrap_servers, kafka.\"bootstrap.servers\" or {BOOTSTRAP_ENV}"
+    )]
+    NoBootstrapServers,
+    /// No topic to consume.
+    #[error("no topics: add at least one [topics.<name>] (active_job_topic)")]
+    NoTopics,
+    /// A setting that must be positive is zero.
+    #[error("{0} must be greater than 0")]
+    Zero(&'static str),
+    /// An empty or illegal Kafka topic name.
+    #[error("{0:?} is not a valid Kafka topic name (1-249 of [a-zA-Z0-9._-])")]
+    InvalidTopicName(String),
+    /// The same topic is routed twice.
+    #[error("topic {0:?} is configured twice")]
+    DuplicateTopic(String),
+    /// `pause.max_timeout_ms` is below `pause.timeout_ms`.
+    #[error("pause.max_timeout_ms ({max} ms) is below pause.timeout_ms ({timeout} ms)")]
+    PauseMaxBelowTimeout {
+        /// `pause.timeout_ms`.
+        timeout: u128,
+        /// `pause.max_timeout_ms`.
+        max: u128,
+    },
+    /// A bad-message policy is `dead_letter` but the topic has no dead letter queue.
+    #[error(
+        "topics.{topic}.{kind} = \"dead_letter\" needs topics.{topic}.dead_letter_queue.topic"
+    )]
+    DeadLetterWithoutQueue {
+        /// Source topic.
+        topic: String,
+        /// Bad-message class.
+        kind: BadMessageKind,
+    },
+    /// `forward` is only meaningful for unknown job classes (another worker may know them).
+    #[error("topics.{topic}.{kind}: forward is only allowed for unknown_job_class")]
+    ForwardNotAllowed {
+        /// Source topic.
+        topic: String,
+        /// Bad-message class.
+        kind: BadMessageKind,
+    },
+    /// A topic would send messages back to itself (an endless loop).
+    #[error("topics.{topic}: {what} must not be the topic itself")]
+    LoopsToItself {
+        /// Source topic.
+        topic: String,
+        /// `dead_letter_queue.topic` or `unknown_job_class.forward`.
+        what: &'static str,
+    },
+    /// A librdkafka property that the worker owns was set in the `kafka` table.
+    #[error("kafka.\"{key}\" cannot be set here: {why}")]
+    ReservedProperty {
+        /// The property.
+        key: String,
+        /// What to do instead.
+        why: &'static str,
+    },
+    /// A `kafka` / `producer` table value that is not a string, integer, float or boolean.
+    #[error("kafka.\"{0}\": value must be a string, number or boolean")]
+    PropertyValue(String),
+    /// Virtual partitions with a dead letter queue that has `max_retries = 0`. Karafka Pro's
+    /// contract refuses it too: with virtual partitions a job is dead-lettered only from the
+    /// collapsed (one at a time) retry, so it needs at least one retry.
+    #[error(
+        "topics.{topic}: virtual_partitions with a dead letter queue need \
+         dead_letter_queue.max_retries >= 1 (a failed job is retried once, collapsed, before it \
+         can be dead-lettered); set max_retries to 1 or more, or remove virtual_partitions"
+    )]
+    VirtualPartitionsNeedRetries {
+        /// Source topic.
+        topic: String,
+    },
+}

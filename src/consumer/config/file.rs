@@ -1,0 +1,184 @@
+//! The TOML file, laid out like a `karafka.rb` setup and routing block.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{
+    BadMessagePolicies, BadMessagePolicy, ConfigError, DeadLetterQueue, PauseConfig, TopicConfig,
+    WorkerConfig,
+};
+use crate::consumer::virtual_partitions::{VirtualPartitioner, VirtualPartitions};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    group_id: Option<String>,
+    client_id: Option<String>,
+    bootstrap_servers: Option<String>,
+    concurrency: Option<usize>,
+    max_messages: Option<usize>,
+    shutdown_timeout_ms: Option<u64>,
+    revoke_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pause: FilePause,
+    #[serde(default)]
+    kafka: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    producer: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    topics: BTreeMap<String, FileTopic>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FilePause {
+    timeout_ms: Option<u64>,
+    max_timeout_ms: Option<u64>,
+    #[serde(alias = "exponential")]
+    with_exponential_backoff: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileVirtualPartitions {
+    #[serde(default)]
+    partitioner: VirtualPartitioner,
+    /// Karafka's default: the worker's `concurrency`.
+    max_partitions: Option<usize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileTopic {
+    dead_letter_queue: Option<DeadLetterQueue>,
+    virtual_partitions: Option<FileVirtualPartitions>,
+    #[serde(default)]
+    hold_until_scheduled: bool,
+    #[serde(default)]
+    tombstone: BadMessagePolicy,
+    #[serde(default)]
+    undecodable: BadMessagePolicy,
+    #[serde(default)]
+    unknown_job_class: BadMessagePolicy,
+}
+
+fn property_value(key: &str, v: &toml::Value) -> Result<String, ConfigError> {
+    match v {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Float(f) => Ok(f.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        _ => Err(ConfigError::PropertyValue(key.to_string())),
+    }
+}
+
+impl WorkerConfig {
+    /// Reads a TOML configuration. Every key is optional except at least one topic (and the
+    /// brokers, when neither `kafka."bootstrap.servers"` nor `KAFKA_BOOTSTRAP_SERVERS` gives
+    /// them); unknown keys are errors.
+    ///
+    /// ```toml
+    /// # config.group_id / config.client_id / config.concurrency ...
+    /// group_id = "app"
+    /// client_id = "karafka"
+    /// concurrency = 5
+    /// max_messages = 100
+    /// shutdown_timeout_ms = 60000
+    /// revoke_timeout_ms = 10000  # no Karafka equivalent: see WorkerConfig::revoke_timeout
+    /// # bootstrap_servers = "..." # else kafka."bootstrap.servers", else $KAFKA_BOOTSTRAP_SERVERS
+    ///
+    /// [pause]                    # config.pause.*
+    /// timeout_ms = 1000
+    /// max_timeout_ms = 30000
+    /// with_exponential_backoff = true
+    ///
+    /// [kafka]                    # config.kafka = { ... }: any librdkafka consumer property
+    /// "bootstrap.servers" = "127.0.0.1:9092"
+    ///
+    /// [producer]                 # librdkafka properties of the dead-letter / forward producer
+    /// "linger.ms" = 5
+    ///
+    /// [topics.default]           # active_job_topic :default do ... end
+    /// dead_letter_queue = { topic = "default_dlq", max_retries = 3 }
+    /// tombstone = "dead_letter"                     # retry (default) | dead_letter
+    /// undecodable = "retry"
+    /// unknown_job_class = { forward = "ruby_jobs" } # or retry | dead_letter
+    /// hold_until_scheduled = false                  # true: wait for each job's scheduled_at
+    ///
+    /// [topics.events.virtual_partitions]  # virtual_partitions(partitioner:, max_partitions:)
+    /// partitioner = "key"  # message key (default) | "first_argument" | { header = "tenant_id" }
+    /// max_partitions = 8   # default: concurrency
+    /// ```
+    pub fn from_toml_str(text: &str) -> Result<WorkerConfig, ConfigError> {
+        let file: FileConfig = toml::from_str(text)?;
+        let mut b = WorkerConfig::builder();
+        if let Some(v) = file.group_id {
+            b = b.group_id(v);
+        }
+        if let Some(v) = file.client_id {
+            b = b.client_id(v);
+        }
+        if let Some(v) = file.bootstrap_servers {
+            b = b.bootstrap_servers(v);
+        }
+        if let Some(v) = file.concurrency {
+            b = b.concurrency(v);
+        }
+        if let Some(v) = file.max_messages {
+            b = b.max_messages(v);
+        }
+        if let Some(v) = file.shutdown_timeout_ms {
+            b = b.shutdown_timeout(Duration::from_millis(v));
+        }
+        if let Some(v) = file.revoke_timeout_ms {
+            b = b.revoke_timeout(Duration::from_millis(v));
+        }
+        let mut pause = PauseConfig::default();
+        if let Some(v) = file.pause.timeout_ms {
+            pause.timeout = Duration::from_millis(v);
+        }
+        if let Some(v) = file.pause.max_timeout_ms {
+            pause.max_timeout = Duration::from_millis(v);
+        }
+        if let Some(v) = file.pause.with_exponential_backoff {
+            pause.with_exponential_backoff = v;
+        }
+        b = b.pause(pause);
+        for (k, v) in &file.kafka {
+            b = b.kafka(k.clone(), property_value(k, v)?);
+        }
+        for (k, v) in &file.producer {
+            b = b.producer_kafka(k.clone(), property_value(k, v)?);
+        }
+        let concurrency = b.concurrency;
+        for (name, t) in file.topics {
+            b = b.topic(TopicConfig {
+                name,
+                dead_letter_queue: t.dead_letter_queue,
+                bad_messages: BadMessagePolicies {
+                    tombstone: t.tombstone,
+                    undecodable: t.undecodable,
+                    unknown_job_class: t.unknown_job_class,
+                },
+                virtual_partitions: t.virtual_partitions.map(|v| {
+                    VirtualPartitions::new(v.partitioner, v.max_partitions.unwrap_or(concurrency))
+                }),
+                hold_until_scheduled: t.hold_until_scheduled,
+            });
+        }
+        b.build()
+    }
+
+    /// Reads a TOML configuration file.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<WorkerConfig, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        WorkerConfig::from_toml_str(&text)
+    }
+}

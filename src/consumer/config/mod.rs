@@ -1,0 +1,298 @@
+//! Worker configuration: built in code ([`WorkerConfig::builder`]) or read from a TOML file
+//! laid out like a `karafka.rb` setup and routing block ([`WorkerConfig::from_toml_str`]).
+//!
+//! `topic.rs` holds the per-topic settings, `file.rs` the TOML reading, `validate.rs` the
+//! start-up checks and `error.rs` their error type.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+
+mod error;
+mod file;
+mod topic;
+mod validate;
+
+pub use error::ConfigError;
+pub use topic::{BadMessagePolicies, BadMessagePolicy, DeadLetterQueue, PauseConfig, TopicConfig};
+
+/// Environment variable naming the brokers when the configuration does not.
+pub const BOOTSTRAP_ENV: &str = "KAFKA_BOOTSTRAP_SERVERS";
+
+/// Everything a [`Worker`](super::Worker) needs. Fields are public for inspection; build it with
+/// [`WorkerConfig::builder`] or [`WorkerConfig::from_toml_str`], which validate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// Consumer group (`group.id`), `app` by default as in Karafka ≥ 2.4: the same group as the
+    /// Ruby workers takes over their committed offsets.
+    pub group_id: String,
+    /// `client.id`, `karafka` by default.
+    pub client_id: String,
+    /// `bootstrap.servers`.
+    pub bootstrap_servers: String,
+    /// Partitions whose jobs run at the same time (5).
+    pub concurrency: usize,
+    /// Jobs a partition runs before it yields its concurrency slot to a waiting partition (100).
+    pub max_messages: usize,
+    /// How long a shutdown may wait for running jobs (60 s).
+    pub shutdown_timeout: Duration,
+    /// How long a rebalance may wait for the running job of a revoked partition before its
+    /// offsets are committed and the partition is given up (10 s; never more than half of
+    /// `max.poll.interval.ms`, or the whole group would wait on this member).
+    pub revoke_timeout: Duration,
+    /// Retry backoff.
+    pub pause: PauseConfig,
+    /// Routed topics.
+    pub topics: Vec<TopicConfig>,
+    /// librdkafka consumer properties, applied over the worker's defaults.
+    pub kafka: BTreeMap<String, String>,
+    /// librdkafka properties for the producer that writes dead letters and forwards, applied over
+    /// the connection properties (`bootstrap.servers`, `security.*`, `sasl.*`, `ssl.*`, ...)
+    /// copied from `kafka`.
+    pub producer_kafka: BTreeMap<String, String>,
+}
+
+/// Builds a [`WorkerConfig`] in code.
+#[derive(Debug, Clone)]
+pub struct WorkerConfigBuilder {
+    group_id: String,
+    client_id: String,
+    bootstrap_servers: Option<String>,
+    concurrency: usize,
+    max_messages: usize,
+    shutdown_timeout: Duration,
+    revoke_timeout: Duration,
+    pause: PauseConfig,
+    topics: Vec<TopicConfig>,
+    kafka: BTreeMap<String, String>,
+    producer_kafka: BTreeMap<String, String>,
+}
+
+impl Default for WorkerConfigBuilder {
+    fn default() -> Self {
+        WorkerConfigBuilder {
+            group_id: "app".into(),
+            client_id: "karafka".into(),
+            bootstrap_servers: None,
+            concurrency: 5,
+            max_messages: 100,
+            shutdown_timeout: Duration::from_millis(60_000),
+            revoke_timeout: Duration::from_millis(10_000),
+            pause: PauseConfig::default(),
+            topics: Vec::new(),
+            kafka: BTreeMap::new(),
+            producer_kafka: BTreeMap::new(),
+        }
+    }
+}
+
+impl WorkerConfigBuilder {
+    /// Consumer group id.
+    pub fn group_id(mut self, v: impl Into<String>) -> Self {
+        self.group_id = v.into();
+        self
+    }
+    /// `client.id`.
+    pub fn client_id(mut self, v: impl Into<String>) -> Self {
+        self.client_id = v.into();
+        self
+    }
+    /// `bootstrap.servers` (otherwise `kafka."bootstrap.servers"`, then `KAFKA_BOOTSTRAP_SERVERS`).
+    pub fn bootstrap_servers(mut self, v: impl Into<String>) -> Self {
+        self.bootstrap_servers = Some(v.into());
+        self
+    }
+    /// Partitions running at the same time.
+    pub fn concurrency(mut self, v: usize) -> Self {
+        self.concurrency = v;
+        self
+    }
+    /// Jobs per turn of a partition.
+    pub fn max_messages(mut self, v: usize) -> Self {
+        self.max_messages = v;
+        self
+    }
+    /// Shutdown budget.
+    pub fn shutdown_timeout(mut self, v: Duration) -> Self {
+        self.shutdown_timeout = v;
+        self
+    }
+    /// Wait for a revoked partition's running job during a rebalance.
+    pub fn revoke_timeout(mut self, v: Duration) -> Self {
+        self.revoke_timeout = v;
+        self
+    }
+    /// Retry backoff.
+    pub fn pause(mut self, v: PauseConfig) -> Self {
+        self.pause = v;
+        self
+    }
+    /// Adds a routed topic.
+    pub fn topic(mut self, t: TopicConfig) -> Self {
+        self.topics.push(t);
+        self
+    }
+    /// Sets a librdkafka consumer property.
+    pub fn kafka(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.kafka.insert(key.into(), value.into());
+        self
+    }
+    /// Sets a librdkafka property of the dead-letter / forward producer.
+    pub fn producer_kafka(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.producer_kafka.insert(key.into(), value.into());
+        self
+    }
+
+    /// Resolves the brokers and validates.
+    pub fn build(self) -> Result<WorkerConfig, ConfigError> {
+        let bootstrap_servers = self
+            .bootstrap_servers
+            .or_else(|| self.kafka.get("bootstrap.servers").cloned())
+            .or_else(|| std::env::var(BOOTSTRAP_ENV).ok())
+            .filter(|s| !s.trim().is_empty())
+            .ok_or(ConfigError::NoBootstrapServers)?;
+        let config = WorkerConfig {
+            group_id: self.group_id,
+            client_id: self.client_id,
+            bootstrap_servers,
+            concurrency: self.concurrency,
+            max_messages: self.max_messages,
+            shutdown_timeout: self.shutdown_timeout,
+            revoke_timeout: self.revoke_timeout,
+            pause: self.pause,
+            topics: self.topics,
+            kafka: self.kafka,
+            producer_kafka: self.producer_kafka,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// librdkafka properties that describe the connection, shared by the consumer and the producer.
+fn is_connection_property(key: &str) -> bool {
+    key == "bootstrap.servers"
+        || key == "client.id"
+        || key == "client.rack"
+        || key == "broker.address.family"
+        || key == "client.dns.lookup"
+        || key.starts_with("security.")
+        || key.starts_with("sasl.")
+        || key.starts_with("ssl.")
+        || key.starts_with("ssl_")
+        || key.starts_with("socket.")
+        || key.starts_with("enable.ssl")
+}
+
+impl WorkerConfig {
+    /// A builder with Karafka's defaults.
+    pub fn builder() -> WorkerConfigBuilder {
+        WorkerConfigBuilder::default()
+    }
+
+    /// Names of the routed topics, in configuration order.
+    pub fn topic_names(&self) -> Vec<&str> {
+        self.topics.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    /// The routed topic called `name`.
+    pub fn topic(&self, name: &str) -> Option<&TopicConfig> {
+        self.topics.iter().find(|t| t.name == name)
+    }
+
+    /// True when some topic needs a producer (a DLQ or a forward policy).
+    pub fn needs_producer(&self) -> bool {
+        self.topics.iter().any(|t| {
+            t.dead_letter_queue.is_some()
+                || matches!(
+                    t.bad_messages.unknown_job_class,
+                    BadMessagePolicy::Forward(_)
+                )
+        })
+    }
+
+    /// The librdkafka consumer configuration: Karafka's settings, then `kafka` on top.
+    ///
+    /// Karafka forces `enable.auto.offset.store=false` and injects `statistics.interval.ms`,
+    /// `max.poll.interval.ms`, `socket.nagle.disable` and (outside production)
+    /// `allow.auto.create.topics`; `enable.auto.commit` / `auto.commit.interval.ms` /
+    /// `partition.assignment.strategy` are librdkafka's defaults, spelled out here.
+    /// `fetch.queue.backoff.ms` is lowered from librdkafka's 1 000 ms: with the default, the
+    /// fetcher idles a full second whenever its read-ahead queue is full.
+    /// `queued.min.messages` / `queued.max.messages.kbytes` (read-ahead bounds) are lowered to
+    /// 10 000 messages / 8 MiB because the worker reads each partition from its own queue, to
+    /// which librdkafka applies them per partition rather than once per consumer.
+    /// `fetch.wait.max.ms` is lowered from 500 ms to 50 ms: librdkafka keeps one fetch in flight
+    /// per broker, and a fetch that only asks for caught-up partitions is held by the broker for
+    /// up to this long while the partitions with a backlog drain their read-ahead and wait. With
+    /// 500 ms, a handler costing about a microsecond halved the worker's throughput on our bench
+    /// (`make bench-e2e`); an idle consumer now sends up to 20 fetches a second per broker.
+    pub fn consumer_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap_servers)
+            .set("group.id", &self.group_id)
+            .set("client.id", &self.client_id)
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "5000")
+            .set("statistics.interval.ms", "5000")
+            .set("max.poll.interval.ms", "300000")
+            .set("socket.nagle.disable", "true")
+            .set("allow.auto.create.topics", "true")
+            .set("partition.assignment.strategy", "range,roundrobin")
+            .set("fetch.queue.backoff.ms", "10")
+            .set("fetch.wait.max.ms", "50")
+            .set("queued.min.messages", "10000")
+            .set("queued.max.messages.kbytes", "8192")
+            .set("client.software.name", "activejob-karafka")
+            .set("client.software.version", env!("CARGO_PKG_VERSION"));
+        for (k, v) in &self.kafka {
+            c.set(k, v);
+        }
+        c.set("bootstrap.servers", &self.bootstrap_servers)
+            .set("enable.auto.offset.store", "false");
+        c
+    }
+
+    /// The librdkafka producer configuration for dead letters and forwards: the connection
+    /// properties of `kafka`, acks from all in-sync replicas, then `producer_kafka` on top.
+    pub fn producer_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap_servers)
+            .set("client.id", &self.client_id)
+            .set("acks", "all")
+            .set("socket.nagle.disable", "true")
+            .set("client.software.name", "activejob-karafka")
+            .set("client.software.version", env!("CARGO_PKG_VERSION"));
+        for (k, v) in &self.kafka {
+            if is_connection_property(k) {
+                c.set(k, v);
+            }
+        }
+        c.set("bootstrap.servers", &self.bootstrap_servers);
+        for (k, v) in &self.producer_kafka {
+            c.set(k, v);
+        }
+        c
+    }
+
+    /// The `max.poll.interval.ms` in effect.
+    pub fn max_poll_interval(&self) -> Duration {
+        let ms = self
+            .kafka
+            .get("max.poll.interval.ms")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(300_000);
+        Duration::from_millis(ms)
+    }
+
+    /// How long a revocation really waits: `revoke_timeout`, at most half of
+    /// `max.poll.interval.ms`.
+    pub fn effective_revoke_timeout(&self) -> Duration {
+        self.revoke_timeout.min(self.max_poll_interval() / 2)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,284 @@
+use super::*;
+use crate::consumer::failure::BadMessageKind;
+use crate::consumer::virtual_partitions::{VirtualPartitioner, VirtualPartitions};
+
+fn base() -> WorkerConfigBuilder {
+    WorkerConfig::builder().bootstrap_servers("127.0.0.1:1")
+}
+
+#[test]
+fn backoff_is_karafkas() {
+    let p = PauseConfig::default();
+    let ms: Vec<u128> = (1..=6).map(|a| p.backoff(a).as_millis()).collect();
+    assert_eq!(ms, vec![2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    assert_eq!(p.backoff(200), Duration::from_millis(30_000));
+    let flat = PauseConfig {
+        with_exponential_backoff: false,
+        ..p
+    };
+    assert_eq!(flat.backoff(5), Duration::from_millis(1_000));
+}
+
+#[test]
+fn defaults_are_karafkas() {
+    let c = base().topic(TopicConfig::new("default")).build().unwrap();
+    assert_eq!(c.group_id, "app");
+    assert_eq!(c.client_id, "karafka");
+    assert_eq!(c.concurrency, 5);
+    assert_eq!(c.max_messages, 100);
+    assert_eq!(c.shutdown_timeout, Duration::from_secs(60));
+    assert_eq!(c.pause, PauseConfig::default());
+    let k = c.consumer_config();
+    assert_eq!(k.get("enable.auto.offset.store"), Some("false"));
+    assert_eq!(k.get("auto.offset.reset"), Some("earliest"));
+    assert_eq!(k.get("group.id"), Some("app"));
+    assert_eq!(
+        k.get("partition.assignment.strategy"),
+        Some("range,roundrobin")
+    );
+    assert!(!c.needs_producer());
+}
+
+#[test]
+fn toml_reads_like_a_routing_block() {
+    let c = WorkerConfig::from_toml_str(
+        r#"
+        group_id = "billing"
+        bootstrap_servers = "127.0.0.1:9092"
+        concurrency = 2
+        shutdown_timeout_ms = 5000
+        [pause]
+        timeout_ms = 100
+        max_timeout_ms = 800
+        exponential = true
+        [kafka]
+        "fetch.wait.max.ms" = 50
+        "enable.partition.eof" = false
+        [topics.default]
+        dead_letter_queue = { topic = "default_dlq", max_retries = 2 }
+        tombstone = "dead_letter"
+        unknown_job_class = { forward = "ruby_jobs" }
+        [topics.mailers]
+        "#,
+    )
+    .unwrap();
+    assert_eq!(c.group_id, "billing");
+    assert_eq!(c.concurrency, 2);
+    assert_eq!(c.pause.timeout, Duration::from_millis(100));
+    assert_eq!(
+        c.kafka.get("fetch.wait.max.ms").map(String::as_str),
+        Some("50")
+    );
+    assert_eq!(
+        c.kafka.get("enable.partition.eof").map(String::as_str),
+        Some("false")
+    );
+    let d = c.topic("default").unwrap();
+    assert_eq!(d.dead_letter_queue.as_ref().unwrap().max_retries, 2);
+    assert_eq!(d.bad_messages.tombstone, BadMessagePolicy::DeadLetter);
+    assert_eq!(d.bad_messages.undecodable, BadMessagePolicy::Retry);
+    assert_eq!(
+        d.bad_messages.unknown_job_class,
+        BadMessagePolicy::Forward("ruby_jobs".into())
+    );
+    assert_eq!(c.topic("mailers").unwrap(), &TopicConfig::new("mailers"));
+    assert!(c.needs_producer());
+}
+
+#[test]
+fn start_up_errors_are_clear() {
+    let e = base()
+        .topic(
+            TopicConfig::new("t")
+                .on_bad_message(BadMessageKind::Tombstone, BadMessagePolicy::DeadLetter),
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "topics.t.tombstone = \"dead_letter\" needs topics.t.dead_letter_queue.topic"
+    );
+    let e = base()
+        .topic(TopicConfig::new("t").on_bad_message(
+            BadMessageKind::Undecodable,
+            BadMessagePolicy::Forward("x".into()),
+        ))
+        .build()
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("forward is only allowed for unknown_job_class"),
+        "{e}"
+    );
+    let e = base().build().unwrap_err();
+    assert!(matches!(e, ConfigError::NoTopics));
+    let e = base()
+        .topic(TopicConfig::new("t"))
+        .kafka("enable.auto.offset.store", "true")
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("enable.auto.offset.store"), "{e}");
+    let e = WorkerConfig::from_toml_str("bootstrap_servers='x'\n[topics.t]\ntombstone = 'skip'\n")
+        .unwrap_err();
+    assert!(e.to_string().contains("unknown policy \"skip\""), "{e}");
+    let e = WorkerConfig::from_toml_str("bootstrap_servers='x'\nconcurency = 3\n").unwrap_err();
+    assert!(e.to_string().contains("concurency"), "{e}");
+    let e = base()
+        .topic(TopicConfig::new("t").dead_letter_queue("t", 1))
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, ConfigError::LoopsToItself { .. }));
+}
+
+#[test]
+fn virtual_partitions_from_toml() {
+    let c = WorkerConfig::from_toml_str(
+        r#"
+        bootstrap_servers = "x"
+        concurrency = 3
+        [topics.a.virtual_partitions]
+        [topics.b]
+        virtual_partitions = { partitioner = "first_argument", max_partitions = 16 }
+        hold_until_scheduled = true
+        [topics.c]
+        virtual_partitions = { partitioner = { header = "tenant" }, max_partitions = 4 }
+        "#,
+    )
+    .unwrap();
+    let vp = |t: &str| c.topic(t).unwrap().virtual_partitions.clone().unwrap();
+    assert_eq!(vp("a"), VirtualPartitions::new(VirtualPartitioner::Key, 3));
+    assert_eq!(
+        vp("b"),
+        VirtualPartitions::new(VirtualPartitioner::FirstArgument, 16)
+    );
+    assert!(c.topic("b").unwrap().hold_until_scheduled);
+    assert!(!c.topic("a").unwrap().hold_until_scheduled);
+    assert_eq!(
+        vp("c"),
+        VirtualPartitions::new(VirtualPartitioner::Header("tenant".into()), 4)
+    );
+    let e = WorkerConfig::from_toml_str(
+        "bootstrap_servers='x'\n[topics.t.virtual_partitions]\npartitioner = 'offset'\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("unknown partitioner \"offset\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn virtual_partitions_with_a_dlq_need_a_retry() {
+    let e = base()
+        .topic(
+            TopicConfig::new("t")
+                .virtual_partitions(VirtualPartitioner::Key, 4)
+                .dead_letter_queue("t_dlq", 0),
+        )
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&e, ConfigError::VirtualPartitionsNeedRetries { topic } if topic == "t"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("max_retries >= 1"), "{e}");
+    let e = WorkerConfig::from_toml_str(
+        "bootstrap_servers='x'\n[topics.t]\ndead_letter_queue = { topic = 'd', max_retries = 0 }\n\
+         virtual_partitions = { max_partitions = 2 }\n",
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        ConfigError::VirtualPartitionsNeedRetries { .. }
+    ));
+    base()
+        .topic(
+            TopicConfig::new("t")
+                .virtual_partitions(VirtualPartitioner::Key, 4)
+                .dead_letter_queue("t_dlq", 1),
+        )
+        .build()
+        .expect("one retry is enough");
+    let e = base()
+        .topic(TopicConfig::new("t").virtual_partitions(VirtualPartitioner::Key, 0))
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, ConfigError::Zero(_)));
+}
+
+#[test]
+fn producer_gets_connection_properties_only() {
+    let c = base()
+        .topic(TopicConfig::new("t"))
+        .kafka("security.protocol", "ssl")
+        .kafka("fetch.wait.max.ms", "5")
+        .producer_kafka("linger.ms", "0")
+        .build()
+        .unwrap();
+    let p = c.producer_config();
+    assert_eq!(p.get("security.protocol"), Some("ssl"));
+    assert_eq!(p.get("fetch.wait.max.ms"), None);
+    assert_eq!(p.get("linger.ms"), Some("0"));
+}
+
+#[test]
+fn revoke_wait_is_bounded_by_max_poll_interval() {
+    let c = base()
+        .topic(TopicConfig::new("t"))
+        .kafka("max.poll.interval.ms", "10000")
+        .build()
+        .unwrap();
+    assert_eq!(c.effective_revoke_timeout(), Duration::from_secs(5));
+}
+
+#[test]
+fn the_documented_example_parses() {
+    let c = WorkerConfig::from_toml_str(DOC_EXAMPLE).unwrap();
+    assert_eq!(c.bootstrap_servers, "127.0.0.1:9092");
+    assert_eq!(c.revoke_timeout, Duration::from_secs(10));
+    assert_eq!(
+        c.producer_kafka.get("linger.ms").map(String::as_str),
+        Some("5")
+    );
+    assert_eq!(
+        c.topic("default").unwrap().bad_messages.unknown_job_class,
+        BadMessagePolicy::Forward("ruby_jobs".into())
+    );
+    assert_eq!(
+        c.topic("events").unwrap().virtual_partitions,
+        Some(VirtualPartitions::new(VirtualPartitioner::Key, 8))
+    );
+}
+
+const DOC_EXAMPLE: &str = r#"
+# config.group_id / config.client_id / config.concurrency ...
+group_id = "app"
+client_id = "karafka"
+concurrency = 5
+max_messages = 100
+shutdown_timeout_ms = 60000
+revoke_timeout_ms = 10000  # no Karafka equivalent: see WorkerConfig::revoke_timeout
+# bootstrap_servers = "..." # else kafka."bootstrap.servers", else $KAFKA_BOOTSTRAP_SERVERS
+
+[pause]                    # config.pause.*
+timeout_ms = 1000
+max_timeout_ms = 30000
+with_exponential_backoff = true
+
+[kafka]                    # config.kafka = { ... }: any librdkafka consumer property
+"bootstrap.servers" = "127.0.0.1:9092"
+
+[producer]                 # librdkafka properties of the dead-letter / forward producer
+"linger.ms" = 5
+
+[topics.default]           # active_job_topic :default do ... end
+dead_letter_queue = { topic = "default_dlq", max_retries = 3 }
+tombstone = "dead_letter"                     # retry (default) | dead_letter
+undecodable = "retry"
+unknown_job_class = { forward = "ruby_jobs" } # or retry | dead_letter
+hold_until_scheduled = false                  # true: wait for each job's scheduled_at
+
+[topics.events.virtual_partitions]  # virtual_partitions(partitioner:, max_partitions:)
+partitioner = "key"  # message key (default) | "first_argument" | { header = "tenant_id" }
+max_partitions = 8   # default: concurrency
+"#;
