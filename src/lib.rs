@@ -35,6 +35,7 @@ pub mod continuation;
 pub mod envelope;
 pub mod error;
 pub mod json;
+mod kafka;
 pub mod metrics;
 pub mod options;
 pub mod payload_format;

@@ -65,7 +65,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rdkafka::client::Client;
-use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
@@ -75,6 +75,8 @@ use thiserror::Error;
 use crate::consumer::partition_for_key;
 use crate::envelope::{EnvelopeTime, Job};
 use crate::error::EncodeError;
+use crate::kafka::client;
+pub(crate) use crate::kafka::log::LogContext;
 use crate::payload_format::{PayloadFormat, PayloadFormatError};
 use crate::scheduled::headers as sh;
 
@@ -231,7 +233,7 @@ impl JobOptions {
 #[derive(Debug, Error)]
 pub enum ProduceError {
     /// No `bootstrap.servers` anywhere.
-    #[error("no Kafka brokers: set bootstrap_servers, kafka(\"bootstrap.servers\", ..) or KAFKA_BOOTSTRAP_SERVERS")]
+    #[error("{}", client::NO_BROKERS)]
     NoBrokers,
     /// librdkafka refused a producer configuration.
     #[error("creating the producer failed: {0}")]
@@ -441,12 +443,7 @@ impl JobProducerBuilder {
 
     /// Creates the producers: one for the defaults and one per distinct class producer config.
     pub fn build(self) -> Result<JobProducer, ProduceError> {
-        let bootstrap = self
-            .bootstrap_servers
-            .clone()
-            .or_else(|| self.kafka.get("bootstrap.servers").cloned())
-            .or_else(|| std::env::var(crate::consumer::BOOTSTRAP_ENV).ok())
-            .filter(|s| !s.trim().is_empty())
+        let bootstrap = client::bootstrap_servers(self.bootstrap_servers.as_deref(), &self.kafka)
             .ok_or(ProduceError::NoBrokers)?;
         let mut producers: Vec<FutureProducer<LogContext>> = Vec::new();
         let mut by_config: HashMap<BTreeMap<String, String>, usize> = HashMap::new();
@@ -491,12 +488,8 @@ fn producer_config(
     kafka: &BTreeMap<String, String>,
     overrides: &BTreeMap<String, String>,
 ) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", bootstrap)
-        .set("partitioner", "consistent_random")
-        .set("socket.nagle.disable", "true")
-        .set("client.software.name", "activejob-karafka")
-        .set("client.software.version", env!("CARGO_PKG_VERSION"));
+    let mut c = client::base_config(bootstrap, None);
+    c.set("partitioner", "consistent_random");
     for (k, v) in kafka.iter().chain(overrides) {
         c.set(k, v);
     }
@@ -1190,42 +1183,6 @@ impl PartitionCounts {
             "partition count unknown: librdkafka chooses the partition"
         );
         None
-    }
-}
-
-/// Sends librdkafka's log lines and client errors to `tracing`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct LogContext(pub(crate) &'static str);
-
-impl ClientContext for LogContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, line: &str) {
-        let client = self.0;
-        match level {
-            RDKafkaLogLevel::Emerg
-            | RDKafkaLogLevel::Alert
-            | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => {
-                tracing::error!(target: "librdkafka", client, fac, "{line}")
-            }
-            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", client, fac, "{line}"),
-            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-                tracing::info!(target: "librdkafka", client, fac, "{line}")
-            }
-            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", client, fac, "{line}"),
-        }
-    }
-
-    fn stats_raw(&self, _statistics: &[u8]) {}
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        // The dispatcher's consumer asks for end-of-partition events; they are not failures.
-        if matches!(
-            error,
-            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
-        ) {
-            return;
-        }
-        tracing::warn!(target: "librdkafka", client = self.0, %error, "{reason}");
     }
 }
 

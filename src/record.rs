@@ -54,10 +54,11 @@ use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
 use crate::consumer::{copy_headers, InboundMessage};
+use crate::kafka::client;
 
 /// What replaces a masked value.
 pub const REDACTED: &str = "[REDACTED]";
@@ -712,9 +713,7 @@ pub fn record(options: &RecordOptions) -> Result<RecordSummary, RecordError> {
         .group_id
         .clone()
         .unwrap_or_else(|| format!("activejob-karafka-record-{}", uuid::Uuid::new_v4().simple()));
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", &options.brokers);
-    config.set("client.id", "activejob-karafka-record");
+    let mut config = client::base_config(&options.brokers, Some("activejob-karafka-record"));
     for (k, v) in &options.kafka {
         config.set(k, v);
     }

@@ -4,15 +4,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::ClientContext;
 use thiserror::Error;
 
 use super::config::WorkerConfig;
 use super::message::InboundMessage;
+use crate::kafka::log::LogContext;
 
 /// The headers Karafka Pro (≥ 2.5) adds to a dead letter, in the order it adds them.
 pub const SOURCE_HEADERS: [&str; 6] = [
@@ -38,36 +37,6 @@ pub enum DispatchError {
         /// librdkafka's error.
         source: KafkaError,
     },
-}
-
-/// Sends librdkafka's log lines and errors to `tracing`.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct TracingContext;
-
-pub(crate) fn log_librdkafka(client: &str, level: RDKafkaLogLevel, fac: &str, line: &str) {
-    match level {
-        RDKafkaLogLevel::Emerg
-        | RDKafkaLogLevel::Alert
-        | RDKafkaLogLevel::Critical
-        | RDKafkaLogLevel::Error => tracing::error!(target: "librdkafka", client, fac, "{line}"),
-        RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", client, fac, "{line}"),
-        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-            tracing::info!(target: "librdkafka", client, fac, "{line}")
-        }
-        RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", client, fac, "{line}"),
-    }
-}
-
-impl ClientContext for TracingContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        log_librdkafka("producer", level, fac, log_message);
-    }
-
-    fn stats_raw(&self, _statistics: &[u8]) {}
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        tracing::warn!(target: "librdkafka", client = "producer", %error, "{reason}");
-    }
 }
 
 /// The partition a dead letter goes to: Karafka Pro sets `partition_key: source_partition.to_s`
@@ -134,7 +103,7 @@ pub(crate) struct Delivered {
 
 /// The producer behind dead letters and forwards, with a partition-count cache.
 pub(crate) struct Dispatcher {
-    producer: FutureProducer<TracingContext>,
+    producer: FutureProducer<LogContext>,
     group_id: String,
     partition_counts: DashMap<String, (i32, Instant)>,
 }
@@ -143,7 +112,7 @@ impl Dispatcher {
     pub(crate) fn new(config: &WorkerConfig) -> Result<Arc<Self>, KafkaError> {
         let producer = config
             .producer_config()
-            .create_with_context::<_, FutureProducer<TracingContext>>(TracingContext)?;
+            .create_with_context::<_, FutureProducer<LogContext>>(LogContext("producer"))?;
         Ok(Arc::new(Dispatcher {
             producer,
             group_id: config.group_id.clone(),

@@ -14,11 +14,11 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::{ClientContext, Message, TopicPartitionList};
 use tokio::sync::mpsc;
 
-use super::dispatch::log_librdkafka;
 use super::message::{copy_headers, InboundMessage};
 use super::partition::{Batch, PartitionShared, PartitionTask, Source};
 use super::stats::WorkerStats;
 use super::worker::{WorkerError, WorkerShared};
+use crate::kafka::log::{log_error, log_line};
 
 /// Longest wait in `poll`: bounds how late a shutdown request is noticed.
 const IDLE_POLL: Duration = Duration::from_millis(20);
@@ -257,7 +257,7 @@ pub(crate) fn to_inbound(m: &BorrowedMessage<'_>, topic: &str) -> InboundMessage
 
 impl ClientContext for WorkerContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        log_librdkafka("consumer", level, fac, log_message);
+        log_line("consumer", level, fac, log_message);
     }
 
     // Statistics are emitted every `statistics.interval.ms` (5 s, as in Karafka) and parsed
@@ -286,7 +286,7 @@ impl ClientContext for WorkerContext {
         ) {
             WorkerStats::add(&self.shared.stats.max_poll_exceeded, 1);
         }
-        tracing::warn!(target: "librdkafka", client = "consumer", %error, "{reason}");
+        log_error("consumer", &error, reason);
     }
 }
 

@@ -245,7 +245,7 @@ impl ScheduledConfigBuilder {
 #[derive(Debug, Error)]
 pub enum ScheduledError {
     /// No `bootstrap.servers` anywhere.
-    #[error("no Kafka brokers: set bootstrap_servers or KAFKA_BOOTSTRAP_SERVERS")]
+    #[error("{}", crate::kafka::client::NO_BROKERS)]
     NoBrokers,
     /// librdkafka refused the consumer or producer configuration.
     #[error("creating the {client}: {source}")]

@@ -20,9 +20,10 @@ use super::buffer::{self, check_schema, PartitionSchedules, Processed, ProxyReco
 use super::states::LoadState;
 use super::{ScheduledConfig, ScheduledError};
 use crate::consumer::{copy_headers, partition_for_key};
+use crate::kafka::client;
+use crate::kafka::log::LogContext;
 use crate::producer::{
-    text_header, try_enqueue, LogContext, Outgoing, PartitionCounts, QUEUE_FULL_PAUSE,
-    QUEUE_FULL_TIMEOUT,
+    text_header, try_enqueue, Outgoing, PartitionCounts, QUEUE_FULL_PAUSE, QUEUE_FULL_TIMEOUT,
 };
 
 /// Karafka's `max_messages` for the schedules topic.
@@ -174,28 +175,15 @@ fn unix_now() -> (i64, i64, f64) {
     )
 }
 
-fn is_connection_property(k: &str) -> bool {
-    k.starts_with("security.")
-        || k.starts_with("sasl.")
-        || k.starts_with("ssl.")
-        || k == "client.rack"
-        || k == "broker.address.family"
-}
-
 fn consumer_config(c: &ScheduledConfig, bootstrap: &str) -> ClientConfig {
-    let mut cc = ClientConfig::new();
-    cc.set("bootstrap.servers", bootstrap)
-        .set("group.id", &c.group_id)
-        .set("client.id", &c.client_id)
+    let mut cc = client::base_config(bootstrap, Some(&c.client_id));
+    cc.set("group.id", &c.group_id)
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "5000")
         .set("partition.assignment.strategy", "range,roundrobin")
-        .set("socket.nagle.disable", "true")
         .set("allow.auto.create.topics", "true")
-        .set("fetch.queue.backoff.ms", "10")
-        .set("client.software.name", "activejob-karafka")
-        .set("client.software.version", env!("CARGO_PKG_VERSION"));
+        .set("fetch.queue.backoff.ms", "10");
     for (k, v) in &c.kafka {
         cc.set(k, v);
     }
@@ -207,34 +195,21 @@ fn consumer_config(c: &ScheduledConfig, bootstrap: &str) -> ClientConfig {
 }
 
 fn producer_config(c: &ScheduledConfig, bootstrap: &str) -> ClientConfig {
-    let mut pc = ClientConfig::new();
-    pc.set("bootstrap.servers", bootstrap)
-        .set("client.id", &c.client_id)
-        .set("acks", "all")
+    let mut pc = client::base_config(bootstrap, Some(&c.client_id));
+    pc.set("acks", "all")
         .set("enable.idempotence", "true")
-        .set("partitioner", "consistent_random")
-        .set("socket.nagle.disable", "true")
-        .set("client.software.name", "activejob-karafka")
-        .set("client.software.version", env!("CARGO_PKG_VERSION"));
-    for (k, v) in &c.kafka {
-        if is_connection_property(k) {
-            pc.set(k, v);
-        }
-    }
+        .set("partitioner", "consistent_random");
+    client::copy_connection(&mut pc, &c.kafka, bootstrap);
     for (k, v) in &c.producer_kafka {
         pc.set(k, v);
     }
+    // The resolved brokers win over a producer override, as on the consumer.
     pc.set("bootstrap.servers", bootstrap);
     pc
 }
 
 pub(super) fn run(config: ScheduledConfig, stop: &AtomicBool) -> Result<(), ScheduledError> {
-    let bootstrap = config
-        .bootstrap_servers
-        .clone()
-        .or_else(|| config.kafka.get("bootstrap.servers").cloned())
-        .or_else(|| std::env::var(crate::consumer::BOOTSTRAP_ENV).ok())
-        .filter(|s| !s.trim().is_empty())
+    let bootstrap = client::bootstrap_servers(config.bootstrap_servers.as_deref(), &config.kafka)
         .ok_or(ScheduledError::NoBrokers)?;
     let consumer: BaseConsumer<Ctx> = consumer_config(&config, &bootstrap)
         .create_with_context(Ctx {
@@ -758,4 +733,44 @@ fn wait_all(sends: Vec<Sent>) -> Vec<Acked> {
             (key, topic, result)
         },
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dispatcher's producer reaches the brokers the way its consumer does: every
+    /// connection property of `kafka` (TLS verification, sockets, address resolution) is
+    /// copied, and consumer-only properties are not.
+    #[test]
+    fn the_producer_shares_the_consumers_connection() {
+        let mut config = ScheduledConfig::builder("schedules").build();
+        for (k, v) in [
+            ("security.protocol", "SSL"),
+            ("enable.ssl.certificate.verification", "false"),
+            ("ssl.ca.location", "/ca.pem"),
+            ("socket.keepalive.enable", "true"),
+            (
+                "client.dns.lookup",
+                "resolve_canonical_bootstrap_servers_only",
+            ),
+            ("enable.auto.commit", "false"),
+        ] {
+            config.kafka.insert(k.to_owned(), v.to_owned());
+        }
+        let consumer = consumer_config(&config, "b:1");
+        let producer = producer_config(&config, "b:1");
+        for key in [
+            "security.protocol",
+            "enable.ssl.certificate.verification",
+            "ssl.ca.location",
+            "socket.keepalive.enable",
+            "client.dns.lookup",
+        ] {
+            assert_eq!(producer.get(key), consumer.get(key), "{key}");
+            assert!(producer.get(key).is_some(), "{key}");
+        }
+        assert_eq!(producer.get("enable.auto.commit"), None);
+        assert_eq!(producer.get("bootstrap.servers"), Some("b:1"));
+    }
 }

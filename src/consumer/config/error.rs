@@ -2,7 +2,6 @@
 
 use thiserror::Error;
 
-use super::BOOTSTRAP_ENV;
 use crate::consumer::failure::BadMessageKind;
 
 /// A configuration that cannot run, found at start-up.
@@ -20,9 +19,7 @@ pub enum ConfigError {
     #[error("invalid worker configuration: {0}")]
     Toml(#[from] toml::de::Error),
     /// No `bootstrap.servers` in the configuration and none in `KAFKA_BOOTSTRAP_SERVERS`.
-    #[error(
-        "no Kafka brokers: set bootstrap_servers, kafka.\"bootstrap.servers\" or {BOOTSTRAP_ENV}"
-    )]
+    #[error("{}", crate::kafka::client::NO_BROKERS)]
     NoBootstrapServers,
     /// No topic to consume.
     #[error("no topics: add at least one [topics.<name>] (active_job_topic)")]

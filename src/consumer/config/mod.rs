@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
+use crate::kafka::client;
+
 mod error;
 mod file;
 mod topic;
@@ -18,7 +20,7 @@ pub use error::ConfigError;
 pub use topic::{BadMessagePolicies, BadMessagePolicy, DeadLetterQueue, PauseConfig, TopicConfig};
 
 /// Environment variable naming the brokers when the configuration does not.
-pub const BOOTSTRAP_ENV: &str = "KAFKA_BOOTSTRAP_SERVERS";
+pub const BOOTSTRAP_ENV: &str = client::BOOTSTRAP_ENV;
 
 /// Everything a [`Worker`](super::Worker) needs. Fields are public for inspection; build it with
 /// [`WorkerConfig::builder`] or [`WorkerConfig::from_toml_str`], which validate.
@@ -146,12 +148,9 @@ impl WorkerConfigBuilder {
 
     /// Resolves the brokers and validates.
     pub fn build(self) -> Result<WorkerConfig, ConfigError> {
-        let bootstrap_servers = self
-            .bootstrap_servers
-            .or_else(|| self.kafka.get("bootstrap.servers").cloned())
-            .or_else(|| std::env::var(BOOTSTRAP_ENV).ok())
-            .filter(|s| !s.trim().is_empty())
-            .ok_or(ConfigError::NoBootstrapServers)?;
+        let bootstrap_servers =
+            client::bootstrap_servers(self.bootstrap_servers.as_deref(), &self.kafka)
+                .ok_or(ConfigError::NoBootstrapServers)?;
         let config = WorkerConfig {
             group_id: self.group_id,
             client_id: self.client_id,
@@ -168,21 +167,6 @@ impl WorkerConfigBuilder {
         config.validate()?;
         Ok(config)
     }
-}
-
-/// librdkafka properties that describe the connection, shared by the consumer and the producer.
-fn is_connection_property(key: &str) -> bool {
-    key == "bootstrap.servers"
-        || key == "client.id"
-        || key == "client.rack"
-        || key == "broker.address.family"
-        || key == "client.dns.lookup"
-        || key.starts_with("security.")
-        || key.starts_with("sasl.")
-        || key.starts_with("ssl.")
-        || key.starts_with("ssl_")
-        || key.starts_with("socket.")
-        || key.starts_with("enable.ssl")
 }
 
 impl WorkerConfig {
@@ -229,24 +213,19 @@ impl WorkerConfig {
     /// 500 ms, a handler costing about a microsecond halved the worker's throughput on our bench
     /// (`make bench-e2e`); an idle consumer now sends up to 20 fetches a second per broker.
     pub fn consumer_config(&self) -> ClientConfig {
-        let mut c = ClientConfig::new();
-        c.set("bootstrap.servers", &self.bootstrap_servers)
-            .set("group.id", &self.group_id)
-            .set("client.id", &self.client_id)
+        let mut c = client::base_config(&self.bootstrap_servers, Some(&self.client_id));
+        c.set("group.id", &self.group_id)
             .set("auto.offset.reset", "earliest")
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "5000")
             .set("statistics.interval.ms", "5000")
             .set("max.poll.interval.ms", "300000")
-            .set("socket.nagle.disable", "true")
             .set("allow.auto.create.topics", "true")
             .set("partition.assignment.strategy", "range,roundrobin")
             .set("fetch.queue.backoff.ms", "10")
             .set("fetch.wait.max.ms", "50")
             .set("queued.min.messages", "10000")
-            .set("queued.max.messages.kbytes", "8192")
-            .set("client.software.name", "activejob-karafka")
-            .set("client.software.version", env!("CARGO_PKG_VERSION"));
+            .set("queued.max.messages.kbytes", "8192");
         for (k, v) in &self.kafka {
             c.set(k, v);
         }
@@ -258,19 +237,9 @@ impl WorkerConfig {
     /// The librdkafka producer configuration for dead letters and forwards: the connection
     /// properties of `kafka`, acks from all in-sync replicas, then `producer_kafka` on top.
     pub fn producer_config(&self) -> ClientConfig {
-        let mut c = ClientConfig::new();
-        c.set("bootstrap.servers", &self.bootstrap_servers)
-            .set("client.id", &self.client_id)
-            .set("acks", "all")
-            .set("socket.nagle.disable", "true")
-            .set("client.software.name", "activejob-karafka")
-            .set("client.software.version", env!("CARGO_PKG_VERSION"));
-        for (k, v) in &self.kafka {
-            if is_connection_property(k) {
-                c.set(k, v);
-            }
-        }
-        c.set("bootstrap.servers", &self.bootstrap_servers);
+        let mut c = client::base_config(&self.bootstrap_servers, Some(&self.client_id));
+        c.set("acks", "all");
+        client::copy_connection(&mut c, &self.kafka, &self.bootstrap_servers);
         for (k, v) in &self.producer_kafka {
             c.set(k, v);
         }
