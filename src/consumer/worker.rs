@@ -225,6 +225,9 @@ impl Worker {
             concurrency = shared.config.concurrency,
             "worker started"
         );
+        for note in shared.config.semantic_warnings() {
+            tracing::warn!("{note}");
+        }
 
         let signals = if self.handle_signals {
             Some(spawn_signal_listener(self.shutdown.clone())?)

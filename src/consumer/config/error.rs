@@ -75,6 +75,16 @@ pub enum ConfigError {
         /// What to do instead.
         why: &'static str,
     },
+    /// A librdkafka property whose value would contradict the worker's offset semantics.
+    #[error("kafka.\"{key}\" = {value:?} is refused: {why}")]
+    RefusedProperty {
+        /// The property.
+        key: String,
+        /// Its value.
+        value: String,
+        /// Why, and what to set instead.
+        why: String,
+    },
     /// A `kafka` / `producer` table value that is not a string, integer, float or boolean.
     #[error("kafka.\"{0}\": value must be a string, number or boolean")]
     PropertyValue(String),

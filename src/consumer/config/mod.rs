@@ -229,6 +229,10 @@ impl WorkerConfig {
         for (k, v) in &self.kafka {
             c.set(k, v);
         }
+        if self.uses_consumer_protocol() {
+            // KIP-848: the broker assigns, and librdkafka refuses a client-side strategy.
+            c.remove("partition.assignment.strategy");
+        }
         c.set("bootstrap.servers", &self.bootstrap_servers)
             .set("enable.auto.offset.store", "false");
         c
@@ -244,6 +248,14 @@ impl WorkerConfig {
             c.set(k, v);
         }
         c
+    }
+
+    /// True with `group.protocol = "consumer"` (KIP-848: the broker assigns partitions and
+    /// rebalances are incremental).
+    pub fn uses_consumer_protocol(&self) -> bool {
+        self.kafka
+            .get("group.protocol")
+            .is_some_and(|p| p.eq_ignore_ascii_case("consumer"))
     }
 
     /// The `max.poll.interval.ms` in effect.

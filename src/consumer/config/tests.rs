@@ -282,3 +282,85 @@ hold_until_scheduled = false                  # true: wait for each job's schedu
 partitioner = "key"  # message key (default) | "first_argument" | { header = "tenant_id" }
 max_partitions = 8   # default: concurrency
 "#;
+
+/// Each librdkafka setting that would contradict the offset semantics is refused at start-up
+/// with a message naming the key and what to do instead.
+#[test]
+fn settings_that_break_the_offset_semantics_are_refused() {
+    let refused = |key: &str, value: &str| {
+        let e = base()
+            .topic(TopicConfig::new("t"))
+            .kafka(key, value)
+            .build()
+            .expect_err(&format!("{key}={value} must be refused"));
+        assert!(matches!(e, ConfigError::RefusedProperty { .. }), "{e}");
+        assert!(e.to_string().contains(key), "{e}");
+        e.to_string()
+    };
+    let e = refused("enable.auto.commit", "false");
+    assert!(
+        e.contains("commits the offsets of finished jobs itself"),
+        "{e}"
+    );
+    refused("enable.auto.commit", "true");
+    refused("auto.offset.reset", "error");
+    refused("auto.offset.reset", "first");
+    refused("isolation.level", "dirty");
+    let e = refused("partition.assignment.strategy", "range,cooperative-sticky");
+    assert!(e.contains("cannot be mixed"), "{e}");
+    refused("partition.assignment.strategy", "sticky");
+    refused("group.protocol", "next");
+    let e = base()
+        .topic(TopicConfig::new("t"))
+        .kafka("group.protocol", "consumer")
+        .kafka("partition.assignment.strategy", "range")
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("group.remote.assignor"), "{e}");
+    let e = base()
+        .topic(TopicConfig::new("t"))
+        .kafka("group.protocol", "consumer")
+        .kafka("session.timeout.ms", "10000")
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("session.timeout.ms"), "{e}");
+}
+
+/// Settings that keep the semantics but change what runs are accepted, and named at start-up.
+#[test]
+fn settings_that_change_what_runs_are_honoured_and_named() {
+    let c = base()
+        .topic(TopicConfig::new("t"))
+        .kafka("auto.offset.reset", "latest")
+        .kafka("isolation.level", "read_uncommitted")
+        .kafka("partition.assignment.strategy", "cooperative-sticky")
+        .build()
+        .unwrap();
+    let notes = c.semantic_warnings().join("\n");
+    assert!(notes.contains("never run"), "{notes}");
+    assert!(notes.contains("aborted"), "{notes}");
+    assert_eq!(
+        c.consumer_config().get("partition.assignment.strategy"),
+        Some("cooperative-sticky")
+    );
+    assert!(base()
+        .topic(TopicConfig::new("t"))
+        .build()
+        .unwrap()
+        .semantic_warnings()
+        .is_empty());
+}
+
+/// With KIP-848 (`group.protocol = "consumer"`) no client-side strategy is sent: librdkafka
+/// refuses one.
+#[test]
+fn the_consumer_protocol_sends_no_assignment_strategy() {
+    let c = base()
+        .topic(TopicConfig::new("t"))
+        .kafka("group.protocol", "consumer")
+        .build()
+        .unwrap();
+    let k = c.consumer_config();
+    assert_eq!(k.get("group.protocol"), Some("consumer"));
+    assert_eq!(k.get("partition.assignment.strategy"), None);
+}

@@ -1,5 +1,7 @@
 //! Start-up checks: everything about a configuration that can be known without a broker.
 
+use std::collections::BTreeMap;
+
 use super::{BadMessagePolicy, ConfigError, WorkerConfig};
 use crate::consumer::failure::BadMessageKind;
 
@@ -98,22 +100,7 @@ impl WorkerConfig {
             }
         }
         for (k, v) in &self.kafka {
-            match k.as_str() {
-                "group.id" => {
-                    return Err(ConfigError::ReservedProperty {
-                        key: k.clone(),
-                        why: "set group_id instead",
-                    })
-                }
-                "enable.auto.offset.store" if v != "false" => {
-                    return Err(ConfigError::ReservedProperty {
-                        key: k.clone(),
-                        why:
-                            "offsets are stored by the worker after each job (Karafka forces false)",
-                    })
-                }
-                _ => {}
-            }
+            check_kafka_property(&self.kafka, k, v)?;
         }
         Ok(())
     }
@@ -127,4 +114,112 @@ fn valid_topic_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// Refuses a librdkafka consumer property whose value would contradict the worker's offset
+/// semantics (a job's offset is committed once the job finished, never before, and every
+/// committed job ran) or that librdkafka would refuse with a less helpful message.
+fn check_kafka_property(
+    kafka: &BTreeMap<String, String>,
+    key: &str,
+    value: &str,
+) -> Result<(), ConfigError> {
+    let refuse = |why: &str| {
+        Err(ConfigError::RefusedProperty {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            why: why.to_owned(),
+        })
+    };
+    let consumer_protocol = kafka
+        .get("group.protocol")
+        .is_some_and(|p| p.eq_ignore_ascii_case("consumer"));
+    match key {
+        "group.id" => Err(ConfigError::ReservedProperty {
+            key: key.to_owned(),
+            why: "set group_id instead",
+        }),
+        "enable.auto.offset.store" if value != "false" => Err(ConfigError::ReservedProperty {
+            key: key.to_owned(),
+            why: "offsets are stored by the worker after each job (Karafka forces false)",
+        }),
+        // Whatever the value: `false` would commit nothing until a rebalance or a shutdown (a
+        // crash then runs everything again), and the worker decides when offsets are committed.
+        "enable.auto.commit" | "auto.commit.enable" => {
+            refuse("the worker commits the offsets of finished jobs itself; remove this setting")
+        }
+        "isolation.level" => match value {
+            "read_committed" | "read_uncommitted" => Ok(()),
+            _ => refuse("use read_committed (the default) or read_uncommitted"),
+        },
+        "auto.offset.reset" => match value {
+            "earliest" | "smallest" | "beginning" | "latest" | "largest" | "end" => Ok(()),
+            "error" => refuse(
+                "a partition without a committed offset would stop with an error instead of \
+                 running its jobs; use earliest (the default) or latest",
+            ),
+            _ => refuse("use earliest (the default) or latest"),
+        },
+        "group.protocol" => match value {
+            "classic" | "consumer" => Ok(()),
+            _ => refuse(
+                "use classic (the default: eager or cooperative-sticky assignment) or consumer \
+                 (KIP-848, Kafka 4 brokers)",
+            ),
+        },
+        "partition.assignment.strategy" if consumer_protocol => refuse(
+            "with group.protocol = \"consumer\" the broker assigns the partitions: set \
+             group.remote.assignor (uniform or range) instead",
+        ),
+        "session.timeout.ms" | "heartbeat.interval.ms" if consumer_protocol => refuse(
+            "with group.protocol = \"consumer\" the broker sets it \
+             (group.consumer.session.timeout.ms / group.consumer.heartbeat.interval.ms)",
+        ),
+        "partition.assignment.strategy" => {
+            let strategies: Vec<&str> = value.split(',').map(str::trim).collect();
+            if let Some(unknown) = strategies
+                .iter()
+                .find(|s| !matches!(**s, "range" | "roundrobin" | "cooperative-sticky"))
+            {
+                return refuse(&format!(
+                    "unknown strategy {unknown:?}: use range, roundrobin or cooperative-sticky"
+                ));
+            }
+            let cooperative = strategies.contains(&"cooperative-sticky");
+            if cooperative && strategies.len() > 1 {
+                return refuse(
+                    "cooperative-sticky cannot be mixed with an eager strategy (range, \
+                     roundrobin); set the same single strategy as the Ruby workers of the group",
+                );
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+impl WorkerConfig {
+    /// Settings that are honoured but change what the worker does compared with the defaults,
+    /// one sentence each; the worker logs them at start-up.
+    pub fn semantic_warnings(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(reset @ ("latest" | "largest" | "end")) =
+            self.kafka.get("auto.offset.reset").map(String::as_str)
+        {
+            notes.push(format!(
+                "auto.offset.reset = {reset:?}: a partition without a committed offset in group \
+                 {:?} starts at its end, so jobs enqueued before this group first committed \
+                 (or after its offsets expired) never run",
+                self.group_id
+            ));
+        }
+        if self.kafka.get("isolation.level").map(String::as_str) == Some("read_uncommitted") {
+            notes.push(
+                "isolation.level = \"read_uncommitted\": jobs enqueued in a producer \
+                 transaction that was later aborted run too"
+                    .to_owned(),
+            );
+        }
+        notes
+    }
 }
