@@ -11,6 +11,7 @@ use crate::json::{self, JsonStyle};
 use crate::options::DecodeOptions;
 use crate::ruby::time::{self, RubyTime};
 use crate::ruby::time_zone::{self, RailsZone};
+use crate::write_rules;
 use chrono::Utc;
 use serde_json::{Map, Value as Json};
 use std::cell::RefCell;
@@ -338,6 +339,15 @@ impl Job {
         };
         job.decode_continuation(&mut extra, options)?;
         job.extra = extra;
+        // Rails 8.1 runs every job inside `I18n.with_locale(job.locale)`.
+        if let Some(locale) = &job.locale {
+            if !write_rules::locale_available(locale, options.available_locales.as_deref()) {
+                return Err(DecodeError::invalid(
+                    &JsonPath::key("locale"),
+                    format!("{locale:?} is not a valid locale"),
+                ));
+            }
+        }
         // Rails 8.1 runs every job inside `Time.use_zone(job.timezone)`, arguments or not: an
         // unknown zone fails the job even when nothing needs it.
         let zone = job.timezone.as_deref().unwrap_or(&options.default_timezone);
@@ -438,7 +448,17 @@ impl Job {
                 map.insert(k.clone(), v.clone());
             }
         }
-        Ok(Json::Object(map))
+        write_rules::check_timezone(self.timezone.as_deref())?;
+        let payload = Json::Object(map);
+        write_rules::check_nesting(&payload)?;
+        Ok(payload)
+    }
+
+    /// [`encode`](Self::encode), refusing also what the application's own settings make Rails
+    /// refuse: a `locale` outside its `available_locales`.
+    pub fn encode_for_app(&self, app: &DecodeOptions) -> Result<Vec<u8>, EncodeError> {
+        write_rules::check_locale(self.locale.as_deref(), app.available_locales.as_deref())?;
+        self.encode()
     }
 
     /// The payload bytes as `ActiveSupport::JSON.encode(job.serialize)` writes them.

@@ -165,21 +165,59 @@ impl DecodeError {
     }
 }
 
-/// A value that cannot be written as an ActiveJob argument (Rails' `SerializationError`).
+/// Why a job could not be written.
+///
+/// The writer refuses what no Rails worker reads as it was meant: each kind is a rule Ruby
+/// applies when it reads the payload (README, "What the writer refuses").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EncodeErrorKind {
+    /// Rails itself refuses to serialize such a value (`SerializationError`: a reserved Hash
+    /// key, an anonymous class).
+    Unserializable,
+    /// A GlobalID that GlobalID cannot parse back: an empty or non-URI app, model name or id,
+    /// a model name that is not a constant path, a composite id of one part or more than 20.
+    GlobalId,
+    /// A Range whose ends Ruby cannot compare (`Range.new` raises `bad value for range`).
+    Range,
+    /// A BigDecimal text that `BigDecimal()` refuses, or whose exponent overflows its reading.
+    BigDecimal,
+    /// A Date, Time, DateTime or Duration that JSON or Ruby's parsers cannot carry.
+    Time,
+    /// A `ModuleSerializer` value that is not a constant path (`constantize` raises).
+    Module,
+    /// JSON nested deeper than Ruby's parser accepts (`JSON::NestingError` past 100 levels).
+    TooDeep,
+    /// A `locale` outside the application's `available_locales` (`I18n::InvalidLocale`).
+    Locale,
+    /// A `timezone` that is neither a Rails zone name nor a tz identifier (`Invalid Timezone`).
+    TimeZone,
+}
+
+/// A value that cannot be written as an ActiveJob argument (Rails' `SerializationError`), or a
+/// payload no Rails worker would read as written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct EncodeError {
-    /// Where in the job's arguments.
+    /// Where in the payload (`arguments[0].window.begin`, `locale`).
     pub path: JsonPath,
+    /// Which rule refused it.
+    pub kind: EncodeErrorKind,
     /// The reason, worded as Rails words it where Rails has the same rule.
     pub message: String,
 }
 
 impl EncodeError {
-    /// Builds an error at `path`.
+    /// A value Rails itself refuses to serialize, at `path`.
     pub fn new(path: &JsonPath, message: impl Into<String>) -> Self {
+        EncodeError::refused(path, EncodeErrorKind::Unserializable, message)
+    }
+
+    /// A value refused by rule `kind`, at `path`.
+    pub fn refused(path: &JsonPath, kind: EncodeErrorKind, message: impl Into<String>) -> Self {
         EncodeError {
             path: path.clone(),
+            kind,
             message: message.into(),
         }
     }

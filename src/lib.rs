@@ -48,9 +48,10 @@ pub mod scheduled;
 pub mod serializers;
 pub mod shadow;
 pub mod typed;
+pub mod write_rules;
 
 pub use envelope::{EnvelopeTime, Job};
-pub use error::{DecodeError, DecodeErrorKind, EncodeError, JsonPath};
+pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind, JsonPath};
 pub use options::DecodeOptions;
 
 impl Job {

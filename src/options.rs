@@ -20,6 +20,10 @@ pub struct DecodeOptions {
     pub default_locale: String,
     /// `Time.zone` of the worker, used when a payload has no `timezone` (default `UTC`).
     pub default_timezone: String,
+    /// `I18n.available_locales` of the application: Rails runs a job inside
+    /// `I18n.with_locale(job.locale)`, which raises `I18n::InvalidLocale` for any other locale,
+    /// so such a payload is refused when read and when written. `None`: no check.
+    pub available_locales: Option<Vec<String>>,
     /// `GlobalID.app` of the worker: Rails locates records by model and id whatever app a GID
     /// names, and prints them with its own app name. `None` keeps the payload's app name.
     pub globalid_app: Option<String>,
@@ -44,6 +48,7 @@ impl Default for DecodeOptions {
         DecodeOptions {
             default_locale: "en".to_owned(),
             default_timezone: "UTC".to_owned(),
+            available_locales: None,
             globalid_app: None,
             serializers: SerializerRegistry::new(),
             continuable_jobs: None,
@@ -82,6 +87,7 @@ pub enum OptionsError {
 struct AppFile {
     default_locale: Option<String>,
     default_timezone: Option<String>,
+    available_locales: Option<Vec<String>>,
     globalid_app: Option<String>,
     job_classes: Option<Vec<String>>,
     continuable_jobs: Option<Vec<String>>,
@@ -122,6 +128,7 @@ impl DecodeOptions {
         if let Some(zone) = file.default_timezone {
             options.default_timezone = zone;
         }
+        options.available_locales = file.available_locales;
         options.globalid_app = file.globalid_app;
         options.job_classes = file.job_classes.map(|v| v.into_iter().collect());
         options.continuable_jobs = file.continuable_jobs.map(|v| v.into_iter().collect());

@@ -393,9 +393,21 @@ pub struct JobProducerBuilder {
     classes: HashMap<String, JobOptions>,
     max_payload_size: Option<usize>,
     payload_format: Option<Arc<dyn PayloadFormat>>,
+    available_locales: Option<Vec<String>>,
 }
 
 impl JobProducerBuilder {
+    /// The application's `I18n.available_locales` (`DecodeOptions::available_locales`): a
+    /// job whose `locale` is not among them is refused, since Rails would raise
+    /// `I18n::InvalidLocale` when it runs it. Unset: any locale is written.
+    pub fn available_locales<S: Into<String>>(
+        mut self,
+        locales: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.available_locales = Some(locales.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// `bootstrap.servers` (else `kafka("bootstrap.servers", ..)`, else the
     /// `KAFKA_BOOTSTRAP_SERVERS` environment variable).
     pub fn bootstrap_servers(mut self, servers: impl Into<String>) -> Self {
@@ -475,6 +487,7 @@ impl JobProducerBuilder {
                 max_payload_size: self.max_payload_size.unwrap_or(DEFAULT_MAX_PAYLOAD_SIZE),
                 payload_format: self.payload_format,
                 partition_counts: PartitionCounts::default(),
+                available_locales: self.available_locales,
             }),
         })
     }
@@ -538,6 +551,7 @@ struct Inner {
     max_payload_size: usize,
     payload_format: Option<Arc<dyn PayloadFormat>>,
     partition_counts: PartitionCounts,
+    available_locales: Option<Vec<String>>,
 }
 
 impl Drop for Inner {
@@ -833,7 +847,12 @@ impl JobProducer {
         if let Some(at) = at {
             job.scheduled_at = Some(EnvelopeTime::new(at));
         }
-        let job_json = job.encode().map_err(|source| ProduceError::Encode {
+        let job_json = crate::write_rules::check_locale(
+            job.locale.as_deref(),
+            self.inner.available_locales.as_deref(),
+        )
+        .and_then(|()| job.encode())
+        .map_err(|source| ProduceError::Encode {
             job_class: job_class.clone(),
             source,
         })?;

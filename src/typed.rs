@@ -9,6 +9,7 @@ use crate::continuation::Continuation;
 use crate::envelope::{EnvelopeTime, Job};
 use crate::json::number;
 use crate::options::DecodeOptions;
+use crate::ruby::constant::{core_constant, CoreConstant};
 use crate::ruby::{float::float_to_s, time, time_zone, Numeric};
 use serde_json::{json, Map, Value as Json};
 
@@ -84,7 +85,7 @@ pub fn describe(value: &Value, options: &DecodeOptions) -> Json {
             json!({
                 "type": "GlobalID::Identification",
                 "class": gid.model_name,
-                "id": gid.model_id,
+                "id": gid.model_id.to_string(),
                 "gid": gid.uri_in_app(app),
             })
         }
@@ -113,6 +114,14 @@ pub fn describe(value: &Value, options: &DecodeOptions) -> Json {
         }),
         Value::BigDecimal(s) => json!({"type": "BigDecimal", "value": s}),
         Value::Module(name) => {
+            // `constantize` hands the job the constant's value, which for these is a number.
+            match core_constant(name) {
+                Some(CoreConstant::Float(f)) => return describe_float(f),
+                Some(CoreConstant::Integer(i)) => {
+                    return json!({"type": "Integer", "value": i.to_string()})
+                }
+                None => {}
+            }
             let kind = if options.serializers.is_module(name) {
                 "Module"
             } else {

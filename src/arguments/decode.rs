@@ -4,10 +4,13 @@
 //! payload's [tape](super::tape) (`Job::decode`), so both paths give the same values and the
 //! same errors. Paths are [`PathRef`]s on the stack, turned into text only for an error.
 
+use super::global_id::GlobalId;
 use super::node::{Kind, Node, Num, Object};
-use super::value::{CustomObject, GlobalId, Hash, HashKey, HashKind, Range, TimeWithZone};
+use super::range_order::{range_order, Order};
+use super::value::{CustomObject, Hash, HashKey, HashKind, Range, TimeWithZone};
 use super::value::{TimeWithZoneWire, Value};
 use crate::error::{DecodeError, DecodeErrorKind, JsonPath, PathRef};
+use crate::ruby::constant::{constant_path, ConstantPath};
 use crate::ruby::duration::Duration;
 use crate::ruby::time_zone::{self, RailsZone};
 use crate::ruby::{bigdecimal, time, Numeric};
@@ -332,7 +335,19 @@ fn decode_serialized<O: Object>(
                 .map(Value::Time)
                 .map_err(|_| obj.invalid("value", text.as_ref(), "is not an ISO 8601 time"))
         }
-        serializers::MODULE => Ok(Value::Module(obj.string("value")?.into())),
+        serializers::MODULE => {
+            let text = obj.string("value")?;
+            match constant_path(text.as_ref()) {
+                ConstantPath::Valid(name) | ConstantPath::Unknown(name) => {
+                    Ok(Value::Module(name.to_owned()))
+                }
+                ConstantPath::Invalid => Err(obj.invalid(
+                    "value",
+                    text.as_ref(),
+                    "is not a constant name (Rails' constantize raises NameError)",
+                )),
+            }
+        }
         serializers::RANGE => decode_range(&mut obj, ctx),
         serializers::BIG_DECIMAL => {
             let text = obj.string("value")?;
@@ -531,6 +546,16 @@ fn decode_range<O: Object>(
         Kind::Null => false,
         _ => true,
     };
+    if range_order(&begin, &end) == Order::Incomparable {
+        return Err(DecodeError::invalid_at(
+            path,
+            format!(
+                "RangeSerializer from {} to {}: bad value for range",
+                begin.ruby_type_name(),
+                end.ruby_type_name()
+            ),
+        ));
+    }
     Ok(Value::Range(Box::new(Range {
         begin,
         end,

@@ -1,13 +1,17 @@
 //! [`Value`] → JSON, the way Rails 8.1's `ActiveJob::Arguments.serialize` writes it.
 
 use super::decode::RESERVED_KEYS;
-use super::value::{Hash, HashKey, HashKind, TimeWithZone, TimeWithZoneWire, Value};
-use crate::error::{EncodeError, JsonPath};
+use super::range_order::{range_order, Order};
+use super::value::{Hash, HashKey, HashKind, Range, TimeWithZone, TimeWithZoneWire, Value};
+use crate::error::{EncodeError, EncodeErrorKind, JsonPath};
 use crate::json::number;
+use crate::ruby::bigdecimal::bigdecimal_literal;
+use crate::ruby::constant::{constant_path, ConstantPath};
 use crate::ruby::duration::Duration;
 use crate::ruby::time_zone;
 use crate::ruby::{time, Numeric};
 use crate::serializers;
+use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value as Json};
 
 /// Serializes job arguments into the JSON array Rails writes as `arguments`.
@@ -40,6 +44,8 @@ pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeErr
         ),
         Value::Hash(hash) => encode_hash(hash, path)?,
         Value::GlobalId(gid) => {
+            gid.check()
+                .map_err(|reason| EncodeError::refused(path, EncodeErrorKind::GlobalId, reason))?;
             let mut map = Map::new();
             map.insert("_aj_globalid".into(), Json::String(gid.uri()));
             Json::Object(map)
@@ -49,12 +55,16 @@ pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeErr
             readable_by_ruby(time::parse_date(&text).map(|_| ()), &text, path)?;
             serialized(serializers::DATE, [("value", Json::String(text))])
         }
-        Value::Time(t) => serialized(
-            serializers::TIME,
-            [("value", Json::String(time::format_iso8601_9(t)))],
-        ),
+        Value::Time(t) => {
+            let text = time::format_iso8601_9(&time::RubyTime {
+                instant: whole_minute_offset(&t.instant),
+                utc: t.utc,
+            });
+            readable_by_ruby(time::parse_xmlschema(&text).map(|_| ()), &text, path)?;
+            serialized(serializers::TIME, [("value", Json::String(text))])
+        }
         Value::DateTime(dt) => {
-            let text = time::format_datetime_iso8601_9(dt);
+            let text = time::format_datetime_iso8601_9(&whole_minute_offset(dt));
             readable_by_ruby(time::parse_datetime(&text).map(|_| ()), &text, path)?;
             serialized(serializers::DATE_TIME, [("value", Json::String(text))])
         }
@@ -76,30 +86,18 @@ pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeErr
                 [("value", numeric(&d.value)), ("parts", Json::Array(parts))],
             )
         }
-        Value::BigDecimal(text) => serialized(
-            serializers::BIG_DECIMAL,
-            [("value", Json::String(text.clone()))],
-        ),
-        Value::Module(name) => {
-            if name.is_empty() {
-                return Err(EncodeError::new(
-                    path,
-                    "Serializing an anonymous class is not supported",
-                ));
-            }
-            serialized(serializers::MODULE, [("value", Json::String(name.clone()))])
+        Value::BigDecimal(text) => {
+            // Rails writes `to_s`; any literal `BigDecimal()` reads the same is written that way.
+            let shown = bigdecimal_literal(text).map_err(|reason| {
+                EncodeError::refused(path, EncodeErrorKind::BigDecimal, reason)
+            })?;
+            serialized(serializers::BIG_DECIMAL, [("value", Json::String(shown))])
         }
-        Value::Range(range) => serialized(
-            serializers::RANGE,
-            [
-                (
-                    "begin",
-                    encode_argument(&range.begin, &path.field("begin"))?,
-                ),
-                ("end", encode_argument(&range.end, &path.field("end"))?),
-                ("exclude_end", Json::Bool(range.exclude_end)),
-            ],
+        Value::Module(name) => serialized(
+            serializers::MODULE,
+            [("value", Json::String(module_name(name, path)?.to_owned()))],
         ),
+        Value::Range(range) => encode_range(range, path)?,
         Value::Custom(custom) => {
             let mut map = Map::with_capacity(custom.fields.len() + 1);
             map.insert(
@@ -114,6 +112,76 @@ pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeErr
     })
 }
 
+/// Ruby prints a UTC offset without its seconds (`%:z`), and `Time.iso8601` / `DateTime.iso8601`
+/// read only hours and minutes back: Rails writes a Time at `+05:53:28` (local mean time, before
+/// about 1900) as `+05:53` beside the local time of `+05:53:28`, and reads back an instant 28
+/// seconds off. Rust writes the same offset text beside the local time *of that offset*, so the
+/// instant reads back exactly; the offset Ruby shows is the one it prints, seconds dropped.
+fn whole_minute_offset(dt: &DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+    let seconds = dt.offset().local_minus_utc();
+    if seconds % 60 == 0 {
+        return *dt;
+    }
+    // `%:z` drops the seconds of the offset's magnitude: -00:01:15 prints as -00:01.
+    let shown = FixedOffset::east_opt(seconds / 60 * 60).expect("a smaller offset is valid");
+    dt.with_timezone(&shown)
+}
+
+/// `ModuleSerializer` writes `constant.name`, which Rails reads with `constantize`: the name
+/// must be a constant path (`::String` is written as Ruby names it, `String`).
+fn module_name<'a>(name: &'a str, path: &JsonPath) -> Result<&'a str, EncodeError> {
+    if name.is_empty() {
+        return Err(EncodeError::new(
+            path,
+            "Serializing an anonymous class is not supported",
+        ));
+    }
+    match constant_path(name) {
+        ConstantPath::Valid(name) => Ok(name),
+        ConstantPath::Unknown(_) | ConstantPath::Invalid => Err(EncodeError::refused(
+            path,
+            EncodeErrorKind::Module,
+            format!(
+                "{} is not a constant path Rails can constantize",
+                crate::ruby::string::inspect_str(name)
+            ),
+        )),
+    }
+}
+
+/// `RangeSerializer`: refused when Ruby's `Range.new` could not build the range back.
+fn encode_range(range: &Range, path: &JsonPath) -> Result<Json, EncodeError> {
+    let begin = encode_argument(&range.begin, &path.field("begin"))?;
+    let end = encode_argument(&range.end, &path.field("end"))?;
+    match range_order(&range.begin, &range.end) {
+        Order::Comparable => {}
+        order => {
+            let why = if order == Order::Incomparable {
+                "Ruby raises `bad value for range`"
+            } else {
+                "whether Ruby can compare them depends on the values"
+            };
+            return Err(EncodeError::refused(
+                path,
+                EncodeErrorKind::Range,
+                format!(
+                    "a Range from {} to {}: {why}",
+                    range.begin.ruby_type_name(),
+                    range.end.ruby_type_name()
+                ),
+            ));
+        }
+    }
+    Ok(serialized(
+        serializers::RANGE,
+        [
+            ("begin", begin),
+            ("end", end),
+            ("exclude_end", Json::Bool(range.exclude_end)),
+        ],
+    ))
+}
+
 /// Ruby's `Date` and `DateTime` have no days between 1582-10-04 and 1582-10-15 (the Gregorian reform): Ruby
 /// raises `invalid date` for them, so such a value is refused here instead of written into a payload that no
 /// worker can read.
@@ -123,9 +191,10 @@ fn readable_by_ruby(
     path: &JsonPath,
 ) -> Result<(), EncodeError> {
     read_back.map_err(|e| {
-        EncodeError::new(
+        EncodeError::refused(
             path,
-            format!("{text} is not a date Ruby can read back: {e}"),
+            EncodeErrorKind::Time,
+            format!("{text} is not a time Ruby can read back: {e}"),
         )
     })
 }
@@ -138,8 +207,9 @@ fn finite_duration(d: &Duration, path: &JsonPath) -> Result<(), EncodeError> {
     if finite(&d.value) && d.parts.iter().all(|(_, amount)| finite(amount)) {
         return Ok(());
     }
-    Err(EncodeError::new(
+    Err(EncodeError::refused(
         path,
+        EncodeErrorKind::Time,
         format!(
             "Duration ({}) is not finite: JSON cannot carry it",
             d.inspect()

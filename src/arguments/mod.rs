@@ -9,7 +9,9 @@
 mod de;
 mod decode;
 mod encode;
+mod global_id;
 pub(crate) mod node;
+pub(crate) mod range_order;
 pub(crate) mod tape;
 mod value;
 
@@ -17,6 +19,7 @@ pub use de::{from_value, from_values, ArgumentError};
 pub use decode::{decode_argument, decode_arguments, DecodeContext};
 pub(crate) use decode::{decode_argument_list, invalid_timezone, Ctx, Zone};
 pub use encode::{encode_argument, encode_arguments};
+pub use global_id::{GlobalId, ModelId};
 pub use value::{
-    CustomObject, GlobalId, Hash, HashKey, HashKind, Range, TimeWithZone, TimeWithZoneWire, Value,
+    CustomObject, Hash, HashKey, HashKind, Range, TimeWithZone, TimeWithZoneWire, Value,
 };

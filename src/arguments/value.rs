@@ -1,5 +1,6 @@
 //! The argument value model.
 
+use super::global_id::GlobalId;
 use crate::ruby::duration::Duration;
 use crate::ruby::time::RubyTime;
 use crate::ruby::time_zone::RailsZone;
@@ -101,118 +102,6 @@ impl Hash {
             .find(|(k, _)| k.name() == name)
             .map(|(_, v)| v)
     }
-}
-
-/// A GlobalID reference (`gid://app/Model/id`): Rails locates the record; Rust keeps the reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GlobalId {
-    /// The application name (`shop`).
-    pub app: String,
-    /// The model's class name (`User`, `Billing::Invoice`).
-    pub model_name: String,
-    /// The record id as text (`7`, a UUID, or `a/b` for composite keys).
-    pub model_id: String,
-}
-
-impl GlobalId {
-    /// A reference to `model_name` record `model_id` of application `app`.
-    pub fn new(
-        app: impl Into<String>,
-        model_name: impl Into<String>,
-        model_id: impl Into<String>,
-    ) -> Self {
-        GlobalId {
-            app: app.into(),
-            model_name: model_name.into(),
-            model_id: model_id.into(),
-        }
-    }
-
-    /// Parses `gid://app/Model/id` as GlobalID does: the id is `CGI.unescape`d (`+` is a
-    /// space, `%XX` a byte), a query (`?params`) or fragment is not part of it. `None` when the
-    /// text is not a valid URI of that shape (Rails' locator then finds nothing).
-    pub fn parse(uri: &str) -> Option<GlobalId> {
-        let rest = uri.strip_prefix("gid://")?;
-        if !rest.bytes().all(is_uri_byte) {
-            return None;
-        }
-        let (app, rest) = rest.split_once('/')?;
-        let (model, id) = rest.split_once('/')?;
-        let id = id.split(['?', '#']).next().unwrap_or_default();
-        if app.is_empty() || model.is_empty() || id.is_empty() {
-            return None;
-        }
-        let id = id
-            .split('/')
-            .map(cgi_unescape)
-            .collect::<Option<Vec<_>>>()?
-            .join("/");
-        // GlobalID unescapes only the id; the model name is a constant path as written.
-        Some(GlobalId::new(app, model, id))
-    }
-
-    /// The URI Rails writes: `gid://app/Model/id`, each `/`-separated part of the id escaped
-    /// with `CGI.escape` as GlobalID escapes it.
-    pub fn uri(&self) -> String {
-        self.uri_in_app(&self.app)
-    }
-
-    /// The URI with another application name (how a worker with its own `GlobalID.app` prints a
-    /// located record).
-    pub fn uri_in_app(&self, app: &str) -> String {
-        let id: Vec<String> = self.model_id.split('/').map(cgi_escape).collect();
-        format!("gid://{app}/{}/{}", self.model_name, id.join("/"))
-    }
-}
-
-/// Bytes a URI may hold (RFC 3986 unreserved, reserved and `%`): anything else makes Ruby's URI
-/// parser, and so GlobalID, reject the text.
-fn is_uri_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b)
-}
-
-/// `CGI.escape`: keeps `A-Za-z0-9_.-~`, writes a space as `+` and every other byte as `%XX`.
-fn cgi_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// `CGI.unescape`: `+` is a space, `%XX` a byte; `None` for a broken escape or bytes that are
-/// not UTF-8 (the URI would not have parsed in Ruby).
-fn cgi_unescape(text: &str) -> Option<String> {
-    if !text.contains(['%', '+']) {
-        return Some(text.to_owned());
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = text.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// An `ActiveSupport::TimeWithZone`: an instant seen in a Rails time zone.
@@ -496,15 +385,6 @@ impl std::fmt::Display for Value {
                 serde_json::Value::Object(c.fields.clone())
             ),
         }
-    }
-}
-
-/// A handler can take a GlobalID argument as a [`GlobalId`]: it arrives as its `gid://` URI.
-impl<'de> serde::Deserialize<'de> for GlobalId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let uri = String::deserialize(deserializer)?;
-        GlobalId::parse(&uri)
-            .ok_or_else(|| serde::de::Error::custom(format!("{uri:?} is not a GlobalID URI")))
     }
 }
 

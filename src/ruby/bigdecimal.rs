@@ -53,6 +53,36 @@ pub fn bigdecimal_to_s(literal: &str) -> Result<String, String> {
     })
 }
 
+/// `BigDecimal(literal).to_s` for a writer: as [`bigdecimal_to_s`], but also refusing a literal
+/// whose exponent overflows BigDecimal's reading (`1e99999999999999999999` reads as
+/// `Infinity`, `1e-99999999999999999999` as `0.0`): Ruby would hand the job another number.
+pub fn bigdecimal_literal(literal: &str) -> Result<String, String> {
+    let shown = bigdecimal_to_s(literal)?;
+    if exponent_overflows(literal) {
+        return Err(format!(
+            "BigDecimal(\"{literal}\") overflows BigDecimal's exponent: Ruby reads it as {shown}"
+        ));
+    }
+    Ok(shown)
+}
+
+/// Whether a literal `BigDecimal()` accepts has non-zero digits and an exponent beyond
+/// [`EXPONENT_LIMIT`].
+fn exponent_overflows(literal: &str) -> bool {
+    let bytes = literal.as_bytes();
+    let mut j = bytes.iter().take_while(|b| is_space(**b)).count();
+    if bytes.get(j) == Some(&b'#') {
+        j += 1;
+    }
+    if special(&bytes[j..]).is_some() {
+        return false;
+    }
+    scan(&bytes[j..]).is_some_and(|scanned| {
+        let nonzero = scanned.int.iter().chain(&scanned.frac).any(|d| *d != b'0');
+        nonzero && exponent(&scanned.exp, scanned.exp_negative).is_none()
+    })
+}
+
 /// Ruby's `ISSPACE`.
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
@@ -245,6 +275,25 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(bigdecimal_to_s(input).as_deref(), Ok(want), "{input:?}");
         }
+    }
+
+    /// A writer refuses literals that Ruby reads as another number.
+    #[test]
+    fn literal_refuses_exponent_overflow() {
+        assert_eq!(bigdecimal_literal(" 1_000.50 ").as_deref(), Ok("1000.5"));
+        assert_eq!(bigdecimal_literal("Infinity").as_deref(), Ok("Infinity"));
+        assert_eq!(
+            bigdecimal_literal("0e99999999999999999999").as_deref(),
+            Ok("0.0")
+        );
+        assert!(bigdecimal_literal("1e99999999999999999999").is_err());
+        assert!(bigdecimal_literal("-1e-99999999999999999999").is_err());
+        assert!(bigdecimal_literal("1.2.3").is_err());
+        assert!(bigdecimal_literal("").is_err());
+        assert_eq!(
+            bigdecimal_to_s("1e99999999999999999999").as_deref(),
+            Ok("Infinity")
+        );
     }
 
     #[test]

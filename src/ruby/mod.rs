@@ -5,6 +5,7 @@
 //! Rust reads and writes matches what a Ruby worker reads and writes.
 
 pub mod bigdecimal;
+pub mod constant;
 pub mod duration;
 pub mod float;
 pub mod number;
