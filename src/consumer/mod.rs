@@ -20,10 +20,20 @@
 //! * **Offsets**: after each successful job the task stores `offset + 1` (Karafka's
 //!   `mark_as_consumed`; `store_offsets` takes the next offset, unlike `store_offset`). Stores of
 //!   jobs that finish without ever waiting are coalesced up to the next await point or the end of
-//!   the batch: nothing can commit in between except librdkafka's 5 s auto-commit, which then
-//!   sees at worst a few microseconds old offset. librdkafka auto-commits stored offsets every
-//!   5 s; the worker also commits asynchronously when a failing partition is paused and resumed,
-//!   and synchronously on revocation and shutdown.
+//!   the batch. The worker commits the stored offsets itself, asynchronously, every
+//!   [`WorkerConfig::commit_interval`] (100 ms) and as soon as a partition runs dry (the end of
+//!   a batch), one commit for all partitions and never more often than every 10 ms; also when a
+//!   failing partition is paused and resumed, and synchronously on revocation and shutdown. A
+//!   `kill -9` therefore re-runs at most what each partition finished in about the last
+//!   interval. Karafka instead keeps librdkafka's auto-commit (every 5 s: up to 5 s of work
+//!   runs again after a crash); its synchronous `mark_as_consumed!` closes that window at the
+//!   price of one round trip per job. Commit outcomes are kept in [`CommitState`].
+//! * **Commits that do not get through** (the broker or the group coordinator away): once
+//!   stored offsets have waited [`WorkerConfig::commit_stall_timeout`] (1 s, at most half of
+//!   `session.timeout.ms`) for an acknowledged commit, no partition starts a new job; running
+//!   jobs finish. Jobs resume when a commit succeeds. Without this, jobs would go on running
+//!   from librdkafka's read-ahead with offsets that can never be committed, and all of them
+//!   would run again once the assignment is lost (after `session.timeout.ms`).
 //! * **Failures** pause the partition (librdkafka pause + async commit), wait
 //!   `pause.timeout × 2^attempt` (capped), resume, and run the same message again; nothing after
 //!   it in that partition runs meanwhile, other partitions go on. The task keeps the failed
@@ -142,6 +152,7 @@
 //! ```
 
 mod batch_queue;
+mod commit_state;
 mod config;
 mod dispatch;
 mod failure;
@@ -161,6 +172,7 @@ use futures::future::BoxFuture;
 
 use crate::payload_format::PayloadFormat;
 
+pub use commit_state::{CommitState, CommitStatus};
 pub use config::{
     BadMessagePolicies, BadMessagePolicy, ConfigError, DeadLetterQueue, PauseConfig, TopicConfig,
     WorkerConfig, WorkerConfigBuilder, BOOTSTRAP_ENV,

@@ -326,8 +326,8 @@ impl PartitionTask {
             let first = match self.next_ready() {
                 Some(m) => m,
                 None => {
-                    // The partition may idle for long: store what is done first.
-                    self.flush_store();
+                    // The partition may idle for long: store and commit what is done first.
+                    self.flush_store_ran_dry();
                     if !self.wait_for_message().await {
                         return;
                     }
@@ -345,6 +345,9 @@ impl PartitionTask {
                 }
             }
 
+            if !self.wait_for_commits().await {
+                return;
+            }
             // One concurrency slot for up to `max_messages` jobs.
             let slots = self.worker.slots.clone();
             let signals = self.signals.clone();
@@ -369,6 +372,10 @@ impl PartitionTask {
                 if ran >= self.worker.config.max_messages {
                     break;
                 }
+                if self.worker.commits.is_holding() {
+                    // Commits do not get through: the outer loop waits, without the slot.
+                    break;
+                }
                 match self.next_ready() {
                     Some(m) => message = m,
                     None => break,
@@ -381,6 +388,26 @@ impl PartitionTask {
             }
             self.flush_store();
             drop(permit);
+        }
+    }
+
+    /// Waits while the worker holds new jobs because offset commits do not get through (see
+    /// [`CommitState`](super::CommitState)). False when revoked or stopping meanwhile.
+    pub(super) async fn wait_for_commits(&mut self) -> bool {
+        if !self.worker.commits.is_holding() {
+            return true;
+        }
+        tracing::debug!(
+            topic = %self.shared.topic,
+            partition = self.shared.partition,
+            "waiting for offset commits to succeed before the next job"
+        );
+        let commits = self.worker.commits.clone();
+        let signals = self.signals.clone();
+        tokio::select! {
+            biased;
+            _ = signals.cancelled() => false,
+            _ = commits.wait_until_released() => true,
         }
     }
 
@@ -717,8 +744,17 @@ impl PartitionTask {
         outcome.unwrap_or_else(|panic| Err(JobFailure::from_panic(panic)))
     }
 
-    /// Hands the pending offset to librdkafka (unless the partition has been given up).
-    pub(super) fn flush_store(&mut self) {
+    /// [`flush_store`](Self::flush_store) at the end of a batch, when the partition has nothing
+    /// more to run: the offsets are committed without waiting for the commit interval.
+    pub(super) fn flush_store_ran_dry(&mut self) {
+        if self.flush_store() {
+            self.worker.commits.stored_and_ran_dry();
+        }
+    }
+
+    /// Hands the pending offset to librdkafka (unless the partition has been given up). True
+    /// when an offset was stored; the poller commits it within the commit interval.
+    pub(super) fn flush_store(&mut self) -> bool {
         if self.pending_successes > 0 {
             WorkerStats::add(
                 &self.worker.stats.jobs_succeeded,
@@ -726,7 +762,7 @@ impl PartitionTask {
             );
         }
         let Some(next) = self.pending_store.take() else {
-            return;
+            return false;
         };
         let closed = lock(&self.shared.store_closed);
         if *closed {
@@ -736,7 +772,7 @@ impl PartitionTask {
                 next_offset = next,
                 "offset not stored: partition already given up"
             );
-            return;
+            return false;
         }
         let mut tpl = TopicPartitionList::with_capacity(1);
         let result = tpl
@@ -747,14 +783,21 @@ impl PartitionTask {
             )
             .and_then(|()| self.consumer.store_offsets(&tpl));
         drop(closed);
-        if let Err(error) = result {
-            tracing::warn!(
-                topic = %self.shared.topic,
-                partition = self.shared.partition,
-                next_offset = next,
-                %error,
-                "offset store failed"
-            );
+        match result {
+            Ok(()) => {
+                self.worker.commits.stored();
+                true
+            }
+            Err(error) => {
+                tracing::warn!(
+                    topic = %self.shared.topic,
+                    partition = self.shared.partition,
+                    next_offset = next,
+                    %error,
+                    "offset store failed"
+                );
+                false
+            }
         }
     }
 }

@@ -106,7 +106,8 @@ impl PartitionTask {
                 && !stopping
                 && !g.yielding
                 && g.failures.is_empty()
-                && g.hold.is_none();
+                && g.hold.is_none()
+                && !self.worker.commits.is_holding();
             if may_take {
                 self.take(&mut g, &vp, window, held_limit);
             }
@@ -121,7 +122,7 @@ impl PartitionTask {
                 if revoked || stopping {
                     break;
                 }
-                self.flush_store();
+                self.flush_store_ran_dry();
                 if g.yielding {
                     g.yielding = false;
                     slot = None;
@@ -130,6 +131,14 @@ impl PartitionTask {
                     // Wait without the slot; the message stays first in line.
                     slot = None;
                     if !self.hold_until(due).await {
+                        break;
+                    }
+                    continue;
+                }
+                if self.worker.commits.is_holding() {
+                    // Commits do not get through: start nothing, and hold no slot meanwhile.
+                    slot = None;
+                    if !self.wait_for_commits().await {
                         break;
                     }
                     continue;

@@ -22,6 +22,8 @@ use crate::kafka::log::{log_error, log_line};
 
 /// Longest wait in `poll`: bounds how late a shutdown request is noticed.
 const IDLE_POLL: Duration = Duration::from_millis(20);
+/// Shortest time between two commits when a partition ran dry before the commit interval.
+const MIN_COMMIT_GAP: Duration = Duration::from_millis(10);
 /// Extra time for the final commit and close after `shutdown_timeout` (Karafka's
 /// `forceful_shutdown_wait`).
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -74,13 +76,24 @@ pub(crate) fn single(topic: &str, partition: i32) -> TopicPartitionList {
     tpl
 }
 
-/// Commits stored offsets; "nothing to commit" is not an error.
+/// Commits stored offsets; "nothing to commit" is not an error. The outcome of a synchronous
+/// commit, and an asynchronous one refused at once, go to the worker's [`CommitState`](super::CommitState); the
+/// others arrive through [`WorkerContext::commit_callback`].
 pub(crate) fn commit(consumer: &BaseConsumer<WorkerContext>, mode: CommitMode, why: &str) {
+    let commits = &consumer.context().shared.commits;
     match consumer.commit_consumer_state(mode) {
-        Ok(()) => tracing::debug!(?mode, why, "offsets committed"),
-        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        Ok(()) => {
+            if matches!(mode, CommitMode::Sync) {
+                commits.succeeded(Instant::now());
+            }
+            tracing::trace!(?mode, why, "offsets committed");
+        }
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {
+            commits.succeeded(Instant::now())
+        }
         Err(error) => {
             WorkerStats::add(&consumer.context().shared.stats.commit_failures, 1);
+            commits.failed(Instant::now(), error.to_string());
             tracing::warn!(?mode, why, %error, "offset commit failed");
         }
     }
@@ -313,11 +326,18 @@ impl ConsumerContext for WorkerContext {
         result: rdkafka::error::KafkaResult<()>,
         offsets: &TopicPartitionList,
     ) {
+        let commits = &self.shared.commits;
         match result {
-            Ok(()) => tracing::trace!(?offsets, "commit acknowledged"),
-            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Ok(()) => {
+                commits.succeeded(Instant::now());
+                tracing::trace!(?offsets, "commit acknowledged")
+            }
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {
+                commits.succeeded(Instant::now())
+            }
             Err(error) => {
                 WorkerStats::add(&self.shared.stats.commit_failures, 1);
+                commits.failed(Instant::now(), error.to_string());
                 tracing::warn!(%error, "offset commit failed");
             }
         }
@@ -370,8 +390,24 @@ impl Poller {
             if routed {
                 self.hand_out();
             }
+            self.commit_on_cadence();
         }
         Ok(())
+    }
+
+    /// Sends an asynchronous commit of the stored offsets when one is due (see
+    /// [`CommitState`](super::CommitState)), and holds new jobs while commits do not get through.
+    fn commit_on_cadence(&self) {
+        let shared = &self.context().shared;
+        let now = Instant::now();
+        if shared
+            .commits
+            .commit_due(now, shared.config.commit_interval, MIN_COMMIT_GAP)
+        {
+            shared.commits.sent(now);
+            commit(&self.consumer, CommitMode::Async, "interval");
+        }
+        shared.commits.check_stall(now);
     }
 
     fn poll_error(&self, error: KafkaError) -> Result<(), WorkerError> {

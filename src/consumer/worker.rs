@@ -9,6 +9,7 @@ use rdkafka::error::KafkaError;
 use thiserror::Error;
 use tokio::sync::{oneshot, Semaphore};
 
+use super::commit_state::CommitState;
 use super::config::{ConfigError, TopicConfig, WorkerConfig};
 use super::dispatch::Dispatcher;
 use super::message::Flag;
@@ -90,6 +91,7 @@ pub(crate) struct WorkerShared {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) dispatcher: Option<Arc<Dispatcher>>,
     pub(crate) stats: Arc<WorkerStats>,
+    pub(crate) commits: Arc<CommitState>,
     pub(crate) observer: Option<Arc<dyn WorkerObserver>>,
     pub(crate) runtime: tokio::runtime::Handle,
     /// Set once the consumer exists; weak so that the context (owned by the consumer) does not
@@ -137,6 +139,7 @@ pub struct Worker {
     handler: Arc<dyn MessageHandler>,
     shutdown: ShutdownHandle,
     stats: Arc<WorkerStats>,
+    commits: Arc<CommitState>,
     observer: Option<Arc<dyn WorkerObserver>>,
     handle_signals: bool,
 }
@@ -145,6 +148,7 @@ impl Worker {
     /// A worker for a validated configuration (see [`WorkerConfig::builder`]).
     pub fn new(config: WorkerConfig, handler: impl MessageHandler) -> Self {
         Worker {
+            commits: Arc::new(CommitState::new(config.effective_commit_stall_timeout())),
             config,
             handler: Arc::new(handler),
             shutdown: ShutdownHandle::default(),
@@ -177,6 +181,12 @@ impl Worker {
         self.stats.clone()
     }
 
+    /// What became of its offset commits (last success, failing since, last error, whether
+    /// new jobs are held); see [`CommitState`]. A health check reads it.
+    pub fn commit_state(&self) -> Arc<CommitState> {
+        self.commits.clone()
+    }
+
     /// The payload format its handler reads (see [`MessageHandler::payload_format`]).
     pub(crate) fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
         self.handler.payload_format()
@@ -207,6 +217,7 @@ impl Worker {
             shutdown: self.shutdown.clone(),
             dispatcher: dispatcher.clone(),
             stats: self.stats,
+            commits: self.commits,
             observer: self.observer,
             runtime: tokio::runtime::Handle::current(),
             consumer: OnceLock::new(),

@@ -22,6 +22,8 @@ struct FileConfig {
     max_messages: Option<usize>,
     shutdown_timeout_ms: Option<u64>,
     revoke_timeout_ms: Option<u64>,
+    commit_interval_ms: Option<u64>,
+    commit_stall_timeout_ms: Option<u64>,
     #[serde(default)]
     pause: FilePause,
     #[serde(default)]
@@ -88,6 +90,8 @@ impl WorkerConfig {
     /// max_messages = 100
     /// shutdown_timeout_ms = 60000
     /// revoke_timeout_ms = 10000  # no Karafka equivalent: see WorkerConfig::revoke_timeout
+    /// commit_interval_ms = 100   # Karafka: librdkafka's auto-commit, every 5000 ms
+    /// commit_stall_timeout_ms = 1000  # new jobs wait while commits fail this long
     /// # bootstrap_servers = "..." # else kafka."bootstrap.servers", else $KAFKA_BOOTSTRAP_SERVERS
     ///
     /// [pause]                    # config.pause.*
@@ -135,6 +139,12 @@ impl WorkerConfig {
         }
         if let Some(v) = file.revoke_timeout_ms {
             b = b.revoke_timeout(Duration::from_millis(v));
+        }
+        if let Some(v) = file.commit_interval_ms {
+            b = b.commit_interval(Duration::from_millis(v));
+        }
+        if let Some(v) = file.commit_stall_timeout_ms {
+            b = b.commit_stall_timeout(Duration::from_millis(v));
         }
         let mut pause = PauseConfig::default();
         if let Some(v) = file.pause.timeout_ms {

@@ -43,6 +43,14 @@ pub struct WorkerConfig {
     /// offsets are committed and the partition is given up (10 s; never more than half of
     /// `max.poll.interval.ms`, or the whole group would wait on this member).
     pub revoke_timeout: Duration,
+    /// How often stored offsets are committed (100 ms), asynchronously; a partition that runs
+    /// dry commits sooner. A `kill -9` re-runs at most the jobs each partition finished within
+    /// about this long. Karafka leaves this to librdkafka's auto-commit (every 5 s).
+    pub commit_interval: Duration,
+    /// How long stored offsets may wait for a successful commit before no new job starts
+    /// (1 s; never more than half of `session.timeout.ms`). Jobs resume once a commit succeeds;
+    /// see [`CommitState`](super::CommitState).
+    pub commit_stall_timeout: Duration,
     /// Retry backoff.
     pub pause: PauseConfig,
     /// Routed topics.
@@ -65,6 +73,8 @@ pub struct WorkerConfigBuilder {
     max_messages: usize,
     shutdown_timeout: Duration,
     revoke_timeout: Duration,
+    commit_interval: Duration,
+    commit_stall_timeout: Duration,
     pause: PauseConfig,
     topics: Vec<TopicConfig>,
     kafka: BTreeMap<String, String>,
@@ -81,6 +91,8 @@ impl Default for WorkerConfigBuilder {
             max_messages: 100,
             shutdown_timeout: Duration::from_millis(60_000),
             revoke_timeout: Duration::from_millis(10_000),
+            commit_interval: Duration::from_millis(100),
+            commit_stall_timeout: Duration::from_millis(1_000),
             pause: PauseConfig::default(),
             topics: Vec::new(),
             kafka: BTreeMap::new(),
@@ -125,6 +137,16 @@ impl WorkerConfigBuilder {
         self.revoke_timeout = v;
         self
     }
+    /// How often stored offsets are committed.
+    pub fn commit_interval(mut self, v: Duration) -> Self {
+        self.commit_interval = v;
+        self
+    }
+    /// How long stored offsets may go uncommitted before new jobs wait for a commit.
+    pub fn commit_stall_timeout(mut self, v: Duration) -> Self {
+        self.commit_stall_timeout = v;
+        self
+    }
     /// Retry backoff.
     pub fn pause(mut self, v: PauseConfig) -> Self {
         self.pause = v;
@@ -159,6 +181,8 @@ impl WorkerConfigBuilder {
             max_messages: self.max_messages,
             shutdown_timeout: self.shutdown_timeout,
             revoke_timeout: self.revoke_timeout,
+            commit_interval: self.commit_interval,
+            commit_stall_timeout: self.commit_stall_timeout,
             pause: self.pause,
             topics: self.topics,
             kafka: self.kafka,
@@ -200,8 +224,9 @@ impl WorkerConfig {
     ///
     /// Karafka forces `enable.auto.offset.store=false` and injects `statistics.interval.ms`,
     /// `max.poll.interval.ms`, `socket.nagle.disable` and (outside production)
-    /// `allow.auto.create.topics`; `enable.auto.commit` / `auto.commit.interval.ms` /
-    /// `partition.assignment.strategy` are librdkafka's defaults, spelled out here.
+    /// `allow.auto.create.topics`; `partition.assignment.strategy` is librdkafka's default,
+    /// spelled out here. `enable.auto.commit` is off: the worker commits the stored offsets
+    /// itself every `commit_interval` (Karafka keeps librdkafka's 5 s auto-commit).
     /// `fetch.queue.backoff.ms` is lowered from librdkafka's 1 000 ms: with the default, the
     /// fetcher idles a full second whenever its read-ahead queue is full.
     /// `queued.min.messages` / `queued.max.messages.kbytes` (read-ahead bounds) are lowered to
@@ -216,8 +241,7 @@ impl WorkerConfig {
         let mut c = client::base_config(&self.bootstrap_servers, Some(&self.client_id));
         c.set("group.id", &self.group_id)
             .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "5000")
+            .set("enable.auto.commit", "false")
             .set("statistics.interval.ms", "5000")
             .set("max.poll.interval.ms", "300000")
             .set("allow.auto.create.topics", "true")
@@ -266,6 +290,23 @@ impl WorkerConfig {
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(300_000);
         Duration::from_millis(ms)
+    }
+
+    /// The `session.timeout.ms` in effect (librdkafka's default, 45 s, unless set).
+    pub fn session_timeout(&self) -> Duration {
+        let ms = self
+            .kafka
+            .get("session.timeout.ms")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(45_000);
+        Duration::from_millis(ms)
+    }
+
+    /// How long stored offsets really may wait for a commit before new jobs wait:
+    /// `commit_stall_timeout`, at most half of `session.timeout.ms` (past it the assignment is
+    /// at risk, and with it everything finished since the last commit).
+    pub fn effective_commit_stall_timeout(&self) -> Duration {
+        self.commit_stall_timeout.min(self.session_timeout() / 2)
     }
 
     /// How long a revocation really waits: `revoke_timeout`, at most half of

@@ -232,10 +232,32 @@ fn revoke_wait_is_bounded_by_max_poll_interval() {
 }
 
 #[test]
+fn the_worker_commits_itself_and_holds_before_the_session_is_at_risk() {
+    let c = base().topic(TopicConfig::new("t")).build().unwrap();
+    assert_eq!(c.consumer_config().get("enable.auto.commit"), Some("false"));
+    assert_eq!(c.effective_commit_stall_timeout(), Duration::from_secs(1));
+    let c = base()
+        .topic(TopicConfig::new("t"))
+        .commit_stall_timeout(Duration::from_secs(30))
+        .kafka("session.timeout.ms", "10000")
+        .build()
+        .unwrap();
+    assert_eq!(c.effective_commit_stall_timeout(), Duration::from_secs(5));
+    let e = base()
+        .topic(TopicConfig::new("t"))
+        .commit_interval(Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("commit_interval_ms"), "{e}");
+}
+
+#[test]
 fn the_documented_example_parses() {
     let c = WorkerConfig::from_toml_str(DOC_EXAMPLE).unwrap();
     assert_eq!(c.bootstrap_servers, "127.0.0.1:9092");
     assert_eq!(c.revoke_timeout, Duration::from_secs(10));
+    assert_eq!(c.commit_interval, Duration::from_millis(100));
+    assert_eq!(c.commit_stall_timeout, Duration::from_secs(1));
     assert_eq!(
         c.producer_kafka.get("linger.ms").map(String::as_str),
         Some("5")
@@ -258,6 +280,8 @@ concurrency = 5
 max_messages = 100
 shutdown_timeout_ms = 60000
 revoke_timeout_ms = 10000  # no Karafka equivalent: see WorkerConfig::revoke_timeout
+commit_interval_ms = 100   # Karafka: librdkafka's auto-commit, every 5000 ms
+commit_stall_timeout_ms = 1000  # new jobs wait while commits fail this long
 # bootstrap_servers = "..." # else kafka."bootstrap.servers", else $KAFKA_BOOTSTRAP_SERVERS
 
 [pause]                    # config.pause.*

@@ -20,6 +20,9 @@ impl WorkerConfig {
         if self.max_messages == 0 {
             return Err(ConfigError::Zero("max_messages"));
         }
+        if self.commit_interval.is_zero() {
+            return Err(ConfigError::Zero("commit_interval_ms"));
+        }
         if self.pause.timeout.is_zero() {
             return Err(ConfigError::Zero("pause.timeout_ms"));
         }
