@@ -2,8 +2,9 @@
 //! partition tasks and a health check read.
 //!
 //! The worker stores each finished job's offset in librdkafka and commits the stored offsets
-//! itself, asynchronously, every [`WorkerConfig::commit_interval`](super::WorkerConfig) (and
-//! sooner when a partition runs dry). Each commit's outcome lands here:
+//! itself, in the background, every [`WorkerConfig::commit_interval`](super::WorkerConfig)
+//! (and sooner when a partition runs dry). Each commit's outcome lands here (the worker's
+//! synchronous commits at revocation and shutdown included):
 //!
 //! * `last_success`: the last commit the group coordinator acknowledged (or that had nothing
 //!   to commit);

@@ -20,9 +20,10 @@
 //! * **Offsets**: after each successful job the task stores `offset + 1` (Karafka's
 //!   `mark_as_consumed`; `store_offsets` takes the next offset, unlike `store_offset`). Stores of
 //!   jobs that finish without ever waiting are coalesced up to the next await point or the end of
-//!   the batch. The worker commits the stored offsets itself, asynchronously, every
-//!   [`WorkerConfig::commit_interval`] (100 ms) and as soon as a partition runs dry (the end of
-//!   a batch), one commit for all partitions and never more often than every 10 ms; also when a
+//!   the batch. The worker commits the stored offsets itself, in the background (a committer
+//!   thread; no job and no poll waits for it), every [`WorkerConfig::commit_interval`]
+//!   (100 ms) and as soon as a partition runs dry (the end of a batch): one commit at a time
+//!   for all partitions, never more often than every 10 ms; also when a
 //!   failing partition is paused and resumed, and synchronously on revocation and shutdown. A
 //!   `kill -9` therefore re-runs at most what each partition finished in about the last
 //!   interval. Karafka instead keeps librdkafka's auto-commit (every 5 s: up to 5 s of work
@@ -153,6 +154,7 @@
 
 mod batch_queue;
 mod commit_state;
+mod committer;
 mod config;
 mod dispatch;
 mod failure;

@@ -14,6 +14,7 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::{ClientContext, Message, TopicPartitionList};
 use tokio::sync::mpsc;
 
+use super::committer::Committer;
 use super::message::{copy_headers, InboundMessage};
 use super::partition::{Batch, PartitionShared, PartitionTask, Source};
 use super::stats::WorkerStats;
@@ -22,8 +23,6 @@ use crate::kafka::log::{log_error, log_line};
 
 /// Longest wait in `poll`: bounds how late a shutdown request is noticed.
 const IDLE_POLL: Duration = Duration::from_millis(20);
-/// Shortest time between two commits when a partition ran dry before the commit interval.
-const MIN_COMMIT_GAP: Duration = Duration::from_millis(10);
 /// Extra time for the final commit and close after `shutdown_timeout` (Karafka's
 /// `forceful_shutdown_wait`).
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -360,12 +359,23 @@ impl Poller {
 
     /// Consumes until shutdown, then stops cleanly; the consumer is closed when `self` drops.
     pub(crate) fn run(self) -> Result<(), WorkerError> {
+        let committer = match Committer::start(&self.consumer) {
+            Ok(c) => c,
+            Err(source) => {
+                self.context().shared.begin_stop();
+                let _ = self.shutdown(None);
+                return Err(WorkerError::Io {
+                    what: "starting the committer thread",
+                    source,
+                });
+            }
+        };
         let result = self.consume();
         if result.is_err() {
             // A fatal consumer error: stop the partition tasks as a shutdown would.
             self.context().shared.begin_stop();
         }
-        let shutdown = self.shutdown();
+        let shutdown = self.shutdown(Some(committer));
         result.and(shutdown)
     }
 
@@ -390,24 +400,15 @@ impl Poller {
             if routed {
                 self.hand_out();
             }
-            self.commit_on_cadence();
+            self.watch_commits();
         }
         Ok(())
     }
 
-    /// Sends an asynchronous commit of the stored offsets when one is due (see
-    /// [`CommitState`](super::CommitState)), and holds new jobs while commits do not get through.
-    fn commit_on_cadence(&self) {
-        let shared = &self.context().shared;
-        let now = Instant::now();
-        if shared
-            .commits
-            .commit_due(now, shared.config.commit_interval, MIN_COMMIT_GAP)
-        {
-            shared.commits.sent(now);
-            commit(&self.consumer, CommitMode::Async, "interval");
-        }
-        shared.commits.check_stall(now);
+    /// Holds new jobs while commits do not get through (see
+    /// [`CommitState`](super::CommitState)); the committer thread sends the commits.
+    fn watch_commits(&self) {
+        self.context().shared.commits.check_stall(Instant::now());
     }
 
     fn poll_error(&self, error: KafkaError) -> Result<(), WorkerError> {
@@ -443,7 +444,7 @@ impl Poller {
     }
 
     /// Lets running jobs finish (polling on, so the membership stays alive), commits, closes.
-    fn shutdown(&self) -> Result<(), WorkerError> {
+    fn shutdown(&self, committer: Option<Committer>) -> Result<(), WorkerError> {
         let shared = self.context().shared.clone();
         let started = shared.stop_started();
         let deadline = started + shared.config.shutdown_timeout;
@@ -476,6 +477,9 @@ impl Poller {
                     entry.task.abort();
                 }
             }
+        }
+        if let Some(c) = committer {
+            c.stop(CLOSE_GRACE);
         }
         commit(&self.consumer, CommitMode::Sync, "shutdown");
         // Karafka's order: unsubscribe (the revocation runs through our rebalance callback and
