@@ -161,7 +161,6 @@ mod failure;
 mod message;
 mod observer;
 mod partition;
-mod partition_vp;
 mod peek;
 mod poller;
 mod stats;

@@ -1,7 +1,7 @@
 //! Virtual partitions (Karafka Pro): the jobs of one Kafka partition spread over up to
 //! `max_partitions` groups that run at the same time, with the offset rules of Karafka's code.
 //! This file holds the configuration, the grouping and the offset bookkeeping; the loop that
-//! runs the groups is in `partition_vp.rs`.
+//! runs the groups is in `partition/vp.rs`.
 
 use std::collections::VecDeque;
 use std::fmt;

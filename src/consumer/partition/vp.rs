@@ -5,7 +5,7 @@
 //! each in the queue of its group, and keeps one job per group running, all polled together
 //! (a `FuturesUnordered`); the offset bookkeeping therefore needs no lock. Jobs that wait
 //! (I/O, timers) overlap; CPU-heavy work belongs on the blocking pool
-//! ([`blocking`](super::blocking)), where it runs in parallel.
+//! ([`blocking`](crate::consumer::blocking)), where it runs in parallel.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -17,13 +17,15 @@ use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::failure::JobFailure;
-use super::message::InboundMessage;
-use super::observer::FinishedJob;
-use super::partition::PartitionTask;
-use super::peek::{peek, Peeked};
-use super::stats::WorkerStats;
-use super::virtual_partitions::{reduce, OffsetTracker, VirtualPartitioner, VirtualPartitions};
+use super::PartitionTask;
+use crate::consumer::failure::JobFailure;
+use crate::consumer::message::InboundMessage;
+use crate::consumer::observer::FinishedJob;
+use crate::consumer::peek::{peek, Peeked};
+use crate::consumer::stats::WorkerStats;
+use crate::consumer::virtual_partitions::{
+    reduce, OffsetTracker, VirtualPartitioner, VirtualPartitions,
+};
 
 /// Jobs taken from a partition and not finished may be at most this many times the number of
 /// groups (and at least `max_messages`, Karafka's batch): enough that an idle group rarely waits
