@@ -28,8 +28,18 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-/// Commit outcomes of one worker; see the [module docs](self). Read it with
-/// [`CommitState::status`]; the worker alone writes it.
+/// Commit outcomes of one worker ([`Worker::commit_state`](super::Worker::commit_state)).
+/// Read it with [`CommitState::status`]; the worker alone writes it.
+///
+/// The worker commits the stored offsets in the background every
+/// [`WorkerConfig::commit_interval`](super::WorkerConfig::commit_interval) and when a
+/// partition runs dry. A commit to a broker that is away does not fail at once (librdkafka
+/// holds it until the coordinator is back, up to `socket.timeout.ms`), so the age of the
+/// oldest unacknowledged commit ([`CommitStatus::uncommitted_since`]), not the error, shows
+/// that finished jobs are piling up uncommitted. Past
+/// [`WorkerConfig::commit_stall_timeout`](super::WorkerConfig::commit_stall_timeout) the
+/// worker **holds**: no partition starts a new job until a commit succeeds again (running
+/// jobs finish). This bounds what runs again when the assignment is lost during an outage.
 #[derive(Debug)]
 pub struct CommitState {
     inner: Mutex<Inner>,
