@@ -48,6 +48,7 @@ pub mod scheduled;
 pub mod serializers;
 pub mod shadow;
 pub mod typed;
+pub mod web_ui;
 pub mod write_rules;
 
 pub use envelope::{EnvelopeTime, Job};

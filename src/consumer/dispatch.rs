@@ -222,6 +222,11 @@ impl Dispatcher {
         None
     }
 
+    /// The producer itself, for the Web UI reports (a clone shares the same librdkafka client).
+    pub(crate) fn producer(&self) -> FutureProducer<LogContext> {
+        self.producer.clone()
+    }
+
     /// Waits for anything still queued in the producer.
     pub(crate) fn flush(&self, timeout: Duration) {
         if let Err(error) = self.producer.flush(timeout) {

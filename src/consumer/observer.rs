@@ -1,6 +1,7 @@
 //! Hooks through which code outside the runtime (metrics, tracing exporters, health checks)
 //! sees what the worker does, without the runtime knowing about any of them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::failure::JobFailure;
@@ -107,6 +108,39 @@ pub trait WorkerObserver: Send + Sync + 'static {
     /// `STATISTICS.md`). Called just before [`consumer_lag`](Self::consumer_lag).
     fn statistics(&self, json: &[u8]) {
         let _ = json;
+    }
+}
+
+/// Several observers as one: each event goes to each, in the order they were added.
+pub(crate) struct Observers(pub(crate) Vec<Arc<dyn WorkerObserver>>);
+
+impl WorkerObserver for Observers {
+    fn job_finished(&self, job: &FinishedJob<'_>) {
+        self.0.iter().for_each(|o| o.job_finished(job));
+    }
+    fn dead_lettered(&self, message: &InboundMessage, failure: &JobFailure) {
+        self.0
+            .iter()
+            .for_each(|o| o.dead_lettered(message, failure));
+    }
+    fn forwarded(&self, message: &InboundMessage, failure: &JobFailure) {
+        self.0.iter().for_each(|o| o.forwarded(message, failure));
+    }
+    fn partition_paused(&self, topic: &str, partition: i32, reason: PauseReason) {
+        self.0
+            .iter()
+            .for_each(|o| o.partition_paused(topic, partition, reason));
+    }
+    fn partition_resumed(&self, topic: &str, partition: i32) {
+        self.0
+            .iter()
+            .for_each(|o| o.partition_resumed(topic, partition));
+    }
+    fn consumer_lag(&self, lags: &[(String, i32, i64)]) {
+        self.0.iter().for_each(|o| o.consumer_lag(lags));
+    }
+    fn statistics(&self, json: &[u8]) {
+        self.0.iter().for_each(|o| o.statistics(json));
     }
 }
 

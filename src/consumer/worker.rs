@@ -13,11 +13,12 @@ use super::commit_state::CommitState;
 use super::config::{ConfigError, TopicConfig, WorkerConfig};
 use super::dispatch::Dispatcher;
 use super::message::Flag;
-use super::observer::WorkerObserver;
+use super::observer::{Observers, WorkerObserver};
 use super::poller::{Poller, WorkerContext};
 use super::stats::WorkerStats;
 use super::MessageHandler;
 use crate::payload_format::PayloadFormat;
+use crate::web_ui::WebUi;
 
 /// Why a worker stopped other than by a clean shutdown.
 #[derive(Debug, Error)]
@@ -159,9 +160,13 @@ impl Worker {
     }
 
     /// Reports the worker's events (jobs finished, dead letters, pauses, consumer lag) to
-    /// `observer`; see [`WorkerObserver`]. Without one, nothing is measured for it.
+    /// `observer`; see [`WorkerObserver`]. Without one, nothing is measured for it. Calling it
+    /// again adds another observer: each gets every event.
     pub fn observer(mut self, observer: Arc<dyn WorkerObserver>) -> Self {
-        self.observer = Some(observer);
+        self.observer = Some(match self.observer.take() {
+            None => observer,
+            Some(first) => Arc::new(Observers(vec![first, observer])),
+        });
         self
     }
 
@@ -194,8 +199,17 @@ impl Worker {
 
     /// Runs until a shutdown completes (Ok) or the consumer fails. Must be called within a
     /// tokio runtime; the librdkafka poll loop runs on a thread of its own.
-    pub async fn run(self) -> Result<(), WorkerError> {
+    pub async fn run(mut self) -> Result<(), WorkerError> {
         self.config.validate()?;
+        let web_ui = WebUi::new(
+            &self.config,
+            self.stats.clone(),
+            self.handler.payload_format(),
+        );
+        if let Some(web_ui) = &web_ui {
+            self.handler = web_ui.track(self.handler);
+            self = self.observer(web_ui.observer());
+        }
         let dispatcher = if self.config.needs_producer() {
             Some(Dispatcher::new(&self.config)?)
         } else {
@@ -240,6 +254,11 @@ impl Worker {
             tracing::warn!("{note}");
         }
 
+        let reporter = match (&web_ui, &dispatcher) {
+            (Some(web_ui), Some(d)) => Some(web_ui.start(d.producer(), self.shutdown.clone())),
+            _ => None,
+        };
+
         let signals = if self.handle_signals {
             Some(spawn_signal_listener(self.shutdown.clone())?)
         } else {
@@ -263,6 +282,9 @@ impl Worker {
         }
         // A fatal error ends the poller without a shutdown request: stop the tasks too.
         self.shutdown.shutdown();
+        if let Some(reporter) = reporter {
+            reporter.finish().await;
+        }
         if let Some(d) = dispatcher {
             tokio::task::spawn_blocking(move || d.flush(Duration::from_secs(5)))
                 .await

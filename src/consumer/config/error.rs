@@ -100,4 +100,15 @@ pub enum ConfigError {
         /// Source topic.
         topic: String,
     },
+    /// `web_ui.enabled` without a karafka-web version, or with one whose report schema the
+    /// worker does not know: a report of the wrong schema hides the process or halts the Web
+    /// UI's processing for every process.
+    #[error(
+        "web_ui.karafka_web_version = {version:?}: not a supported karafka-web version \
+         (supported: 0.11.0-0.11.3, 0.11.4-0.11.5, 0.11.6, 1.0.x)"
+    )]
+    UnknownKarafkaWebVersion {
+        /// The configured version, if any.
+        version: Option<String>,
+    },
 }

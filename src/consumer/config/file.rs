@@ -11,6 +11,7 @@ use super::{
     WorkerConfig,
 };
 use crate::consumer::virtual_partitions::{VirtualPartitioner, VirtualPartitions};
+use crate::web_ui::WebUiConfig;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +33,36 @@ struct FileConfig {
     producer: BTreeMap<String, toml::Value>,
     #[serde(default)]
     topics: BTreeMap<String, FileTopic>,
+    web_ui: Option<FileWebUi>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWebUi {
+    #[serde(default)]
+    enabled: bool,
+    karafka_web_version: Option<String>,
+    reports_topic: Option<String>,
+    errors_topic: Option<String>,
+    interval_ms: Option<u64>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+impl FileWebUi {
+    fn into_config(self) -> WebUiConfig {
+        let default = WebUiConfig::default();
+        WebUiConfig {
+            enabled: self.enabled,
+            karafka_web_version: self.karafka_web_version,
+            reports_topic: self.reports_topic.unwrap_or(default.reports_topic),
+            errors_topic: self.errors_topic.unwrap_or(default.errors_topic),
+            interval: self
+                .interval_ms
+                .map_or(default.interval, Duration::from_millis),
+            tags: self.tags,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -115,6 +146,14 @@ impl WorkerConfig {
     /// [topics.events.virtual_partitions]  # virtual_partitions(partitioner:, max_partitions:)
     /// partitioner = "key"  # message key (default) | "first_argument" | { header = "tenant_id" }
     /// max_partitions = 8   # default: concurrency
+    ///
+    /// [web_ui]                   # report to the Karafka Web UI (off by default)
+    /// enabled = true
+    /// karafka_web_version = "0.11.2"  # the karafka-web of the Ruby app: 0.11.0 - 1.0.x
+    /// reports_topic = "karafka_consumers_reports"
+    /// errors_topic = "karafka_errors"
+    /// interval_ms = 5000
+    /// tags = ["rust"]
     /// ```
     pub fn from_toml_str(text: &str) -> Result<WorkerConfig, ConfigError> {
         let file: FileConfig = toml::from_str(text)?;
@@ -162,6 +201,9 @@ impl WorkerConfig {
         }
         for (k, v) in &file.producer {
             b = b.producer_kafka(k.clone(), property_value(k, v)?);
+        }
+        if let Some(web_ui) = file.web_ui {
+            b = b.web_ui(web_ui.into_config());
         }
         let concurrency = b.concurrency;
         for (name, t) in file.topics {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 
 use crate::kafka::client;
+use crate::web_ui::WebUiConfig;
 
 mod error;
 mod file;
@@ -61,6 +62,8 @@ pub struct WorkerConfig {
     /// the connection properties (`bootstrap.servers`, `security.*`, `sasl.*`, `ssl.*`, ...)
     /// copied from `kafka`.
     pub producer_kafka: BTreeMap<String, String>,
+    /// Reporting to the Karafka Web UI (off by default); see [`crate::web_ui`].
+    pub web_ui: WebUiConfig,
 }
 
 /// Builds a [`WorkerConfig`] in code.
@@ -79,6 +82,7 @@ pub struct WorkerConfigBuilder {
     topics: Vec<TopicConfig>,
     kafka: BTreeMap<String, String>,
     producer_kafka: BTreeMap<String, String>,
+    web_ui: WebUiConfig,
 }
 
 impl Default for WorkerConfigBuilder {
@@ -97,6 +101,7 @@ impl Default for WorkerConfigBuilder {
             topics: Vec::new(),
             kafka: BTreeMap::new(),
             producer_kafka: BTreeMap::new(),
+            web_ui: WebUiConfig::default(),
         }
     }
 }
@@ -168,6 +173,12 @@ impl WorkerConfigBuilder {
         self
     }
 
+    /// Reporting to the Karafka Web UI (see [`crate::web_ui`]).
+    pub fn web_ui(mut self, v: WebUiConfig) -> Self {
+        self.web_ui = v;
+        self
+    }
+
     /// Resolves the brokers and validates.
     pub fn build(self) -> Result<WorkerConfig, ConfigError> {
         let bootstrap_servers =
@@ -187,6 +198,7 @@ impl WorkerConfigBuilder {
             topics: self.topics,
             kafka: self.kafka,
             producer_kafka: self.producer_kafka,
+            web_ui: self.web_ui,
         };
         config.validate()?;
         Ok(config)
@@ -209,15 +221,17 @@ impl WorkerConfig {
         self.topics.iter().find(|t| t.name == name)
     }
 
-    /// True when some topic needs a producer (a DLQ or a forward policy).
+    /// True when some topic needs a producer (a DLQ or a forward policy), or the worker reports
+    /// to the Web UI.
     pub fn needs_producer(&self) -> bool {
-        self.topics.iter().any(|t| {
-            t.dead_letter_queue.is_some()
-                || matches!(
-                    t.bad_messages.unknown_job_class,
-                    BadMessagePolicy::Forward(_)
-                )
-        })
+        self.web_ui.enabled
+            || self.topics.iter().any(|t| {
+                t.dead_letter_queue.is_some()
+                    || matches!(
+                        t.bad_messages.unknown_job_class,
+                        BadMessagePolicy::Forward(_)
+                    )
+            })
     }
 
     /// The librdkafka consumer configuration: Karafka's settings, then `kafka` on top.

@@ -388,3 +388,75 @@ fn the_consumer_protocol_sends_no_assignment_strategy() {
     assert_eq!(k.get("group.protocol"), Some("consumer"));
     assert_eq!(k.get("partition.assignment.strategy"), None);
 }
+
+// Web UI reporting is off unless asked for, takes its settings from [web_ui], and refuses at
+// start-up a karafka-web version whose report schema it does not know.
+#[test]
+fn web_ui_is_off_by_default_and_read_from_its_section() {
+    let c = WorkerConfig::from_toml_str("bootstrap_servers = \"b:1\"\n[topics.default]\n").unwrap();
+    assert!(!c.web_ui.enabled);
+    assert!(!c.needs_producer());
+
+    let c = WorkerConfig::from_toml_str(
+        r#"bootstrap_servers = "b:1"
+        [topics.default]
+        [web_ui]
+        enabled = true
+        karafka_web_version = "0.11.6"
+        reports_topic = "reports"
+        interval_ms = 2500
+        tags = ["rust", "eu"]"#,
+    )
+    .unwrap();
+    let w = &c.web_ui;
+    assert!(w.enabled && c.needs_producer());
+    assert_eq!(w.schema(), Some(crate::web_ui::Schema::V1_6_0));
+    assert_eq!(
+        (w.reports_topic.as_str(), w.errors_topic.as_str()),
+        ("reports", "karafka_errors")
+    );
+    assert_eq!((w.interval, w.tags.len()), (Duration::from_millis(2500), 2));
+}
+
+#[test]
+fn web_ui_refuses_an_unknown_or_missing_karafka_web_version() {
+    for version in [Some("0.10.9"), Some("1.1.0"), Some("latest"), None] {
+        let mut web = WebUiConfig::for_karafka_web("0.11.2");
+        web.karafka_web_version = version.map(str::to_owned);
+        let err = base()
+            .topic(TopicConfig::new("default"))
+            .web_ui(web)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, ConfigError::UnknownKarafkaWebVersion { .. }),
+            "{version:?}: {err}"
+        );
+    }
+    let mut web = WebUiConfig::for_karafka_web("1.0.2");
+    web.interval = Duration::ZERO;
+    let err = base()
+        .topic(TopicConfig::new("d"))
+        .web_ui(web)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, ConfigError::Zero("web_ui.interval_ms")),
+        "{err}"
+    );
+    // Disabled, the version is not looked at.
+    let web = WebUiConfig {
+        karafka_web_version: Some("9.9.9".into()),
+        ..WebUiConfig::default()
+    };
+    assert!(base()
+        .topic(TopicConfig::new("d"))
+        .web_ui(web)
+        .build()
+        .is_ok());
+    let err = WorkerConfig::from_toml_str(
+        "bootstrap_servers = \"b:1\"\n[topics.d]\n[web_ui]\nenabled = true\nschema = \"1.4.1\"\n",
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::Toml(_)), "{err}");
+}

@@ -6,8 +6,32 @@ use super::{BadMessagePolicy, ConfigError, WorkerConfig};
 use crate::consumer::failure::BadMessageKind;
 
 impl WorkerConfig {
+    /// The `web_ui` section, when reporting is on: a known karafka-web version, valid topics and
+    /// a positive interval.
+    fn validate_web_ui(&self) -> Result<(), ConfigError> {
+        let web = &self.web_ui;
+        if !web.enabled {
+            return Ok(());
+        }
+        if web.schema().is_none() {
+            return Err(ConfigError::UnknownKarafkaWebVersion {
+                version: web.karafka_web_version.clone(),
+            });
+        }
+        for topic in [&web.reports_topic, &web.errors_topic] {
+            if !valid_topic_name(topic) {
+                return Err(ConfigError::InvalidTopicName(topic.clone()));
+            }
+        }
+        if web.interval.is_zero() {
+            return Err(ConfigError::Zero("web_ui.interval_ms"));
+        }
+        Ok(())
+    }
+
     /// Checks everything that can be checked without a broker.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_web_ui()?;
         if self.bootstrap_servers.trim().is_empty() {
             return Err(ConfigError::NoBootstrapServers);
         }
