@@ -78,6 +78,11 @@ impl ShutdownHandle {
     pub fn is_shutting_down(&self) -> bool {
         self.inner.flag.is_set()
     }
+
+    /// Resolves once the shutdown has started.
+    pub(crate) async fn started(&self) {
+        self.inner.flag.wait().await;
+    }
 }
 
 /// State shared by the poller, the rebalance callbacks and the partition tasks.

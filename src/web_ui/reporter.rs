@@ -24,8 +24,6 @@ use crate::consumer::{
 use crate::metrics::{job_head, NO_CLASS_TOMBSTONE, NO_CLASS_UNDECODABLE};
 use crate::payload_format::{job_json_in, PayloadFormat};
 
-/// How often the task looks for a state change (a shutdown starting) between reports.
-const STATE_CHECK: Duration = Duration::from_millis(200);
 /// How long the final `stopped` report may wait for the broker.
 const FINAL_REPORT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -124,19 +122,17 @@ impl ReporterTask {
         };
         let task = tokio::spawn(async move {
             let mut status = Status::Running;
-            let mut next = Instant::now();
             loop {
-                if status == Status::Running && shutdown.is_shutting_down() {
-                    status = Status::Stopping;
-                    next = Instant::now();
-                }
-                if Instant::now() >= next {
-                    sender.send(status, None).await;
-                    next = Instant::now() + sender.config.interval;
-                }
+                sender.send(status, None).await;
+                let next = Instant::now() + sender.config.interval;
                 tokio::select! {
+                    // The state change is reported at once, and before the final report.
+                    biased;
+                    _ = shutdown.started(), if status == Status::Running => {
+                        status = Status::Stopping;
+                    }
                     _ = &mut stopped => break,
-                    _ = tokio::time::sleep(STATE_CHECK) => {}
+                    _ = tokio::time::sleep_until(next) => {}
                 }
             }
             sender
