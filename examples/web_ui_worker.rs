@@ -14,14 +14,17 @@ use activejob_karafka::registry::{JobContext, Registry};
 
 fn main() -> ExitCode {
     let registry = Registry::new()
-        .register("SlowJob", |(seconds,): (u64,), ctx: JobContext| async move {
-            // Ends early when the worker stops, so a shutdown does not wait for the whole sleep.
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-            while tokio::time::Instant::now() < deadline && !ctx.is_stopping() {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Ok(())
-        })
+        .register(
+            "SlowJob",
+            |(seconds,): (u64,), ctx: JobContext| async move {
+                // Ends early when the worker stops, so a shutdown does not wait for the whole sleep.
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+                while tokio::time::Instant::now() < deadline && !ctx.is_stopping() {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Ok(())
+            },
+        )
         .register(
             "FailingJob",
             |args: Vec<serde_json::Value>, _ctx: JobContext| async move {

@@ -23,7 +23,7 @@
 //!   memory, threads and load averages from `/proc`; `workers` is the `concurrency`; the
 //!   configured `tags`.
 //! * `stats`: `busy` = jobs running now; the window totals (jobs, batches, messages, errors,
-//!   retries, dead) are the worker's own counters ([`WorkerStats`](crate::consumer::WorkerStats))
+//!   retries, dead) are the worker's own counters ([`WorkerStats`])
 //!   since the previous report sent, every run counting as one batch of one message; a retry
 //!   is a run after the first of a message; `utilization` is Karafka's: time spent in jobs
 //!   over the last minute, over `concurrency` × that minute.
@@ -73,8 +73,8 @@ use rdkafka::producer::FutureProducer;
 pub use contract::{check_error, check_report, Violation, PROCESS_STATES};
 pub use schema::{Schema, SUPPORTED};
 
-use crate::kafka::log::LogContext;
 use crate::consumer::{MessageHandler, ShutdownHandle, WorkerConfig, WorkerObserver, WorkerStats};
+use crate::kafka::log::LogContext;
 use crate::payload_format::PayloadFormat;
 use reporter::{ReportObserver, ReporterTask, TrackedHandler};
 use sampler::{Identity, Sampler};

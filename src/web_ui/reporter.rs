@@ -16,11 +16,11 @@ use tokio::time::Instant;
 use super::contract::{check_error, check_report, Violation};
 use super::sampler::{Draft, RunningJob, Sampler, Status};
 use super::WebUiConfig;
-use crate::kafka::log::LogContext;
 use crate::consumer::{
     FinishedJob, InboundMessage, JobFailure, MessageHandler, PartitionSignals, PauseReason,
     ShutdownHandle, WorkerObserver,
 };
+use crate::kafka::log::LogContext;
 use crate::metrics::{job_head, NO_CLASS_TOMBSTONE, NO_CLASS_UNDECODABLE};
 use crate::payload_format::{job_json_in, PayloadFormat};
 
