@@ -4,6 +4,7 @@
 //! reading can be compared with Ruby's as plain JSON. Integers are decimal strings (no precision
 //! lost), Floats carry Ruby's `repr`, times carry nine fraction digits and their offset.
 
+use crate::arguments::GlobalId;
 use crate::arguments::{CustomObject, Hash, HashKey, HashKind, Value};
 use crate::continuation::Continuation;
 use crate::envelope::{EnvelopeTime, Job};
@@ -86,7 +87,8 @@ pub fn describe(value: &Value, options: &DecodeOptions) -> Json {
                 "type": "GlobalID::Identification",
                 "class": gid.model_name,
                 "id": gid.model_id.to_string(),
-                "gid": gid.uri_in_app(app),
+                // A located record's own `to_global_id`: the payload's params are not in it.
+                "gid": GlobalId { params: None, ..gid.clone() }.uri_in_app(app),
             })
         }
         Value::Date(d) => json!({"type": "Date", "iso8601": time::format_date(*d)}),

@@ -17,7 +17,8 @@
 //!   at all are named with the reason.
 //!
 //! Below them, values Ruby cannot read back: dates lost in the 1582 calendar reform (refused when encoding) and
-//! GlobalID ids that need escaping (a known bug, an ignored test that states what Rails 8.1 reads).
+//! GlobalID ids that need escaping, checked against what Rails 8.1 reads (a `/` in an id included). The corpus also
+//! holds such ids and times at offsets with seconds, which Ruby reads through the comparisons above.
 //!
 //! Ruby is required: without `ruby` + ActiveJob the Ruby test fails, unless ACTIVEJOB_KARAFKA_SKIP_RUBY=1 is set.
 //! ACTIVEJOB_KARAFKA_RUBY picks the command (default `ruby`).
@@ -709,6 +710,44 @@ fn corpus() -> Vec<Written> {
                 1,
             ),
         ),
+        written(
+            "global_id_ids_needing_escapes",
+            Job::new("EchoJob")
+                .arg(GlobalId::new("shop", "Billing::Invoice", "2024/05/7"))
+                .arg(GlobalId::new("shop", "Billing::Invoice", "a/b c+d%e"))
+                .arg(GlobalId::new("shop", "Billing::Invoice", "zażółć/日本?#&="))
+                .arg(GlobalId::new("shop", "Billing::Invoice", " "))
+                .arg(GlobalId {
+                    params: Some("database=replica".to_owned()),
+                    ..GlobalId::new("shop", "User", "8")
+                }),
+        ),
+        written(
+            "times_with_offset_seconds",
+            Job::new("EchoJob")
+                // Local mean time of Kolkata (+05:53:28), London (-00:01:15), New York (-04:56:02).
+                .arg(Value::Time(RubyTime {
+                    instant: at_offset(21_208, 1800, 1, 1, 0, 0, 0, 0),
+                    utc: false,
+                }))
+                .arg(Value::Time(RubyTime {
+                    instant: at_offset(-75, 1840, 6, 1, 12, 30, 15, 500),
+                    utc: false,
+                }))
+                .arg(Value::DateTime(at_offset(
+                    21_208,
+                    1850,
+                    3,
+                    1,
+                    10,
+                    0,
+                    0,
+                    123_456_789,
+                )))
+                .arg(Value::DateTime(at_offset(
+                    -17_762, 1880, 12, 31, 23, 59, 59, 0,
+                ))),
+        ),
     ];
     out.extend(rewritten_payloads());
     out
@@ -781,7 +820,8 @@ fn corpus_lines() -> &'static [(String, Vec<u8>)] {
 // ------------------------------------------------------------------------------------------------ reading back
 
 /// What Rust must read back from a job it wrote: the job itself, except where the wire changes the value in Rails
-/// too. Non-finite Floats are written as null and read as nil; a TimeWithZone is written with its zone's IANA name
+/// too. Non-finite Floats are written as null and read as nil; a Time or DateTime offset with seconds is read in
+/// the whole-minute offset Ruby prints (same instant); a TimeWithZone is written with its zone's IANA name
 /// (`time_zone`), and Rails 8.1 reads it in the zone of that name (`Time.find_zone`), so "Eastern Time (US &
 /// Canada)" comes back as "America/New_York" and "UTC" as "Etc/UTC".
 fn as_read_back(job: &Job) -> Job {
@@ -791,8 +831,18 @@ fn as_read_back(job: &Job) -> Job {
 }
 
 fn value_read_back(value: &Value) -> Value {
+    // Ruby prints and reads offsets in whole minutes: the instant is kept in the offset it prints.
+    let whole_minutes = |t: &DateTime<FixedOffset>| {
+        let seconds = t.offset().local_minus_utc();
+        t.with_timezone(&FixedOffset::east_opt(seconds / 60 * 60).expect("an offset"))
+    };
     match value {
         Value::Float(f) if !f.is_finite() => Value::Nil,
+        Value::Time(t) if !t.utc => Value::Time(RubyTime {
+            instant: whole_minutes(&t.instant),
+            utc: false,
+        }),
+        Value::DateTime(t) => Value::DateTime(whole_minutes(t)),
         Value::Array(items) => Value::Array(items.iter().map(value_read_back).collect()),
         Value::Hash(hash) => Value::Hash(Hash {
             entries: hash
@@ -1353,12 +1403,23 @@ fn dates_lost_in_the_calendar_reform_are_refused() {
     }
 }
 
-/// GlobalID ids that need escaping. GlobalID writes each part of the model id with `CGI.escape`; Rails 8.1 reads
+/// GlobalID ids that need escaping. GlobalID writes the model id with `CGI.escape` (a `/` in it as `%2F`, so it
+/// is one id, not a composite key); Rails 8.1 reads
 /// the URI with `URI.split` (which refuses raw spaces, non-ASCII bytes and stray `%`, and ends the path at `?` or
 /// `#`) and `CGI.unescape` (`+` is a space). Written raw, real Rails 8.1.3.1 read these ids as: `INV 2024`,
 /// `zażółć`, `50%off` → nil (no record); `a+b` → "a b"; `a?b`, `a#b` → "a". So Rust escapes as GlobalID does,
 /// reads `+` as a space, and prints the escaped URI in the typed dump.
-const IDS_TO_ESCAPE: [&str; 7] = ["INV 2024", "zażółć", "50%off", "a+b", "x&y=1", "a?b", "a#b"];
+const IDS_TO_ESCAPE: [&str; 9] = [
+    "INV 2024",
+    "zażółć",
+    "50%off",
+    "a+b",
+    "x&y=1",
+    "a?b",
+    "a#b",
+    "2024/05/7",
+    "a/b",
+];
 
 /// Ruby's `CGI.escape`.
 fn cgi_escape(text: &str) -> String {
