@@ -93,7 +93,7 @@ fn check(job: &Job, app: &DecodeOptions) -> Result<Outcome, String> {
 }
 
 proptest! {
-    #![proptest_config(Config { failure_persistence: None, ..Config::with_cases(384) })]
+    #![proptest_config(Config { failure_persistence: None, ..Config::with_cases(256) })]
 
     /// encode refuses with a typed error naming where, or decode(encode(job)) is the job.
     #[test]

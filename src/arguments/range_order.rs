@@ -13,7 +13,9 @@
 //! numbers by Julian day) and `Time.now.."2024-01-01"` too (a String that parses as a time),
 //! Arrays compare element by element, Modules by inheritance. Those are [`Order::Unknown`]: a
 //! reader accepts them, the writer refuses them. Records (GlobalID) and application serializer
-//! objects compare as the application's classes define: their ranges are accepted both ways.
+//! objects compare as the application's classes define: a range of two of them is accepted both
+//! ways (Active Record compares records of one class by key); one of them with an end of another
+//! kind is [`Order::Unknown`] (`Object#<=>` gives `nil` unless the class says otherwise).
 
 use super::value::Value;
 use crate::ruby::bigdecimal::bigdecimal_to_s;
@@ -73,7 +75,8 @@ fn kind(value: &Value) -> Kind<'_> {
 pub(crate) fn range_order(begin: &Value, end: &Value) -> Order {
     use Kind::*;
     match (kind(begin), kind(end)) {
-        (Nil, _) | (_, Nil) | (AppDefined, _) | (_, AppDefined) => Order::Comparable,
+        (Nil, _) | (_, Nil) | (AppDefined, AppDefined) => Order::Comparable,
+        (AppDefined, _) | (_, AppDefined) => Order::Unknown,
         (NaN, _) | (_, NaN) => Order::Incomparable,
         (Number, Number) | (String, String) | (Symbol, Symbol) | (TimeLike, TimeLike) => {
             Order::Comparable
@@ -91,6 +94,10 @@ mod tests {
     use crate::ruby::duration::Duration;
     use crate::ruby::{Integer, Numeric};
     use chrono::NaiveDate;
+
+    fn invoice() -> Value {
+        crate::arguments::GlobalId::new("shop", "Billing::Invoice", "7").into()
+    }
 
     fn date() -> Value {
         Value::Date(NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"))
@@ -150,6 +157,9 @@ mod tests {
             ),
             (Value::from(vec![1]), Value::from(vec![2]), Order::Unknown),
             (Value::Nil, Value::from(vec![2]), Order::Comparable),
+            (invoice(), invoice(), Order::Comparable),
+            (invoice(), Value::from(1), Order::Unknown),
+            (Value::from(1), invoice(), Order::Unknown),
         ];
         for (begin, end, want) in cases {
             assert_eq!(range_order(&begin, &end), want, "{begin}..{end}");
