@@ -236,3 +236,55 @@ fn each_rule_by_example() {
         .encode()
         .expect("no app, no locale rule");
 }
+
+/// The reader refuses, with Rails, what Rails refuses when it runs the job, and reads the rest
+/// as Rails does: a Range whose ends Ruby cannot compare (`bad value for range`), a
+/// `ModuleSerializer` name that is no constant (`NameError`), a locale outside the app's
+/// `available_locales` (`I18n::InvalidLocale`); `::String` is `String`, `a%2Fb` the id "a/b".
+#[test]
+fn the_reader_follows_rails_on_the_same_rules() {
+    use activejob_karafka::arguments::{GlobalId, ModelId};
+    use activejob_karafka::DecodeErrorKind;
+    let app = app();
+    let payload = |arguments: &str, locale: &str| {
+        format!(r#"{{"job_class":"EchoJob","arguments":{arguments},"locale":"{locale}"}}"#)
+    };
+    let range = r#"[{"_aj_serialized":"ActiveJob::Serializers::RangeSerializer","begin":1,"end":"a","exclude_end":false}]"#;
+    let module = |name: &str| {
+        format!(
+            r#"[{{"_aj_serialized":"ActiveJob::Serializers::ModuleSerializer","value":"{name}"}}]"#
+        )
+    };
+    for (arguments, locale, path) in [
+        (range.to_owned(), "en", "arguments[0]"),
+        (module("string"), "en", "arguments[0].value"),
+        (module("String::"), "en", "arguments[0].value"),
+        ("[]".to_owned(), "xx", "locale"),
+    ] {
+        let err = Job::decode_with(payload(&arguments, locale).as_bytes(), &app)
+            .expect_err("Rails refuses it");
+        assert_eq!(err.kind, DecodeErrorKind::InvalidValue, "{err}");
+        assert_eq!(err.path.as_str(), path, "{err}");
+    }
+    let job = Job::decode_with(payload(&module("::String"), "en").as_bytes(), &app).expect("read");
+    assert_eq!(job.arguments, vec![Value::Module("String".into())]);
+    let gids = r#"[{"_aj_globalid":"gid://shop/Billing::Invoice/a%2Fb"},{"_aj_globalid":"gid://shop/Order/3/17"}]"#;
+    let job = Job::decode_with(payload(gids, "en").as_bytes(), &app).expect("read");
+    assert_eq!(
+        job.arguments,
+        vec![
+            GlobalId::new("shop", "Billing::Invoice", "a/b").into(),
+            GlobalId::composite("shop", "Order", ["3", "17"]).into(),
+        ]
+    );
+    let Value::GlobalId(gid) = &job.arguments[1] else {
+        panic!("a GlobalID")
+    };
+    assert_eq!(
+        gid.model_id,
+        ModelId::Composite(vec!["3".into(), "17".into()])
+    );
+    // Written back as read: one id stays one id, a composite key stays composite.
+    let again = Job::decode_with(&job.encode().expect("written"), &app).expect("read again");
+    assert_eq!(again.arguments, job.arguments);
+}
