@@ -13,7 +13,10 @@
 //!   task that runs them, with no hop through another thread and no per-message task. Jobs of
 //!   a partition run strictly in offset order; a semaphore of `concurrency` permits bounds how
 //!   many partitions run jobs at once, and a partition gives its permit back every
-//!   `max_messages` jobs so that waiting partitions get a turn. A partition whose task is busy
+//!   `max_messages` jobs so that waiting partitions get a turn. A permit is held only while
+//!   jobs run: a partition waiting out a retry backoff, a `scheduled_at` hold or the pause
+//!   after a dead letter holds none (Karafka pauses the partition and frees the worker thread),
+//!   so any number of poisoned partitions cannot stop the healthy ones. A partition whose task is busy
 //!   simply stops being drained: librdkafka's read-ahead for it fills up to
 //!   `queued.min.messages` / `queued.max.messages.kbytes` and fetching for it stops, while the
 //!   other partitions go on.
@@ -36,7 +39,8 @@
 //!   from librdkafka's read-ahead with offsets that can never be committed, and all of them
 //!   would run again once the assignment is lost (after `session.timeout.ms`).
 //! * **Failures** pause the partition (librdkafka pause + async commit), wait
-//!   `pause.timeout × 2^attempt` (capped), resume, and run the same message again; nothing after
+//!   `pause.timeout × 2^attempt` (capped) without a concurrency permit, resume, take a permit
+//!   again and run the same message again; nothing after
 //!   it in that partition runs meanwhile, other partitions go on. The task keeps the failed
 //!   message, and the ones it took from librdkafka after it but has not run, and runs them
 //!   itself; the pause drops librdkafka's read-ahead for the partition and the resume fetches

@@ -32,6 +32,9 @@ impl PartitionTask {
             let failure = match prior.take() {
                 Some(f) => f,
                 None => {
+                    if !self.acquire_slot().await {
+                        return false;
+                    }
                     let started = self.worker.observer.as_ref().map(|_| Instant::now());
                     let outcome = self.run_handler(message).await;
                     if let (Some(o), Some(started)) = (&self.worker.observer, started) {
@@ -98,14 +101,17 @@ impl PartitionTask {
         }
     }
 
-    /// Pauses the partition in librdkafka for `backoff`, then resumes it. False when revoked or
-    /// stopping meanwhile (the partition then stays paused until it is given up).
+    /// Pauses the partition in librdkafka for `backoff`, without a concurrency slot, then
+    /// resumes it. False when revoked or stopping meanwhile (the partition then stays paused
+    /// until it is given up).
     ///
     /// The pause drops what librdkafka had prefetched for the partition; on resume it fetches
     /// again from after the last message taken, i.e. after the failed one, which this task
     /// still holds and runs again itself.
     pub(super) async fn pause_for(&mut self, backoff: Duration, reason: PauseReason) -> bool {
         self.flush_store();
+        // A paused partition runs nothing: its slot goes to one that can.
+        self.slot = None;
         self.set_paused(true, reason);
         let signals = self.signals.clone();
         let interrupted = tokio::select! {

@@ -22,6 +22,7 @@ use std::time::SystemTime;
 use futures::FutureExt;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::OwnedSemaphorePermit;
 
 use self::shared::{lock, DoneGuard};
 use super::config::TopicConfig;
@@ -56,6 +57,8 @@ pub(crate) struct PartitionTask {
     paused: bool,
     /// `scheduled_at` of the message at this offset, already read (`hold_until_scheduled`).
     peeked_schedule: Option<(i64, Option<SystemTime>)>,
+    /// The concurrency slot, while jobs of this partition run.
+    pub(super) slot: Option<OwnedSemaphorePermit>,
 }
 
 impl PartitionTask {
@@ -80,6 +83,7 @@ impl PartitionTask {
             pending_successes: 0,
             paused: false,
             peeked_schedule: None,
+            slot: None,
         }
     }
 
@@ -143,20 +147,11 @@ impl PartitionTask {
                 }
             }
 
-            if !self.wait_for_commits().await {
+            // One concurrency slot for up to `max_messages` jobs (given back meanwhile while a
+            // failed job waits out its backoff).
+            if !self.acquire_slot().await {
                 return;
             }
-            // One concurrency slot for up to `max_messages` jobs.
-            let slots = self.worker.slots.clone();
-            let signals = self.signals.clone();
-            let permit = tokio::select! {
-                biased;
-                _ = signals.cancelled() => return,
-                p = slots.acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => return,
-                },
-            };
             let mut message = first;
             let mut ran = 0usize;
             loop {
@@ -185,8 +180,32 @@ impl PartitionTask {
                 }
             }
             self.flush_store();
-            drop(permit);
+            self.slot = None;
         }
+    }
+
+    /// Takes a concurrency slot unless the task holds one already, after waiting for commits
+    /// to get through when they do not. False when revoked or stopping meanwhile.
+    ///
+    /// A slot is held only while jobs run: a partition waiting out a backoff, a `scheduled_at`
+    /// hold or the pause after a dead letter gives it back ([`pause_for`](Self::pause_for)), as
+    /// Karafka pauses the partition and frees the worker thread.
+    pub(super) async fn acquire_slot(&mut self) -> bool {
+        if self.slot.is_some() {
+            return true;
+        }
+        if !self.wait_for_commits().await {
+            return false;
+        }
+        let slots = self.worker.slots.clone();
+        let signals = self.signals.clone();
+        let permit = tokio::select! {
+            biased;
+            _ = signals.cancelled() => None,
+            p = slots.acquire_owned() => p.ok(),
+        };
+        self.slot = permit;
+        self.slot.is_some()
     }
 
     /// Waits while the worker holds new jobs because offset commits do not get through (see

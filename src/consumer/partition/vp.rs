@@ -15,7 +15,6 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
-use tokio::sync::OwnedSemaphorePermit;
 
 use super::PartitionTask;
 use crate::consumer::failure::JobFailure;
@@ -99,11 +98,10 @@ impl PartitionTask {
         let window = self.worker.config.max_messages.max(QUEUED_PER_GROUP * n);
         let held_limit = window * HELD_PER_WINDOW;
         let mut g = Groups::new(n);
-        let mut slot: Option<OwnedSemaphorePermit> = None;
         loop {
             let revoked = self.shared.revoked.is_set();
             let stopping = self.worker.stopping.is_set();
-            let may_take = slot.is_some()
+            let may_take = self.slot.is_some()
                 && !revoked
                 && !stopping
                 && !g.yielding
@@ -127,11 +125,11 @@ impl PartitionTask {
                 self.flush_store_ran_dry();
                 if g.yielding {
                     g.yielding = false;
-                    slot = None;
+                    self.slot = None;
                 }
                 if let Some(due) = g.hold.take() {
                     // Wait without the slot; the message stays first in line.
-                    slot = None;
+                    self.slot = None;
                     if !self.hold_until(due).await {
                         break;
                     }
@@ -139,31 +137,23 @@ impl PartitionTask {
                 }
                 if self.worker.commits.is_holding() {
                     // Commits do not get through: start nothing, and hold no slot meanwhile.
-                    slot = None;
+                    self.slot = None;
                     if !self.wait_for_commits().await {
                         break;
                     }
                     continue;
                 }
                 if self.peek_ready() {
-                    if slot.is_none() {
-                        let slots = self.worker.slots.clone();
-                        let signals = self.signals.clone();
-                        let acquired = tokio::select! {
-                            biased;
-                            _ = signals.cancelled() => None,
-                            p = slots.acquire_owned() => p.ok(),
-                        };
-                        match acquired {
-                            Some(p) => slot = Some(p),
-                            None => break,
+                    if self.slot.is_none() {
+                        if !self.acquire_slot().await {
+                            break;
                         }
                         g.taken_in_turn = 0;
                     }
                     continue;
                 }
                 // Idle: hand the slot over while there is nothing to run.
-                slot = None;
+                self.slot = None;
                 if !self.wait_for_message().await {
                     break;
                 }
