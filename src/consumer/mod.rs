@@ -67,7 +67,10 @@
 //!   [`PartitionSignals::is_stopping`] and may finish within `shutdown_timeout` while the poller
 //!   keeps the membership alive; then a synchronous commit, unsubscribe (the final revocation
 //!   commits again) and close. Jobs still running at `shutdown_timeout` are abandoned and
-//!   [`Worker::run`] returns [`WorkerError::ShutdownTimeout`].
+//!   [`Worker::run`] returns [`WorkerError::ShutdownTimeout`]. A second SIGINT / SIGTERM
+//!   ([`ShutdownHandle::shutdown_now`]) stops at once: running jobs are abandoned (they run
+//!   again), the offsets of finished jobs are committed, and [`Worker::run`] returns
+//!   [`WorkerError::ShutdownForced`] if a job was still running.
 //! * **Dead letters** are followed, as in Karafka, by a pause of one `pause.timeout` before the
 //!   partition goes on.
 //! * **`scheduled_at`** is ignored by default, as Karafka ignores it. With

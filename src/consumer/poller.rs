@@ -457,7 +457,7 @@ impl Poller {
                 .entries()
                 .filter(|e| !e.shared.is_done())
                 .count();
-            if running == 0 || Instant::now() >= deadline {
+            if running == 0 || Instant::now() >= deadline || shared.must_stop_now() {
                 break running;
             }
             // Messages polled now are not run; their offsets are not stored, so they are
@@ -482,6 +482,11 @@ impl Poller {
             c.stop(CLOSE_GRACE);
         }
         commit(&self.consumer, CommitMode::Sync, "shutdown");
+        let deadline = if shared.must_stop_now() {
+            Instant::now()
+        } else {
+            deadline
+        };
         // Karafka's order: unsubscribe (the revocation runs through our rebalance callback and
         // commits), then close when the consumer is dropped at the end of the poller thread.
         let close_deadline = Instant::now().max(deadline) + CLOSE_GRACE;
@@ -496,6 +501,13 @@ impl Poller {
                 break;
             }
             let _ = self.consumer.poll(Duration::from_millis(50));
+        }
+        if running > 0 && shared.must_stop_now() {
+            tracing::warn!(
+                running,
+                "stopped at once: jobs still running were abandoned and will run again"
+            );
+            return Err(WorkerError::ShutdownForced { running });
         }
         if running > 0 {
             tracing::error!(

@@ -41,6 +41,14 @@ pub enum WorkerError {
         /// The configured timeout.
         timeout: Duration,
     },
+    /// A second SIGINT / SIGTERM (or [`ShutdownHandle::shutdown_now`]) stopped the worker
+    /// before its running jobs finished: they were abandoned (and will run again), what had
+    /// finished was committed.
+    #[error("stopped at once with {running} job(s) still running")]
+    ShutdownForced {
+        /// Partitions whose job had not finished.
+        running: usize,
+    },
     /// An OS facility (thread, signal handler) was unavailable.
     #[error("{what}: {source}")]
     Io {
@@ -65,6 +73,8 @@ pub struct ShutdownHandle {
 struct ShutdownInner {
     flag: Arc<Flag>,
     started: OnceLock<Instant>,
+    /// Set by [`ShutdownHandle::shutdown_now`]: running jobs are not waited for.
+    now: Flag,
 }
 
 impl ShutdownHandle {
@@ -72,6 +82,14 @@ impl ShutdownHandle {
     pub fn shutdown(&self) {
         let _ = self.inner.started.set(Instant::now());
         self.inner.flag.set();
+    }
+
+    /// Stops at once: no new job starts, running jobs are abandoned (they run again after a
+    /// restart), and the offsets of the jobs that finished are committed before the worker
+    /// closes. A second SIGINT / SIGTERM does this.
+    pub fn shutdown_now(&self) {
+        self.inner.now.set();
+        self.shutdown();
     }
 
     /// True once [`shutdown`](Self::shutdown) was called (or a signal arrived).
@@ -116,13 +134,21 @@ impl WorkerShared {
         self.shutdown.shutdown();
     }
 
-    /// The shutdown deadline, once a shutdown has begun.
+    /// The shutdown deadline, once a shutdown has begun (now, once it must stop at once).
     pub(crate) fn stop_deadline(&self) -> Option<Instant> {
+        if self.must_stop_now() {
+            return Some(Instant::now());
+        }
         self.shutdown
             .inner
             .started
             .get()
             .map(|s| *s + self.config.shutdown_timeout)
+    }
+
+    /// True once the worker must stop without waiting for running jobs.
+    pub(crate) fn must_stop_now(&self) -> bool {
+        self.shutdown.inner.now.is_set()
     }
 }
 
@@ -310,11 +336,26 @@ fn spawn_signal_listener(
     let mut term = signal(SignalKind::terminate()).map_err(io)?;
     let mut int = signal(SignalKind::interrupt()).map_err(io)?;
     Ok(tokio::spawn(async move {
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        };
-        tracing::info!(signal = name, "shutdown requested");
-        shutdown.shutdown();
+        let mut first = true;
+        loop {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            if first {
+                tracing::info!(
+                    signal = name,
+                    "shutdown requested; running jobs may finish (a second signal stops at once)"
+                );
+                shutdown.shutdown();
+                first = false;
+            } else {
+                tracing::warn!(
+                    signal = name,
+                    "second signal: stopping at once; running jobs will run again"
+                );
+                shutdown.shutdown_now();
+            }
+        }
     }))
 }

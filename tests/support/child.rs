@@ -38,7 +38,9 @@ pub fn spawn_virtual(
         .expect("spawning the worker process")
 }
 
-fn command(test_name: &str, topic: &str, group: &str, out: &Path, job_ms: u64) -> Command {
+/// The command [`spawn`] runs, for a test that adds settings (`AJK_CHILD_STUCK_ID`: that job runs
+/// until the process stops) before spawning it.
+pub fn command(test_name: &str, topic: &str, group: &str, out: &Path, job_ms: u64) -> Command {
     let exe = std::env::current_exe().expect("current test binary");
     let mut c = Command::new(exe);
     c.args([test_name, "--exact", "--nocapture", "--test-threads", "1"])
@@ -65,6 +67,9 @@ pub async fn run() {
         .open(var("AJK_CHILD_OUT"))
         .expect("output file");
     let out = Arc::new(Mutex::new(out));
+    let stuck_id: Option<u64> = std::env::var("AJK_CHILD_STUCK_ID")
+        .ok()
+        .map(|v| v.parse().expect("AJK_CHILD_STUCK_ID"));
     let virtual_groups: Option<usize> = std::env::var("AJK_CHILD_VP")
         .ok()
         .map(|v| v.parse().expect("AJK_CHILD_VP"));
@@ -84,7 +89,10 @@ pub async fn run() {
         let out = out.clone();
         async move {
             let id = super::parse_job(&m)?;
-            let ms = if virtual_groups.is_some() {
+            let ms = if stuck_id == Some(id) {
+                // Runs until the process is stopped.
+                3_600_000
+            } else if virtual_groups.is_some() {
                 job_ms * (1 + id % 4)
             } else {
                 job_ms
@@ -92,8 +100,9 @@ pub async fn run() {
             if ms > 0 {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            // One write per line: O_APPEND keeps lines whole even across processes.
-            let line = format!("{id} {} {}\n", m.partition, m.offset);
+            // One write per line: O_APPEND keeps lines whole even across processes. The last
+            // field is when the job finished, in ms since the Unix epoch.
+            let line = format!("{id} {} {} {}\n", m.partition, m.offset, unix_ms());
             let mut f = out.lock().unwrap();
             f.write_all(line.as_bytes())
                 .map_err(|e| activejob_karafka::consumer::JobFailure::Failed(e.to_string()))?;
@@ -105,6 +114,29 @@ pub async fn run() {
         .run()
         .await
         .expect("child worker");
+}
+
+/// Milliseconds since the Unix epoch (comparable across processes).
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Parses the child output with each job's finishing time: (id, partition, offset, unix ms).
+pub fn read_timed_lines(path: &Path) -> Vec<(u64, i32, i64, u64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split(' ');
+            Some((
+                it.next()?.parse().ok()?,
+                it.next()?.parse().ok()?,
+                it.next()?.parse().ok()?,
+                it.next()?.parse().ok()?,
+            ))
+        })
+        .collect()
 }
 
 /// Parses the child output: (id, partition, offset) per complete line.
