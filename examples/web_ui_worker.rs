@@ -28,7 +28,10 @@ fn main() -> ExitCode {
         .register(
             "FailingJob",
             |args: Vec<serde_json::Value>, _ctx: JobContext| async move {
-                anyhow::bail!("FailingJob always fails (args: {args:?})")
+                anyhow::bail!(
+                    "FailingJob always fails (args: {})",
+                    serde_json::Value::Array(args)
+                )
             },
         );
     activejob_karafka::cli::run(registry)
