@@ -75,7 +75,11 @@ pub(crate) struct ReportObserver {
 
 impl WorkerObserver for ReportObserver {
     fn job_finished(&self, job: &FinishedJob<'_>) {
-        let class = job_class(job.message, self.format.as_deref());
+        // The class is only needed for an error report: a successful run is not parsed again.
+        let class = match job.outcome {
+            Ok(()) => String::new(),
+            Err(_) => job_class(job.message, self.format.as_deref()),
+        };
         self.sampler.job_finished(
             job.message,
             &class,

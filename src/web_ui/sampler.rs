@@ -161,7 +161,8 @@ impl Sampler {
         }
     }
 
-    /// A run ended: counted in the utilization; a failed one is reported as an error.
+    /// A run ended: counted in the utilization; a failed one is reported as an error
+    /// (`job_class` is only read for it).
     pub(crate) fn job_finished(
         &self,
         message: &InboundMessage,
