@@ -19,6 +19,9 @@ use rdkafka::{ClientConfig, Message};
 use serde_json::Value;
 use support::*;
 
+/// The reports and error reports of one worker, by the schema it reported with.
+type SchemaRun = (Schema, (Vec<Record>, Vec<Record>));
+
 /// One record read back from a Web UI topic.
 struct Record {
     partition: i32,
@@ -151,6 +154,28 @@ async fn run_reporting_worker(release: &str) -> (Vec<Record>, Vec<Record>) {
     .expect("reader")
 }
 
+/// Writes every report and error report read back to `dir/<schema_version>/`, for
+/// `scripts/karafka-web/check_contracts.sh` to check with karafka-web's own Ruby contracts.
+fn write_reports(dir: &std::path::Path, runs: &[SchemaRun]) {
+    for (schema, (reports, errors)) in runs {
+        let to = dir.join(schema.version());
+        std::fs::create_dir_all(&to).expect("reports dir");
+        let named = reports
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("report-{i}.json"), r))
+            .chain(
+                errors
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (format!("error-{i}.json"), e)),
+            );
+        for (name, record) in named {
+            std::fs::write(to.join(name), record.json.to_string()).expect("write report");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reports_of_every_schema_pass_its_contract_and_tell_what_ran() {
     init_tracing();
@@ -162,6 +187,9 @@ async fn reports_of_every_schema_pass_its_contract_and_tell_what_ran() {
     .await;
     assert_eq!(runs.iter().map(|r| r.0).collect::<Vec<_>>(), SUPPORTED);
 
+    if let Ok(dir) = std::env::var("WEB_UI_REPORTS_DIR") {
+        write_reports(std::path::Path::new(&dir), &runs);
+    }
     for (schema, (reports, errors)) in runs {
         assert!(reports.len() >= 4, "{schema}: {} reports", reports.len());
         let process_id = reports[0].json["process"]["id"]
