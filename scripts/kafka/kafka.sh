@@ -4,6 +4,8 @@
 #   kafka.sh fetch                      download the broker jars (cached outside the clone)
 #   kafka.sh up                         start a fresh broker and wait until it serves metadata
 #   kafka.sh down                       stop it and remove its data
+#   kafka.sh kill                       kill -9 the broker, keeping its data (fault tests)
+#   kafka.sh start                      start the killed broker again on its data
 #   kafka.sh status                     exit 0 when the broker answers
 #   kafka.sh topics-create NAME PARTS   create a topic unless it exists
 #   kafka.sh produce TOPIC              send stdin, one message per line
@@ -156,7 +158,7 @@ cmd_up() {
   done
   cmd_fetch
   local t0=$SECONDS
-  rm -rf "$DATA_DIR" "$PID_FILE"
+  rm -rf "$DATA_DIR" "$PID_FILE" "$LOG"
   mkdir -p "$RUN_DIR" "$DATA_DIR"
   write_properties
 
@@ -165,17 +167,46 @@ cmd_up() {
   tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" >"$RUN_DIR/format.log" 2>&1 || {
     cat "$RUN_DIR/format.log" >&2; die "formatting $DATA_DIR failed"; }
 
+  launch "$t0"
+}
+
+# Starts the broker on $DATA_DIR (formatted) and waits until it serves metadata.
+launch() {
+  local t0=$1 pid
   # Background, detached from our stdio, so callers that capture our output
   # (or a CI pipe) do not wait on the broker. nohup execs java: $! is its pid.
   nohup java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$HERE/log4j2-broker.properties" \
-    -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$LOG" 2>&1 </dev/null &
+    -cp "$LIBS/*" kafka.Kafka "$PROPS" >>"$LOG" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$PID_FILE"
   wait_ready "$pid"
   say "broker ready (pid $pid) in $((SECONDS - t0))s; data $DATA_DIR, log $LOG"
   echo "KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
+}
+
+# A crash: SIGKILL, no clean shutdown, data kept for 'start'.
+cmd_kill() {
+  local pid
+  pid=$(our_pid) || die "no broker from this script is running"
+  kill -KILL "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  say "broker (pid $pid) killed; data kept in $DATA_DIR"
+}
+
+cmd_start() {
+  local pid
+  if pid=$(our_pid); then
+    say "broker already running (pid $pid)"
+    return 0
+  fi
+  [ -f "$DATA_DIR/meta.properties" ] && [ -f "$PROPS" ] \
+    || die "no broker data in $DATA_DIR: use 'kafka.sh up'"
+  for p in "$PORT" "$CONTROLLER_PORT"; do
+    port_open "$p" && die "port $p is in use by another process"
+  done
+  launch "$SECONDS"
 }
 
 cmd_down() {
@@ -256,10 +287,12 @@ case "${1:-}" in
   fetch) cmd_fetch ;;
   up) cmd_up ;;
   down) cmd_down ;;
+  kill) cmd_kill ;;
+  start) cmd_start ;;
   status) cmd_status ;;
   topics-create) shift; cmd_topics_create "$@" ;;
   produce) shift; cmd_produce "$@" ;;
   consume) shift; cmd_consume "$@" ;;
   with) shift; cmd_with "$@" ;;
-  *) sed -n '2,18s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,20s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

@@ -18,7 +18,9 @@ use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
+pub mod broker;
 pub mod child;
+pub mod faults;
 pub mod scheduling;
 
 /// Where the tests' broker is: `KAFKA_BOOTSTRAP_SERVERS` when set; else a testcontainers Kafka
