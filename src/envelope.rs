@@ -3,12 +3,13 @@
 use crate::arguments::node::{Kind, Node, Num, Object};
 use crate::arguments::tape::Tape;
 use crate::arguments::{
-    decode_argument_list, encode_arguments, invalid_timezone, Ctx, Value, Zone,
+    decode_argument_list, encode_arguments_for, invalid_timezone, Ctx, Value, Zone,
 };
 use crate::continuation::Continuation;
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError, JsonPath, PathRef};
 use crate::json::{self, JsonStyle};
 use crate::options::DecodeOptions;
+use crate::rails_version::RailsVersion;
 use crate::ruby::time::{self, RubyTime};
 use crate::ruby::time_zone::{self, RailsZone};
 use crate::write_rules;
@@ -66,6 +67,19 @@ impl EnvelopeTime {
             Some(text) => text.clone(),
             None => time::format_iso8601_9(&self.time),
         }
+    }
+
+    /// The text Rails `target` writes for `enqueued_at`: `Time.now.utc.iso8601` (whole
+    /// seconds, the fraction dropped as Ruby drops it) before 7.1, else as [`Self::to_wire`].
+    pub fn to_wire_for(&self, target: RailsVersion) -> String {
+        if target.writes_nanosecond_enqueued_at() {
+            return self.to_wire();
+        }
+        self.time
+            .instant
+            .to_utc()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
     }
 
     /// Any other text Ruby's `Time.iso8601` reads, kept as written.
@@ -353,6 +367,8 @@ impl Job {
         let zone = job.timezone.as_deref().unwrap_or(&options.default_timezone);
         check_zone(zone)?;
         if let Some(raw) = fields.arguments {
+            let zone = job.arguments_zone_name(options);
+            check_zone(zone)?;
             let ctx = Ctx {
                 zone: Zone::Named(zone),
                 serializers: &options.serializers,
@@ -366,12 +382,18 @@ impl Job {
 
     /// Rails 8.1 reads arguments inside `Time.use_zone(job.timezone)`: a TimeWithZone written
     /// without `time_zone` lands in the job's zone, or the worker's when the job has none.
+    /// Before 8.1 ([`DecodeOptions::rails_version`]) arguments are read outside it, in the
+    /// worker's own `Time.zone`.
     pub fn argument_zone(&self, options: &DecodeOptions) -> Result<RailsZone, DecodeError> {
-        let name = self
-            .timezone
-            .as_deref()
-            .unwrap_or(&options.default_timezone);
+        let name = self.arguments_zone_name(options);
         time_zone::lookup(name).ok_or_else(|| invalid_timezone(name))
+    }
+
+    fn arguments_zone_name<'a>(&'a self, options: &'a DecodeOptions) -> &'a str {
+        match &self.timezone {
+            Some(zone) if options.rails_version.reads_arguments_in_job_zone() => zone,
+            _ => &options.default_timezone,
+        }
     }
 
     /// The job's locale, or the worker's default when the payload has none.
@@ -408,6 +430,19 @@ impl Job {
 
     /// The payload as an ordered JSON tree, keys in Rails 8.1's order, unknown keys last.
     pub fn to_json(&self) -> Result<Json, EncodeError> {
+        self.to_json_for(RailsVersion::LATEST)
+    }
+
+    /// The payload as Rails `target` writes it (see [`crate::rails_version`]), or an error
+    /// naming what that version cannot read.
+    pub fn to_json_for(&self, target: RailsVersion) -> Result<Json, EncodeError> {
+        if self.continuation.is_some() && !target.reads_continuations() {
+            return Err(EncodeError::not_readable_by(
+                &JsonPath::key("continuation"),
+                target,
+                "a continuation (ActiveJob::Continuable exists from Rails 8.1)",
+            ));
+        }
         // Two more for a continuation.
         let mut map = Map::with_capacity(FIELD_KEYS.len() + 2 + self.extra.len());
         let text = |s: &Option<String>| s.clone().map_or(Json::Null, Json::String);
@@ -421,7 +456,7 @@ impl Job {
         map.insert("priority".into(), int(self.priority));
         map.insert(
             "arguments".into(),
-            encode_arguments(&self.arguments, &JsonPath::key("arguments"))?,
+            encode_arguments_for(&self.arguments, &JsonPath::key("arguments"), target)?,
         );
         map.insert("executions".into(), int(self.executions));
         map.insert(
@@ -432,8 +467,15 @@ impl Job {
         );
         map.insert("locale".into(), text(&self.locale));
         map.insert("timezone".into(), text(&self.timezone));
-        map.insert("enqueued_at".into(), at(&self.enqueued_at));
-        if self.scheduled_at_key || self.scheduled_at.is_some() {
+        map.insert(
+            "enqueued_at".into(),
+            self.enqueued_at
+                .as_ref()
+                .map_or(Json::Null, |t| Json::String(t.to_wire_for(target))),
+        );
+        // Before 7.1 the time a job is scheduled for reaches only the queue adapter.
+        let scheduled_at_key = self.scheduled_at_key || self.scheduled_at.is_some();
+        if scheduled_at_key && target.writes_scheduled_at() {
             map.insert("scheduled_at".into(), at(&self.scheduled_at));
         }
         if let Some(continuation) = &self.continuation {
@@ -454,11 +496,12 @@ impl Job {
         Ok(payload)
     }
 
-    /// [`encode`](Self::encode), refusing also what the application's own settings make Rails
-    /// refuse: a `locale` outside its `available_locales`.
+    /// [`encode_for`](Self::encode_for) the application's `rails_version`, refusing also what
+    /// the application's own settings make Rails refuse: a `locale` outside its
+    /// `available_locales`.
     pub fn encode_for_app(&self, app: &DecodeOptions) -> Result<Vec<u8>, EncodeError> {
         write_rules::check_locale(self.locale.as_deref(), app.available_locales.as_deref())?;
-        self.encode()
+        self.encode_for(app.rails_version)
     }
 
     /// The payload bytes as `ActiveSupport::JSON.encode(job.serialize)` writes them.
@@ -469,6 +512,22 @@ impl Job {
     /// The payload bytes with an application's JSON escaping settings.
     pub fn encode_with(&self, style: JsonStyle) -> Result<Vec<u8>, EncodeError> {
         Ok(json::write(&self.to_json()?, style))
+    }
+
+    /// The payload bytes Rails `target` writes for this job (`rails_version` in `app.toml`):
+    /// its envelope keys and argument forms, or an error naming what that version cannot read
+    /// at all (a Range for 6.1, a continuation before 8.1).
+    pub fn encode_for(&self, target: RailsVersion) -> Result<Vec<u8>, EncodeError> {
+        self.encode_for_with(target, JsonStyle::default())
+    }
+
+    /// [`Self::encode_for`] with an application's JSON escaping settings.
+    pub fn encode_for_with(
+        &self,
+        target: RailsVersion,
+        style: JsonStyle,
+    ) -> Result<Vec<u8>, EncodeError> {
+        Ok(json::write(&self.to_json_for(target)?, style))
     }
 }
 

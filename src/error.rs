@@ -1,5 +1,6 @@
 //! Errors of the wire format: every one names the JSON path it happened at.
 
+use crate::rails_version::RailsVersion;
 use std::fmt;
 
 /// A location inside a payload, printed the way a person reads it: `arguments[1].window.from`.
@@ -192,6 +193,9 @@ pub enum EncodeErrorKind {
     Locale,
     /// A `timezone` that is neither a Rails zone name nor a tz identifier (`Invalid Timezone`).
     TimeZone,
+    /// The Rails version the payload is written for cannot read it at all (a Range for 6.1, a
+    /// continuation before 8.1); a newer version can (`rails_version`, [`crate::rails_version`]).
+    NotReadableBy(RailsVersion),
 }
 
 /// A value that cannot be written as an ActiveJob argument (Rails' `SerializationError`), or a
@@ -219,6 +223,15 @@ impl EncodeError {
             path: path.clone(),
             kind,
             message: message.into(),
+        }
+    }
+
+    /// A value that Rails `version` cannot read: `what` it is and since when Rails reads it.
+    pub fn not_readable_by(path: &JsonPath, version: RailsVersion, what: &str) -> Self {
+        EncodeError {
+            path: path.clone(),
+            message: format!("Rails {version} cannot read {what}"),
+            kind: EncodeErrorKind::NotReadableBy(version),
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod metrics;
 pub mod options;
 pub mod payload_format;
 pub mod producer;
+pub mod rails_version;
 pub mod record;
 pub mod registry;
 pub mod replay;
@@ -54,6 +55,7 @@ pub mod write_rules;
 pub use envelope::{EnvelopeTime, Job};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind, JsonPath};
 pub use options::DecodeOptions;
+pub use rails_version::RailsVersion;
 
 impl Job {
     /// The arguments as the handler's type: `(i64, Options)`, a `Vec<T>`, or a struct whose

@@ -7,6 +7,7 @@
 
 use crate::json::DEFAULT_MAX_PAYLOAD_BYTES;
 use crate::payload_format::PayloadFormat;
+use crate::rails_version::RailsVersion;
 use crate::serializers::SerializerRegistry;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -41,6 +42,10 @@ pub struct DecodeOptions {
     /// How messages carry a job when the Ruby application replaced Karafka's
     /// `Deserializer`. `None`: the payload is the job's JSON, as Karafka writes it by default.
     pub payload_format: Option<Arc<dyn PayloadFormat>>,
+    /// The Rails version of the Ruby application (default 8.1): what a producer given these
+    /// options writes for it ([`crate::rails_version`]), and, before 8.1, the zone a
+    /// TimeWithZone without `time_zone` is read in (the worker's, not the job's).
+    pub rails_version: RailsVersion,
 }
 
 impl Default for DecodeOptions {
@@ -56,6 +61,7 @@ impl Default for DecodeOptions {
             job_attributes: HashMap::new(),
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             payload_format: None,
+            rails_version: RailsVersion::default(),
         }
     }
 }
@@ -101,6 +107,7 @@ struct AppFile {
     #[serde(default)]
     job_attributes: HashMap<String, Vec<String>>,
     max_payload_bytes: Option<usize>,
+    rails_version: Option<RailsVersion>,
 }
 
 impl DecodeOptions {
@@ -143,6 +150,9 @@ impl DecodeOptions {
         if let Some(max) = file.max_payload_bytes {
             options.max_payload_bytes = max;
         }
+        if let Some(version) = file.rails_version {
+            options.rails_version = version;
+        }
         Ok(options)
     }
 
@@ -153,12 +163,16 @@ impl DecodeOptions {
             .is_none_or(|known| known.contains(job_class))
     }
 
-    /// Whether a job of `job_class` with these top-level keys is read as Continuable.
+    /// Whether a job of `job_class` with these top-level keys is read as Continuable (never
+    /// before Rails 8.1: older workers ignore the continuation keys).
     pub fn is_continuable(
         &self,
         job_class: &str,
         keys: &serde_json::Map<String, serde_json::Value>,
     ) -> bool {
+        if !self.rails_version.reads_continuations() {
+            return false;
+        }
         match &self.continuable_jobs {
             Some(known) => known.contains(job_class),
             None => keys.contains_key("continuation") || keys.contains_key("resumptions"),

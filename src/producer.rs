@@ -78,6 +78,7 @@ use crate::error::EncodeError;
 use crate::kafka::client;
 pub(crate) use crate::kafka::log::LogContext;
 use crate::payload_format::{PayloadFormat, PayloadFormatError};
+use crate::rails_version::RailsVersion;
 use crate::scheduled::headers as sh;
 
 /// WaterDrop's default `max_payload_size`: larger payloads are refused before producing.
@@ -394,6 +395,7 @@ pub struct JobProducerBuilder {
     max_payload_size: Option<usize>,
     payload_format: Option<Arc<dyn PayloadFormat>>,
     available_locales: Option<Vec<String>>,
+    rails_version: RailsVersion,
 }
 
 impl JobProducerBuilder {
@@ -453,6 +455,15 @@ impl JobProducerBuilder {
         self
     }
 
+    /// The Rails version of the Ruby workers that read the jobs (default 8.1; the
+    /// application's [`DecodeOptions::rails_version`](crate::DecodeOptions), `rails_version`
+    /// in `app.toml`): every payload, enqueued or re-enqueued, is written as that version
+    /// writes it, and a job it cannot read fails with [`ProduceError::Encode`].
+    pub fn rails_version(mut self, version: RailsVersion) -> Self {
+        self.rails_version = version;
+        self
+    }
+
     /// Creates the producers: one for the defaults and one per distinct class producer config.
     pub fn build(self) -> Result<JobProducer, ProduceError> {
         let bootstrap = client::bootstrap_servers(self.bootstrap_servers.as_deref(), &self.kafka)
@@ -486,6 +497,7 @@ impl JobProducerBuilder {
                 classes,
                 max_payload_size: self.max_payload_size.unwrap_or(DEFAULT_MAX_PAYLOAD_SIZE),
                 payload_format: self.payload_format,
+                rails_version: self.rails_version,
                 partition_counts: PartitionCounts::default(),
                 available_locales: self.available_locales,
             }),
@@ -550,6 +562,7 @@ struct Inner {
     classes: HashMap<String, Resolved>,
     max_payload_size: usize,
     payload_format: Option<Arc<dyn PayloadFormat>>,
+    rails_version: RailsVersion,
     partition_counts: PartitionCounts,
     available_locales: Option<Vec<String>>,
 }
@@ -851,7 +864,7 @@ impl JobProducer {
             job.locale.as_deref(),
             self.inner.available_locales.as_deref(),
         )
-        .and_then(|()| job.encode())
+        .and_then(|()| job.encode_for(self.inner.rails_version))
         .map_err(|source| ProduceError::Encode {
             job_class: job_class.clone(),
             source,

@@ -1,10 +1,13 @@
-//! [`Value`] → JSON, the way Rails 8.1's `ActiveJob::Arguments.serialize` writes it.
+//! [`Value`] → JSON, the way `ActiveJob::Arguments.serialize` of the target Rails version writes
+//! it (Rails 8.1 unless told otherwise; see [`crate::rails_version`] for what older versions
+//! write and refuse).
 
 use super::decode::RESERVED_KEYS;
 use super::range_order::{range_order, Order};
 use super::value::{Hash, HashKey, HashKind, Range, TimeWithZone, TimeWithZoneWire, Value};
 use crate::error::{EncodeError, EncodeErrorKind, JsonPath};
 use crate::json::number;
+use crate::rails_version::RailsVersion;
 use crate::ruby::bigdecimal::bigdecimal_literal;
 use crate::ruby::constant::{constant_path, ConstantPath};
 use crate::ruby::duration::Duration;
@@ -14,18 +17,36 @@ use crate::serializers;
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value as Json};
 
-/// Serializes job arguments into the JSON array Rails writes as `arguments`.
+/// Serializes job arguments into the JSON array Rails 8.1 writes as `arguments`.
 pub fn encode_arguments(values: &[Value], path: &JsonPath) -> Result<Json, EncodeError> {
+    encode_arguments_for(values, path, RailsVersion::LATEST)
+}
+
+/// Serializes job arguments as Rails `target` writes them, refusing what it cannot read.
+pub fn encode_arguments_for(
+    values: &[Value],
+    path: &JsonPath,
+    target: RailsVersion,
+) -> Result<Json, EncodeError> {
     values
         .iter()
         .enumerate()
-        .map(|(i, v)| encode_argument(v, &path.index(i)))
+        .map(|(i, v)| encode_argument_for(v, &path.index(i), target))
         .collect::<Result<Vec<_>, _>>()
         .map(Json::Array)
 }
 
-/// Serializes one argument.
+/// Serializes one argument as Rails 8.1 does.
 pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeError> {
+    encode_argument_for(value, path, RailsVersion::LATEST)
+}
+
+/// Serializes one argument as Rails `target` does, refusing what it cannot read.
+pub fn encode_argument_for(
+    value: &Value,
+    path: &JsonPath,
+    target: RailsVersion,
+) -> Result<Json, EncodeError> {
     Ok(match value {
         Value::Nil => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
@@ -39,10 +60,19 @@ pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeErr
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| encode_argument(item, &path.index(i)))
+                .map(|(i, item)| encode_argument_for(item, &path.index(i), target))
                 .collect::<Result<_, _>>()?,
         ),
-        Value::Hash(hash) => encode_hash(hash, path)?,
+        Value::Hash(hash) => encode_hash(hash, path, target)?,
+        Value::GlobalId(gid)
+            if gid.model_id.is_composite() && !target.reads_composite_global_ids() =>
+        {
+            return Err(EncodeError::not_readable_by(
+                path,
+                target,
+                "a composite GlobalID id (GlobalID 1.2, composite primary keys from Rails 7.1)",
+            ))
+        }
         Value::GlobalId(gid) => {
             gid.check()
                 .map_err(|reason| EncodeError::refused(path, EncodeErrorKind::GlobalId, reason))?;
@@ -68,7 +98,7 @@ pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeErr
             readable_by_ruby(time::parse_datetime(&text).map(|_| ()), &text, path)?;
             serialized(serializers::DATE_TIME, [("value", Json::String(text))])
         }
-        Value::TimeWithZone(twz) => encode_time_with_zone(twz),
+        Value::TimeWithZone(twz) => encode_time_with_zone(twz, target),
         Value::Duration(d) => {
             finite_duration(d, path)?;
             let parts = d
@@ -91,13 +121,24 @@ pub fn encode_argument(value: &Value, path: &JsonPath) -> Result<Json, EncodeErr
             let shown = bigdecimal_literal(text).map_err(|reason| {
                 EncodeError::refused(path, EncodeErrorKind::BigDecimal, reason)
             })?;
-            serialized(serializers::BIG_DECIMAL, [("value", Json::String(shown))])
+            if target.reads_big_decimal_serializer() {
+                serialized(serializers::BIG_DECIMAL, [("value", Json::String(shown))])
+            } else {
+                Json::String(legacy_big_decimal(shown, path, target)?)
+            }
         }
         Value::Module(name) => serialized(
             serializers::MODULE,
             [("value", Json::String(module_name(name, path)?.to_owned()))],
         ),
-        Value::Range(range) => encode_range(range, path)?,
+        Value::Range(_) if !target.reads_ranges() => {
+            return Err(EncodeError::not_readable_by(
+                path,
+                target,
+                "a Range (RangeSerializer exists from Rails 7.0)",
+            ))
+        }
+        Value::Range(range) => encode_range(range, path, target)?,
         Value::Custom(custom) => {
             let mut map = Map::with_capacity(custom.fields.len() + 1);
             map.insert(
@@ -150,9 +191,9 @@ fn module_name<'a>(name: &'a str, path: &JsonPath) -> Result<&'a str, EncodeErro
 }
 
 /// `RangeSerializer`: refused when Ruby's `Range.new` could not build the range back.
-fn encode_range(range: &Range, path: &JsonPath) -> Result<Json, EncodeError> {
-    let begin = encode_argument(&range.begin, &path.field("begin"))?;
-    let end = encode_argument(&range.end, &path.field("end"))?;
+fn encode_range(range: &Range, path: &JsonPath, target: RailsVersion) -> Result<Json, EncodeError> {
+    let begin = encode_argument_for(&range.begin, &path.field("begin"), target)?;
+    let end = encode_argument_for(&range.end, &path.field("end"), target)?;
     match range_order(&range.begin, &range.end) {
         Order::Comparable => {}
         order => {
@@ -243,8 +284,31 @@ fn serialized<const N: usize>(name: &str, fields: [(&str, Json); N]) -> Json {
     Json::Object(map)
 }
 
-fn encode_time_with_zone(twz: &TimeWithZone) -> Json {
+/// Rails before 7.1 writes a BigDecimal as a JSON string (`BigDecimal#as_json`, `to_s` in the
+/// "F" format), and the job receives that String. A non-finite one becomes `null` there: refused,
+/// as the job would receive `nil`.
+fn legacy_big_decimal(
+    shown: String,
+    path: &JsonPath,
+    target: RailsVersion,
+) -> Result<String, EncodeError> {
+    if matches!(shown.as_str(), "NaN" | "Infinity" | "-Infinity") {
+        return Err(EncodeError::not_readable_by(
+            path,
+            target,
+            &format!("BigDecimal {shown} (written as JSON null before Rails 7.1)"),
+        ));
+    }
+    Ok(shown)
+}
+
+fn encode_time_with_zone(twz: &TimeWithZone, target: RailsVersion) -> Json {
     match &twz.wire {
+        // Rails 6.1 writes no `time_zone`: its reader puts the instant in its own `Time.zone`.
+        TimeWithZoneWire::WithTimeZone if !target.reads_time_zone_key() => serialized(
+            serializers::TIME_WITH_ZONE,
+            [("value", Json::String(time_with_zone_value(twz)))],
+        ),
         TimeWithZoneWire::WithTimeZone => serialized(
             serializers::TIME_WITH_ZONE,
             [
@@ -270,7 +334,7 @@ fn time_with_zone_value(twz: &TimeWithZone) -> String {
     time_zone::format_in_zone(twz.instant, &twz.zone)
 }
 
-fn encode_hash(hash: &Hash, path: &JsonPath) -> Result<Json, EncodeError> {
+fn encode_hash(hash: &Hash, path: &JsonPath, target: RailsVersion) -> Result<Json, EncodeError> {
     let mut map = Map::with_capacity(hash.entries.len() + 1);
     let mut symbol_keys = Vec::new();
     for (key, value) in &hash.entries {
@@ -279,7 +343,10 @@ fn encode_hash(hash: &Hash, path: &JsonPath) -> Result<Json, EncodeError> {
         if matches!(key, HashKey::Symbol(_)) && hash.kind != HashKind::Indifferent {
             symbol_keys.push(Json::String(name.to_owned()));
         }
-        map.insert(name.to_owned(), encode_argument(value, &path.field(name))?);
+        map.insert(
+            name.to_owned(),
+            encode_argument_for(value, &path.field(name), target)?,
+        );
     }
     let (marker, marker_value) = match hash.kind {
         HashKind::Indifferent => ("_aj_hash_with_indifferent_access", Json::Bool(true)),

@@ -18,7 +18,7 @@ mod value;
 pub use de::{from_value, from_values, ArgumentError};
 pub use decode::{decode_argument, decode_arguments, DecodeContext};
 pub(crate) use decode::{decode_argument_list, invalid_timezone, Ctx, Zone};
-pub use encode::{encode_argument, encode_arguments};
+pub use encode::{encode_argument, encode_argument_for, encode_arguments, encode_arguments_for};
 pub use global_id::{GlobalId, ModelId};
 pub use value::{
     CustomObject, Hash, HashKey, HashKind, Range, TimeWithZone, TimeWithZoneWire, Value,

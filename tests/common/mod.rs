@@ -775,3 +775,26 @@ pub fn run_typed_dump(args: &[String], inputs: &[String]) -> RubyRun {
         dumps,
     }
 }
+
+/// The ActiveJob version the Ruby reader loads (`6.1.7.10`), asked before writing payloads for it.
+#[allow(dead_code)]
+pub fn ruby_activejob_version() -> String {
+    let words = ruby_command();
+    let output = Command::new(&words[0])
+        .args(&words[1..])
+        .args(["-e", "require 'active_job'; print ActiveJob.gem_version"])
+        .current_dir(crate_root())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "ruby_interop: cannot start `{}`: {e}\n  -> {RUBY_HELP}",
+                words.join(" ")
+            )
+        });
+    assert!(
+        output.status.success(),
+        "ruby_interop: Ruby cannot load ActiveJob: {}\n  -> {RUBY_HELP}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
