@@ -275,3 +275,48 @@ fn deflate(json: &[u8]) -> std::io::Result<Vec<u8>> {
     encoder.write_all(json)?;
     encoder.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    // A report that breaks a contract rule is not turned into bytes to send: the violation is
+    // what gets logged instead.
+    #[test]
+    fn only_reports_without_violations_are_serialized() {
+        let check =
+            |v: &serde_json::Value| crate::web_ui::check_error(crate::web_ui::Schema::V1_4_1, v);
+        let good = json!({
+            "schema_version": "1.1.0", "type": "consumer.consume.error", "error_class": "E",
+            "error_message": "m", "backtrace": "", "details": {}, "occurred_at": 1.5,
+            "process": { "id": "h:1:a" }
+        });
+        let bytes = checked(&good, check).unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+            good
+        );
+
+        let mut bad = good.clone();
+        bad["occurred_at"] = json!(1796605134837.5);
+        let why = checked(&bad, check).unwrap_err();
+        assert_eq!(why, "occurred_at: guard: epoch seconds, not milliseconds");
+        // A float that is not a number (NaN) becomes null, which no rule accepts.
+        let why = checked(&json!({ "x": f64::NAN }), check).unwrap_err();
+        assert!(why.contains("schema_version: missing"), "{why}");
+    }
+
+    #[test]
+    fn reports_are_deflated_as_ruby_zlib_does() {
+        use std::io::Read;
+        let packed = deflate(br#"{"a":1}"#).unwrap();
+        // zlib framing (RFC 1950), as Ruby's Zlib::Deflate.deflate writes and Inflate reads.
+        assert_eq!(packed[0], 0x78);
+        let mut out = String::new();
+        flate2::read::ZlibDecoder::new(packed.as_slice())
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, r#"{"a":1}"#);
+    }
+}
