@@ -110,6 +110,10 @@ impl GlobalId {
             None => (rest, None),
         };
         let (authority, path) = rest.split_once('/')?;
+        // `[` and `]` belong in an IP-literal host or the query, never in a path.
+        if path.contains(['[', ']']) {
+            return None;
+        }
         let app = host(authority)?;
         let (model, id) = path.split_once('/')?;
         if app.is_empty() || model.is_empty() {

@@ -28,6 +28,10 @@ fn id_segments_read_as_globalid_reads_them() {
         ("%", None),
         ("%+1", None),
         ("%C3%28", None),
+        ("a[1]", None),
+        ("a]", None),
+        ("a:b@c", Some(single("a:b@c"))),
+        ("a%41", Some(single("aA"))),
         ("", None),
     ];
     for (segment, want) in cases {
