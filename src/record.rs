@@ -47,18 +47,20 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
 use crate::consumer::{copy_headers, InboundMessage};
 use crate::kafka::client;
+use crate::kafka::watch::ConnectionWatch;
 
 /// What replaces a masked value.
 pub const REDACTED: &str = "[REDACTED]";
@@ -682,6 +684,15 @@ pub enum RecordError {
         /// Why.
         source: std::io::Error,
     },
+    /// The client could not connect: a refused login, a failed TLS handshake or no reachable
+    /// broker, as librdkafka reported it.
+    #[error("{problem}")]
+    Connection {
+        /// What librdkafka reported, with what to check.
+        problem: String,
+        /// The error of the call that failed.
+        source: KafkaError,
+    },
     /// No message arrived for the idle timeout before the end was reached.
     #[error("no message for {0:?} before reaching the end of partitions {1:?}")]
     Stalled(Duration, Vec<i32>),
@@ -709,6 +720,60 @@ const META_TIMEOUT: Duration = Duration::from_secs(15);
 /// Records messages as [`RecordOptions`] says (blocking: run it off an async runtime's
 /// threads, e.g. with `spawn_blocking`).
 pub fn record(options: &RecordOptions) -> Result<RecordSummary, RecordError> {
+    let watch = Arc::new(ConnectionWatch::new("record"));
+    let (consumer, group_id) = record_consumer(options, watch.clone())?;
+    let result = record_with(&consumer, group_id, options);
+    if result.is_err() {
+        // The connection errors wait in the consumer's queue: serve them to the watch.
+        let until = Instant::now() + Duration::from_secs(1);
+        while watch.problem().is_none() && Instant::now() < until {
+            let _ = consumer.poll(Duration::from_millis(100));
+        }
+    }
+    // A refused login or TLS handshake shows up in a call only as a timeout or a transport
+    // failure; name the cause the client reported instead.
+    match (result, watch.problem()) {
+        (Err(RecordError::Kafka(source) | RecordError::Connection { source, .. }), Some(p)) => {
+            Err(RecordError::Connection {
+                problem: p.to_string(),
+                source,
+            })
+        }
+        (Err(RecordError::Stalled(..)), Some(p)) => Err(RecordError::Connection {
+            problem: p.to_string(),
+            source: KafkaError::MessageConsumption(
+                rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
+            ),
+        }),
+        (result, _) => result,
+    }
+}
+
+/// Logs librdkafka's lines and errors and keeps the latest connection problem.
+struct RecordContext {
+    watch: Arc<ConnectionWatch>,
+}
+
+impl ClientContext for RecordContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, line: &str) {
+        self.watch.on_log(line);
+        crate::kafka::log::log_line("record", level, fac, line);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !self.watch.on_error(&error, reason) {
+            crate::kafka::log::log_error("record", &error, reason);
+        }
+    }
+}
+
+impl ConsumerContext for RecordContext {}
+
+/// The recording's consumer (it commits nothing) and its `group.id`.
+fn record_consumer(
+    options: &RecordOptions,
+    watch: Arc<ConnectionWatch>,
+) -> Result<(BaseConsumer<RecordContext>, String), RecordError> {
     let group_id = options
         .group_id
         .clone()
@@ -724,16 +789,24 @@ pub fn record(options: &RecordOptions) -> Result<RecordSummary, RecordError> {
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
         .set("auto.offset.reset", "earliest");
-    let consumer: BaseConsumer = config.create()?;
+    let consumer: BaseConsumer<RecordContext> =
+        config.create_with_context(RecordContext { watch })?;
+    Ok((consumer, group_id))
+}
 
-    let partitions = topic_partitions(&consumer, &options.topic, &options.partitions)?;
+fn record_with(
+    consumer: &BaseConsumer<RecordContext>,
+    group_id: String,
+    options: &RecordOptions,
+) -> Result<RecordSummary, RecordError> {
+    let partitions = topic_partitions(consumer, &options.topic, &options.partitions)?;
     let bounded = options.start != StartAt::Latest;
     let mut plan: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
     for &p in &partitions {
         let (low, high) = consumer.fetch_watermarks(&options.topic, p, META_TIMEOUT)?;
         plan.insert(p, (low, high));
     }
-    let starts = start_offsets(&consumer, options, &plan)?;
+    let starts = start_offsets(consumer, options, &plan)?;
     // A partition is open while its start is below the end it had when the recording began.
     let mut open: BTreeMap<i32, i64> = BTreeMap::new();
     let mut tpl = TopicPartitionList::new();
@@ -829,7 +902,7 @@ pub fn record(options: &RecordOptions) -> Result<RecordSummary, RecordError> {
 }
 
 fn topic_partitions(
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<RecordContext>,
     topic: &str,
     wanted: &[i32],
 ) -> Result<Vec<i32>, RecordError> {
@@ -859,7 +932,7 @@ fn topic_partitions(
 }
 
 fn start_offsets(
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<RecordContext>,
     options: &RecordOptions,
     plan: &BTreeMap<i32, (i64, i64)>,
 ) -> Result<BTreeMap<i32, i64>, RecordError> {

@@ -17,6 +17,15 @@
 #   KAFKA_PORT [39092]  KAFKA_CONTROLLER_PORT [39093]
 #   KAFKA_CACHE_DIR [~/.cache/activejob-karafka/kafka-4.1.1]
 #   KAFKA_RUN_DIR [/tmp/activejob-karafka-kafka]  KAFKA_READY_TIMEOUT [60] seconds
+#
+# Optional listeners beside PLAINTEXT (off unless their port is set; needs openssl):
+#   KAFKA_SSL_PORT             TLS with a required client certificate (mTLS)
+#   KAFKA_SASL_SSL_PORT        SASL/SCRAM-SHA-512 over TLS
+#   KAFKA_SASL_PLAINTEXT_PORT  SASL/SCRAM-SHA-512 without TLS
+# 'up' then writes a CA, the broker's certificate (for 127.0.0.1 and localhost), a client
+# certificate and an unrelated CA into $KAFKA_RUN_DIR/tls (PEM: ca.pem, client.pem,
+# client.key, other-ca.pem), creates the SCRAM user $KAFKA_SCRAM_USER [alice] with password
+# $KAFKA_SCRAM_PASSWORD [alice-secret], and prints each listener's address.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +40,12 @@ PID_FILE=$RUN_DIR/broker.pid
 LOG=$RUN_DIR/broker.log
 READY_TIMEOUT=${KAFKA_READY_TIMEOUT:-60}
 BOOTSTRAP=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$PORT}
+SSL_PORT=${KAFKA_SSL_PORT:-}
+SASL_SSL_PORT=${KAFKA_SASL_SSL_PORT:-}
+SASL_PLAINTEXT_PORT=${KAFKA_SASL_PLAINTEXT_PORT:-}
+TLS_DIR=$RUN_DIR/tls
+SCRAM_USER=${KAFKA_SCRAM_USER:-alice}
+SCRAM_PASSWORD=${KAFKA_SCRAM_PASSWORD:-alice-secret}
 
 say() { echo "kafka.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -89,7 +104,41 @@ log_tail() {
   return 0
 }
 
+secure_listeners() { [ -n "$SSL_PORT$SASL_SSL_PORT$SASL_PLAINTEXT_PORT" ]; }
+
+# A throwaway CA signing the broker's certificate and a client certificate, plus a second
+# CA that signed nothing (for "wrong CA" tests). Keys are unencrypted PKCS#8, as Kafka's PEM
+# keystore reads them without ssl.key.password.
+write_tls() {
+  command -v openssl >/dev/null || die "openssl is needed for the SSL / SASL listeners"
+  mkdir -p "$TLS_DIR"
+  local d=$TLS_DIR
+  (
+    cd "$d"
+    ossl() { openssl "$@" >>"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; exit 1; }; }
+    ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=activejob-karafka test CA" \
+      -keyout ca.key -out ca.pem
+    ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=unrelated CA" \
+      -keyout other-ca.key -out other-ca.pem
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    ossl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+    ossl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile server.ext -out server.crt
+    ossl req -newkey rsa:2048 -nodes -subj "/CN=worker" -keyout client.key -out client.csr
+    ossl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -out client.pem
+    # The broker's PEM keystore: its key, then its certificate chain.
+    cat server.key server.crt ca.pem >server-keystore.pem
+  ) || die "creating the TLS files in $d failed"
+}
+
 write_properties() {
+  local listeners="PLAINTEXT://127.0.0.1:$PORT" advertised="PLAINTEXT://127.0.0.1:$PORT" l
+  for l in "SSL:$SSL_PORT" "SASL_SSL:$SASL_SSL_PORT" "SASL_PLAINTEXT:$SASL_PLAINTEXT_PORT"; do
+    [ -n "${l#*:}" ] || continue
+    listeners+=",${l%%:*}://127.0.0.1:${l#*:}"
+    advertised+=",${l%%:*}://127.0.0.1:${l#*:}"
+  done
   cat >"$PROPS" <<EOF
 # KRaft single node: one process is both controller and broker.
 process.roles=broker,controller
@@ -97,10 +146,10 @@ node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
 controller.listener.names=CONTROLLER
 # Loopback only: nothing outside this machine can reach the test broker.
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=$listeners,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=$advertised
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT
 log.dirs=$DATA_DIR
 # One replica everywhere, or internal topics could never be created.
 default.replication.factor=1
@@ -124,6 +173,19 @@ num.recovery.threads.per.data.dir=1
 log.retention.hours=1
 log.segment.bytes=67108864
 log.retention.check.interval.ms=60000
+EOF
+  secure_listeners || return 0
+  cat >>"$PROPS" <<EOF
+# TLS: PEM files written by write_tls; the SSL listener requires a client certificate.
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_DIR/server-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+listener.name.ssl.ssl.client.auth=required
+# SASL: SCRAM users live in the cluster metadata (added when the storage is formatted).
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 EOF
 }
 
@@ -151,9 +213,10 @@ cmd_up() {
     wait_ready "$pid"
     say "broker already running (pid $pid) and healthy"
     echo "KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
+    print_secure
     return 0
   fi
-  for p in "$PORT" "$CONTROLLER_PORT"; do
+  for p in "$PORT" "$CONTROLLER_PORT" $SSL_PORT $SASL_SSL_PORT $SASL_PLAINTEXT_PORT; do
     port_open "$p" && die "port $p is in use by another process: set KAFKA_PORT/KAFKA_CONTROLLER_PORT, or KAFKA_BOOTSTRAP_SERVERS to use that cluster"
   done
   cmd_fetch
@@ -161,10 +224,16 @@ cmd_up() {
   rm -rf "$DATA_DIR" "$PID_FILE" "$LOG"
   mkdir -p "$RUN_DIR" "$DATA_DIR"
   write_properties
+  local scram=()
+  if secure_listeners; then
+    rm -rf "$TLS_DIR"
+    write_tls
+    scram=(--add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]")
+  fi
 
   local cluster_id
   cluster_id=$(tool kafka.tools.StorageTool random-uuid)
-  tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" >"$RUN_DIR/format.log" 2>&1 || {
+  tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" "${scram[@]}" >"$RUN_DIR/format.log" 2>&1 || {
     cat "$RUN_DIR/format.log" >&2; die "formatting $DATA_DIR failed"; }
 
   launch "$t0"
@@ -184,6 +253,14 @@ launch() {
   wait_ready "$pid"
   say "broker ready (pid $pid) in $((SECONDS - t0))s; data $DATA_DIR, log $LOG"
   echo "KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
+  print_secure
+}
+
+print_secure() {
+  [ -z "$SSL_PORT" ] || echo "KAFKA_SSL_BOOTSTRAP=127.0.0.1:$SSL_PORT"
+  [ -z "$SASL_SSL_PORT" ] || echo "KAFKA_SASL_SSL_BOOTSTRAP=127.0.0.1:$SASL_SSL_PORT"
+  [ -z "$SASL_PLAINTEXT_PORT" ] || echo "KAFKA_SASL_PLAINTEXT_BOOTSTRAP=127.0.0.1:$SASL_PLAINTEXT_PORT"
+  ! secure_listeners || echo "KAFKA_TLS_DIR=$TLS_DIR"
 }
 
 # A crash: SIGKILL, no clean shutdown, data kept for 'start'.
@@ -203,7 +280,7 @@ cmd_start() {
   fi
   [ -f "$DATA_DIR/meta.properties" ] && [ -f "$PROPS" ] \
     || die "no broker data in $DATA_DIR: use 'kafka.sh up'"
-  for p in "$PORT" "$CONTROLLER_PORT"; do
+  for p in "$PORT" "$CONTROLLER_PORT" $SSL_PORT $SASL_SSL_PORT $SASL_PLAINTEXT_PORT; do
     port_open "$p" && die "port $p is in use by another process"
   done
   launch "$SECONDS"
@@ -226,7 +303,7 @@ cmd_down() {
   else
     say "no broker from this script is running"
   fi
-  rm -rf "$DATA_DIR" "$PID_FILE"
+  rm -rf "$DATA_DIR" "$PID_FILE" "$TLS_DIR"
 }
 
 cmd_status() {
@@ -294,5 +371,5 @@ case "${1:-}" in
   produce) shift; cmd_produce "$@" ;;
   consume) shift; cmd_consume "$@" ;;
   with) shift; cmd_with "$@" ;;
-  *) sed -n '2,20s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,28s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

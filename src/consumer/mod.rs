@@ -165,6 +165,7 @@ mod committer;
 mod config;
 mod dispatch;
 mod failure;
+mod health;
 mod message;
 mod observer;
 mod partition;
@@ -189,6 +190,7 @@ pub use dispatch::{
     dead_letter_headers, dead_letter_partition, partition_for_key, DispatchError, SOURCE_HEADERS,
 };
 pub use failure::{BadMessageKind, JobFailure};
+pub use health::WorkerHealth;
 pub(crate) use message::copy_headers;
 pub use message::{InboundMessage, PartitionSignals, SignalSwitch};
 pub use observer::{FinishedJob, PauseReason, WorkerObserver};

@@ -26,6 +26,8 @@ const IDLE_POLL: Duration = Duration::from_millis(20);
 /// Extra time for the final commit and close after `shutdown_timeout` (Karafka's
 /// `forceful_shutdown_wait`).
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// How long a start may wait for its first assignment before the worker says why it waits.
+const JOIN_EXPLAIN_AFTER: Duration = Duration::from_secs(3);
 
 /// Poller-side record of one assigned partition.
 struct PartitionEntry {
@@ -169,6 +171,7 @@ impl WorkerContext {
             &self.shared.stats.partitions_assigned,
             assigned.len() as u64,
         );
+        self.shared.health.assigned(registry.entries().count());
         tracing::info!(partitions = ?assigned, "partitions assigned");
     }
 
@@ -184,6 +187,11 @@ impl WorkerContext {
                     entry.shared.revoked.set();
                     revoked.push(entry);
                 }
+            }
+            if lost {
+                self.shared.health.lost();
+            } else {
+                self.shared.health.assigned(registry.entries().count());
             }
         }
         if revoked.is_empty() {
@@ -269,12 +277,14 @@ pub(crate) fn to_inbound(m: &BorrowedMessage<'_>, topic: &str) -> InboundMessage
 
 impl ClientContext for WorkerContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.shared.health.connection.on_log(log_message);
         log_line("consumer", level, fac, log_message);
     }
 
     // Statistics are emitted every `statistics.interval.ms` (5 s, as in Karafka) and parsed
     // only when an observer wants them.
     fn stats_raw(&self, statistics: &[u8]) {
+        self.shared.health.on_statistics(statistics);
         let Some(observer) = &self.shared.observer else {
             return;
         };
@@ -298,7 +308,10 @@ impl ClientContext for WorkerContext {
         ) {
             WorkerStats::add(&self.shared.stats.max_poll_exceeded, 1);
         }
-        log_error("consumer", &error, reason);
+        // Connection and group problems are logged (as errors) by the health record.
+        if !self.shared.health.on_error(&error, reason) {
+            log_error("consumer", &error, reason);
+        }
     }
 }
 
@@ -316,7 +329,11 @@ impl ConsumerContext for WorkerContext {
                     tracing::debug!(%error, "resume on assignment");
                 }
             }
-            Rebalance::Error(error) => tracing::warn!(%error, "rebalance error"),
+            Rebalance::Error(error) => {
+                if !self.shared.health.on_error(error, &error.to_string()) {
+                    tracing::warn!(%error, "rebalance error");
+                }
+            }
         }
     }
 
@@ -340,6 +357,32 @@ impl ConsumerContext for WorkerContext {
                 tracing::warn!(%error, "offset commit failed");
             }
         }
+    }
+}
+
+/// Says why a start waits for its assignment: after a crash, the group coordinator keeps the
+/// dead member until its session times out, and the rebalance that admits this worker waits
+/// for it (about `session.timeout.ms`, 45 s by default). A static member
+/// (`group.instance.id`) takes its own place back at once instead.
+fn explain_join_wait(config: &super::config::WorkerConfig) {
+    let session = config
+        .kafka
+        .get("session.timeout.ms")
+        .map_or("45000 (the default)", String::as_str);
+    match config.kafka.get("group.instance.id") {
+        None => tracing::info!(
+            group_id = %config.group_id,
+            session_timeout_ms = session,
+            "waiting for the first assignment: if a worker of this group stopped without \
+             leaving (a crash, kill -9), the broker waits up to session.timeout.ms for it before \
+             the rebalance that admits this worker; set group.instance.id (static membership, \
+             see the README) to take its place at once"
+        ),
+        Some(id) => tracing::info!(
+            group_id = %config.group_id,
+            group_instance_id = %id,
+            "waiting for the first assignment: the group is rebalancing"
+        ),
     }
 }
 
@@ -381,7 +424,15 @@ impl Poller {
 
     fn consume(&self) -> Result<(), WorkerError> {
         let shared = self.context().shared.clone();
+        let started = Instant::now();
+        let mut join_explained = false;
         while !shared.stopping.is_set() {
+            if !join_explained && started.elapsed() >= JOIN_EXPLAIN_AFTER {
+                join_explained = true;
+                if shared.health.is_joining() {
+                    explain_join_wait(&shared.config);
+                }
+            }
             let mut timeout = IDLE_POLL;
             let mut routed = false;
             // Events are served inside poll; a message only shows up here when its partition
@@ -415,7 +466,20 @@ impl Poller {
         match error {
             KafkaError::PartitionEOF(_) => Ok(()),
             KafkaError::MessageConsumptionFatal(_) => {
-                tracing::error!(%error, "fatal consumer error");
+                let fatal = self.consumer.client().fatal_error();
+                if let Some((RDKafkaErrorCode::FencedInstanceId, _)) = fatal {
+                    let id = self
+                        .context()
+                        .shared
+                        .config
+                        .kafka
+                        .get("group.instance.id")
+                        .cloned()
+                        .unwrap_or_default();
+                    tracing::error!(group_instance_id = %id, "fenced: another running worker uses the same group.instance.id");
+                    return Err(WorkerError::Fenced(id));
+                }
+                tracing::error!(%error, reason = ?fatal, "fatal consumer error");
                 Err(WorkerError::Fatal(error))
             }
             error => {
@@ -425,7 +489,14 @@ impl Poller {
                 ) {
                     WorkerStats::add(&self.context().shared.stats.max_poll_exceeded, 1);
                 }
-                tracing::warn!(%error, "consumer error");
+                if !self
+                    .context()
+                    .shared
+                    .health
+                    .on_error(&error, &error.to_string())
+                {
+                    tracing::warn!(%error, "consumer error");
+                }
                 Ok(())
             }
         }

@@ -12,6 +12,7 @@ use tokio::sync::{oneshot, Semaphore};
 use super::commit_state::CommitState;
 use super::config::{ConfigError, TopicConfig, WorkerConfig};
 use super::dispatch::Dispatcher;
+use super::health::WorkerHealth;
 use super::message::Flag;
 use super::observer::{Observers, WorkerObserver};
 use super::poller::{Poller, WorkerContext};
@@ -57,6 +58,13 @@ pub enum WorkerError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Another running member of the group uses the same `group.instance.id`: the broker
+    /// fenced this one out. Two processes must never share one.
+    #[error(
+        "group.instance.id {0:?} is used by another running worker of the group (fenced); \
+         give each process its own (see the README's \"Static membership\")"
+    )]
+    Fenced(String),
     /// The poller thread died unexpectedly.
     #[error("the poller thread panicked")]
     PollerPanicked,
@@ -116,6 +124,7 @@ pub(crate) struct WorkerShared {
     pub(crate) dispatcher: Option<Arc<Dispatcher>>,
     pub(crate) stats: Arc<WorkerStats>,
     pub(crate) commits: Arc<CommitState>,
+    pub(crate) health: Arc<WorkerHealth>,
     pub(crate) observer: Option<Arc<dyn WorkerObserver>>,
     pub(crate) runtime: tokio::runtime::Handle,
     /// Set once the consumer exists; weak so that the context (owned by the consumer) does not
@@ -172,6 +181,7 @@ pub struct Worker {
     shutdown: ShutdownHandle,
     stats: Arc<WorkerStats>,
     commits: Arc<CommitState>,
+    health: Arc<WorkerHealth>,
     observer: Option<Arc<dyn WorkerObserver>>,
     handle_signals: bool,
 }
@@ -181,6 +191,7 @@ impl Worker {
     pub fn new(config: WorkerConfig, handler: impl MessageHandler) -> Self {
         Worker {
             commits: Arc::new(CommitState::new(config.effective_commit_stall_timeout())),
+            health: Arc::new(WorkerHealth::new(&config.group_id)),
             config,
             handler: Arc::new(handler),
             shutdown: ShutdownHandle::default(),
@@ -223,6 +234,11 @@ impl Worker {
         self.commits.clone()
     }
 
+    /// What the worker knows about its connection and group membership (readiness).
+    pub fn health(&self) -> Arc<WorkerHealth> {
+        self.health.clone()
+    }
+
     /// The payload format its handler reads (see [`MessageHandler::payload_format`]).
     pub(crate) fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
         self.handler.payload_format()
@@ -263,6 +279,7 @@ impl Worker {
             dispatcher: dispatcher.clone(),
             stats: self.stats,
             commits: self.commits,
+            health: self.health,
             observer: self.observer,
             runtime: tokio::runtime::Handle::current(),
             consumer: OnceLock::new(),

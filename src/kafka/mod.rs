@@ -8,3 +8,4 @@
 
 pub(crate) mod client;
 pub(crate) mod log;
+pub(crate) mod watch;

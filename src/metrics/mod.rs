@@ -191,7 +191,7 @@ impl Metrics {
         r.register(Box::new(paused.clone())).expect("unique metric");
         let up = IntGauge::new(
             "activejob_karafka_worker_up",
-            "1 while the worker runs (the same condition as GET /health answering 200).",
+            "1 while the worker is ready (the same condition as GET /health answering 200).",
         )
         .expect("valid metric");
         r.register(Box::new(up.clone())).expect("unique metric");
@@ -289,8 +289,11 @@ impl Metrics {
 
     /// Gives the metrics `worker`'s counters, shutdown handle and events; returns the worker.
     pub fn attach(&self, worker: Worker) -> Worker {
-        *self.inner.health.worker.lock().expect("health lock") =
-            Some((worker.stats(), worker.shutdown_handle()));
+        *self.inner.health.worker.lock().expect("health lock") = Some(health::Attached {
+            stats: worker.stats(),
+            shutdown: worker.shutdown_handle(),
+            health: worker.health(),
+        });
         self.inner.health.finished.store(false, Ordering::Relaxed);
         let payload_format = worker.payload_format();
         worker.observer(Arc::new(MetricsObserver {
@@ -338,7 +341,7 @@ impl Metrics {
             .expect("health lock")
             .as_ref()
         {
-            Some((stats, _)) => stats.snapshot(),
+            Some(worker) => worker.stats.snapshot(),
             None => return,
         };
         let w = &self.inner.worker;

@@ -1,11 +1,12 @@
-//! The HTTP endpoint: `GET /metrics` and `GET /health`.
+//! The HTTP endpoint: `GET /metrics`, `GET /health` (readiness) and `GET /health/live`.
 
 use std::net::SocketAddr;
 
 use super::Metrics;
 
 impl Metrics {
-    /// Serves `GET /metrics` and `GET /health` on `addr` (port 0: any free port) until
+    /// Serves `GET /metrics`, `GET /health` (readiness, also `/health/ready`) and
+    /// `GET /health/live` (liveness) on `addr` (port 0: any free port) until
     /// [`MetricsServer::stop`].
     pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<MetricsServer> {
         use axum::http::{header, StatusCode};
@@ -14,7 +15,19 @@ impl Metrics {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         let for_metrics = self.clone();
-        let for_health = self.clone();
+        let readiness = {
+            let m = self.clone();
+            move || {
+                let m = m.clone();
+                async move {
+                    match m.readiness() {
+                        Ok(summary) => (StatusCode::OK, format!("ok: {summary}\n")),
+                        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
+                    }
+                }
+            }
+        };
+        let for_liveness = self.clone();
         let app = axum::Router::new()
             .route(
                 "/metrics",
@@ -31,12 +44,14 @@ impl Metrics {
                     }
                 }),
             )
+            .route("/health", get(readiness.clone()))
+            .route("/health/ready", get(readiness))
             .route(
-                "/health",
+                "/health/live",
                 get(move || {
-                    let m = for_health.clone();
+                    let m = for_liveness.clone();
                     async move {
-                        match m.health() {
+                        match m.liveness() {
                             Ok(()) => (StatusCode::OK, "ok\n".to_owned()),
                             Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
                         }
@@ -54,7 +69,7 @@ impl Metrics {
                 tracing::error!(error = %e, "metrics endpoint failed");
             }
         });
-        tracing::info!(%local_addr, "metrics endpoint listening (/metrics, /health)");
+        tracing::info!(%local_addr, "metrics endpoint listening (/metrics, /health, /health/live)");
         Ok(MetricsServer {
             local_addr,
             stop: stop_tx,

@@ -84,5 +84,5 @@ fn render_has_the_metric_names() {
     );
     let s = &m.summary()["A"];
     assert_eq!((s.succeeded, s.failed, s.retried), (1, 1, 1));
-    assert_eq!(m.health(), Err("no worker attached"));
+    assert_eq!(m.health(), Err("no worker attached".to_owned()));
 }

@@ -21,7 +21,9 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 pub mod broker;
 pub mod child;
 pub mod faults;
+pub mod http;
 pub mod scheduling;
+pub mod secure;
 
 /// Where the tests' broker is: `KAFKA_BOOTSTRAP_SERVERS` when set; else a testcontainers Kafka
 /// when a Docker engine answers; else the project's own broker (`scripts/kafka/kafka.sh up`,

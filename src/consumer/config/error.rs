@@ -75,6 +75,14 @@ pub enum ConfigError {
         /// What to do instead.
         why: &'static str,
     },
+    /// `kafka."group.instance.id"` cannot be resolved.
+    #[error("kafka.\"group.instance.id\" = {template:?}: {why}")]
+    InvalidInstanceId {
+        /// The template as configured.
+        template: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A librdkafka property whose value would contradict the worker's offset semantics.
     #[error("kafka.\"{key}\" = {value:?} is refused: {why}")]
     RefusedProperty {

@@ -14,6 +14,7 @@ use crate::web_ui::WebUiConfig;
 
 mod error;
 mod file;
+mod membership;
 mod topic;
 mod validate;
 
@@ -196,7 +197,7 @@ impl WorkerConfigBuilder {
             commit_stall_timeout: self.commit_stall_timeout,
             pause: self.pause,
             topics: self.topics,
-            kafka: self.kafka,
+            kafka: membership::resolve_instance_id(self.kafka)?,
             producer_kafka: self.producer_kafka,
             web_ui: self.web_ui,
         };
