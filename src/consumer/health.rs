@@ -4,15 +4,18 @@
 //! Readiness (Kubernetes' `readinessProbe`: "is this worker doing its work?") needs all of:
 //! connected to a broker, past authentication and the TLS handshake, a member of its group
 //! with a settled assignment (which may be empty: with more workers than partitions some of
-//! them hold none, and that is reported, not a failure), and offset commits succeeding.
+//! them hold none, and that is reported, not a failure), and offset commits getting through
+//! (not holding new jobs, see [`CommitState`]).
 //! Liveness (`livenessProbe`: "is this process stuck, so that only a restart helps?") only asks
 //! whether the poller thread still runs; a broker outage or wrong credentials make a worker
 //! unready, never unlive, since restarting it would not fix either.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
+use super::commit_state::CommitState;
 use crate::kafka::watch::{any_broker_up, ConnectionWatch};
 
 /// The worker's group membership as the rebalance callbacks and statistics saw it.
@@ -35,14 +38,16 @@ pub struct WorkerHealth {
     pub(crate) connection: ConnectionWatch,
     group_id: String,
     membership: Mutex<Membership>,
+    commits: Arc<CommitState>,
 }
 
 impl WorkerHealth {
-    pub(crate) fn new(group_id: &str) -> Self {
+    pub(crate) fn new(group_id: &str, commits: Arc<CommitState>) -> Self {
         WorkerHealth {
             connection: ConnectionWatch::new("consumer"),
             group_id: group_id.to_owned(),
             membership: Mutex::new(Membership::Joining),
+            commits,
         }
     }
 
@@ -102,6 +107,15 @@ impl WorkerHealth {
     pub fn readiness(&self) -> Result<String, String> {
         if let Some(problem) = self.connection.problem() {
             return Err(problem.to_string());
+        }
+        let commits = self.commits.status();
+        if commits.holding_jobs {
+            return Err(format!(
+                "offset commits are not getting through (stored offsets waiting for {:.1?}, \
+                 last error: {}): new jobs wait",
+                commits.uncommitted_for(Instant::now()),
+                commits.last_error.as_deref().unwrap_or("none yet")
+            ));
         }
         let group = &self.group_id;
         match &*self.membership() {
@@ -169,6 +183,8 @@ fn settled_assignment(json: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// A worker is unready until it joined, ready with or without partitions, unready again
@@ -176,7 +192,7 @@ mod tests {
     /// comes first.
     #[test]
     fn readiness_follows_membership_and_connection() {
-        let h = WorkerHealth::new("app");
+        let h = WorkerHealth::new("app", Arc::new(CommitState::new(Duration::from_secs(1))));
         assert!(h.readiness().unwrap_err().contains("joining"));
         h.assigned(0);
         assert!(h.readiness().unwrap().contains("no partitions"));

@@ -189,9 +189,10 @@ pub struct Worker {
 impl Worker {
     /// A worker for a validated configuration (see [`WorkerConfig::builder`]).
     pub fn new(config: WorkerConfig, handler: impl MessageHandler) -> Self {
+        let commits = Arc::new(CommitState::new(config.effective_commit_stall_timeout()));
         Worker {
-            commits: Arc::new(CommitState::new(config.effective_commit_stall_timeout())),
-            health: Arc::new(WorkerHealth::new(&config.group_id)),
+            commits: commits.clone(),
+            health: Arc::new(WorkerHealth::new(&config.group_id, commits)),
             config,
             handler: Arc::new(handler),
             shutdown: ShutdownHandle::default(),

@@ -172,9 +172,10 @@ fn check_kafka_property(
         }),
         // Whatever the value: `false` would commit nothing until a rebalance or a shutdown (a
         // crash then runs everything again), and the worker decides when offsets are committed.
-        "enable.auto.commit" | "auto.commit.enable" => {
-            refuse("the worker commits the offsets of finished jobs itself; remove this setting")
-        }
+        "enable.auto.commit" | "auto.commit.enable" => refuse(
+            "the worker commits the offsets of finished jobs itself, every \
+                 commit_interval_ms; remove this setting",
+        ),
         "isolation.level" => match value {
             "read_committed" | "read_uncommitted" => Ok(()),
             _ => refuse("use read_committed (the default) or read_uncommitted"),
