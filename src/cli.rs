@@ -89,8 +89,9 @@ go on serving them: handlers see ctx.is_shadow() = true, failures are counted an
 nothing is ever produced (no dead letters, forwards or continuation re-enqueues). Per-class
 totals are logged every --shadow-report-every seconds and printed at the end.
 
---metrics-addr serves GET /metrics (Prometheus text) and GET /health (200 while running, 503
-while stopping) for orchestrators.
+--metrics-addr serves GET /metrics (Prometheus text), GET /health (readiness: 200 while
+connected, authenticated and in the group, else 503 with the reason) and GET /health/live
+(liveness: 200 while the worker runs) for orchestrators.
 
 Examples:
   {bin} consume --config config/worker.toml --metrics-addr 0.0.0.0:9464
@@ -198,8 +199,9 @@ pub struct ConsumeArgs {
     /// Seconds between the shadow's per-class log lines (0: only the final summary).
     #[arg(long, value_name = "SECS", default_value_t = 60, requires = "shadow")]
     pub shadow_report_every: u64,
-    /// Serve Prometheus metrics at http://ADDR/metrics and a health check at
-    /// http://ADDR/health (200 while the worker runs, 503 once it stops).
+    /// Serve Prometheus metrics at http://ADDR/metrics, readiness at http://ADDR/health (503
+    /// with the reason while not connected, authenticated and in the group) and liveness at
+    /// http://ADDR/health/live.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
