@@ -35,6 +35,9 @@ pub(crate) const FIELD_KEYS: [&str; 12] = [
     "scheduled_at",
 ];
 
+/// Rails main's top-level key for `ActiveJob::Attributes`.
+const ATTRIBUTES_KEY: &str = "attributes";
+
 /// A time in the envelope (`enqueued_at`, `scheduled_at`), with the text it was read from so a
 /// decoded job is written back unchanged (Rails 6.1 writes no fraction digits, 7.1+ writes nine).
 #[derive(Debug, Clone, PartialEq)]
@@ -396,6 +399,22 @@ impl Job {
         }
     }
 
+    /// The declared attributes of a Rails main (8.2) job (`ActiveJob::Attributes`, which every
+    /// Continuable job includes there), read as main reads them: the top-level `attributes` key
+    /// through `ActiveJob::Arguments` (a Hash of attribute name to value). `None` when the
+    /// payload has no such key, as every payload of Rails 8.1 and older. The key itself stays in
+    /// [`Job::extra`] and is written back where main writes it, before `continuation`.
+    pub fn attributes(&self, options: &DecodeOptions) -> Option<Result<Value, DecodeError>> {
+        let raw = self.extra.get(ATTRIBUTES_KEY)?.clone();
+        Some(self.argument_zone(options).and_then(|zone| {
+            let ctx = crate::arguments::DecodeContext {
+                zone: &zone,
+                serializers: &options.serializers,
+            };
+            crate::arguments::decode_argument(raw, &ctx, &JsonPath::key(ATTRIBUTES_KEY))
+        }))
+    }
+
     /// The job's locale, or the worker's default when the payload has none.
     pub fn effective_locale(&self, options: &DecodeOptions) -> String {
         self.locale
@@ -479,6 +498,10 @@ impl Job {
             map.insert("scheduled_at".into(), at(&self.scheduled_at));
         }
         if let Some(continuation) = &self.continuation {
+            // Rails main (`ActiveJob::Attributes`) writes `attributes` before the continuation.
+            if let Some(attributes) = self.extra.get(ATTRIBUTES_KEY) {
+                map.insert(ATTRIBUTES_KEY.into(), attributes.clone());
+            }
             map.insert("continuation".into(), continuation.to_json());
             map.insert(
                 "resumptions".into(),

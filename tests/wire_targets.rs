@@ -283,3 +283,46 @@ fn app_toml_names_the_rails_version() {
         "{error}"
     );
 }
+
+/// A continuable job as Rails main (8.2.0.alpha) writes it, with the `attributes` key of `ActiveJob::Attributes`
+/// before `continuation` and a cursor serialized through `ActiveJob::Arguments` (reference §8).
+const RAILS_MAIN_PAYLOAD: &str = r#"{"job_class":"ProcessImportJob","job_id":"0c0b3d5e-8b0a-4d47-9d3c-6f1f5c3c2a11","provider_job_id":null,"queue_name":"default","priority":null,"arguments":[7],"executions":1,"exception_executions":{"Interrupted at 'walk', cursor 'Mon, 06 Jul 2026' (stopping)":1},"locale":"en","timezone":"UTC","enqueued_at":"2026-11-24T21:27:56.123456789Z","scheduled_at":"2026-11-24T21:27:56.123456789Z","attributes":{"payment_token":"tok_123","started_on":{"_aj_serialized":"ActiveJob::Serializers::DateSerializer","value":"2026-07-06"},"_aj_symbol_keys":[]},"continuation":{"completed":["validate"],"current":["walk",{"_aj_serialized":"ActiveJob::Serializers::DateSerializer","value":"2026-07-06"}]},"resumptions":0}"#;
+
+/// Property: Rails main's `attributes` key is read as main reads it (through `ActiveJob::Arguments`), kept, and
+/// written back in main's place, before `continuation`; the cursor reads as the argument it is; a payload of 8.1
+/// has no attributes.
+#[test]
+fn rails_main_attributes_are_read_and_written_back_in_place() {
+    let options = app_options(RailsVersion::V8_1);
+    let job = Job::decode_with(RAILS_MAIN_PAYLOAD.as_bytes(), &options).unwrap();
+    let attributes = job
+        .attributes(&options)
+        .expect("an attributes key")
+        .unwrap();
+    let Value::Hash(attributes) = attributes else {
+        panic!("{attributes:?}");
+    };
+    assert_eq!(
+        attributes.get("payment_token"),
+        Some(&Value::from("tok_123"))
+    );
+    let started_on = chrono::NaiveDate::from_ymd_opt(2026, 7, 6).unwrap();
+    assert_eq!(attributes.get("started_on"), Some(&Value::Date(started_on)));
+    let cursor = job.continuation.as_ref().unwrap().current.as_ref().unwrap();
+    let zone = time_zone::lookup("UTC").unwrap();
+    let ctx = activejob_karafka::arguments::DecodeContext {
+        zone: &zone,
+        serializers: &options.serializers,
+    };
+    assert_eq!(cursor.cursor_value(&ctx).unwrap(), Value::Date(started_on));
+    assert_eq!(
+        String::from_utf8(job.encode_for(RailsVersion::V8_1).unwrap()).unwrap(),
+        RAILS_MAIN_PAYLOAD
+    );
+    let rails81 = Job::decode_with(
+        &std::fs::read(crate_root().join("fixtures/8.1/kwargs.json")).unwrap(),
+        &options,
+    )
+    .unwrap();
+    assert!(rails81.attributes(&options).is_none());
+}
