@@ -1,7 +1,7 @@
 //! A broker of the test's own with TLS and SASL listeners (`scripts/kafka/kafka.sh up` with
-//! `KAFKA_SSL_PORT`, `KAFKA_SASL_SSL_PORT`), stopped when dropped. Its ports start at
-//! `KAFKA_SECURE_PORT_BASE` (39294 unless set): PLAINTEXT, controller, SSL (client
-//! certificate required), SASL_SSL, in that order.
+//! `KAFKA_SSL_PORT`, `KAFKA_SASL_SSL_PORT`), stopped when dropped. Its four ports (PLAINTEXT,
+//! controller, SSL with a client certificate required, SASL_SSL) start at
+//! `KAFKA_SECURE_PORT_BASE` when set, else are free ports picked at start.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -31,21 +31,19 @@ pub struct SecureBroker {
 
 impl SecureBroker {
     pub fn start() -> SecureBroker {
-        let base: u16 = std::env::var("KAFKA_SECURE_PORT_BASE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(39294);
+        let ports = ports();
         let env: Vec<(String, String)> = [
-            ("KAFKA_PORT", base),
-            ("KAFKA_CONTROLLER_PORT", base + 1),
-            ("KAFKA_SSL_PORT", base + 2),
-            ("KAFKA_SASL_SSL_PORT", base + 3),
+            "KAFKA_PORT",
+            "KAFKA_CONTROLLER_PORT",
+            "KAFKA_SSL_PORT",
+            "KAFKA_SASL_SSL_PORT",
         ]
         .into_iter()
+        .zip(ports)
         .map(|(k, v)| (k.to_owned(), v.to_string()))
         .chain([(
             "KAFKA_RUN_DIR".to_owned(),
-            format!("/tmp/activejob-karafka-secure-{base}"),
+            format!("/tmp/activejob-karafka-secure-{}", ports[0]),
         )])
         .collect();
         let out = kafka_sh(&env, "up");
@@ -129,6 +127,23 @@ impl Drop for SecureBroker {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Four ports: from `KAFKA_SECURE_PORT_BASE` on when it is set, else free ones the system
+/// picks (so that test runs side by side on one machine do not collide).
+fn ports() -> [u16; 4] {
+    if let Some(base) = std::env::var("KAFKA_SECURE_PORT_BASE")
+        .ok()
+        .and_then(|v| v.parse::<u16>().ok())
+    {
+        return [base, base + 1, base + 2, base + 3];
+    }
+    // Held together until all four are known, so that none is handed out twice.
+    let listeners: Vec<std::net::TcpListener> = (0..4)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
+        .collect();
+    let port = |i: usize| listeners[i].local_addr().expect("bound").port();
+    [port(0), port(1), port(2), port(3)]
 }
 
 fn kafka_sh(env: &[(String, String)], command: &str) -> String {
