@@ -247,3 +247,36 @@ async fn a_worker_without_partitions_is_ready_and_says_so() {
     second.stop().await;
     first.stop().await;
 }
+
+/// A setting that contradicts the offset semantics or the group protocol stops the worker
+/// at start, before it joins the group, with the reason (even when the configuration was
+/// assembled by hand rather than through the builder).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contradicting_setting_is_refused_at_start() {
+    init_tracing();
+    let topic = unique("refused");
+    for (key, value, extra) in [
+        ("enable.auto.commit", "false", None),
+        (
+            "partition.assignment.strategy",
+            "range",
+            Some(("group.protocol", "consumer")),
+        ),
+    ] {
+        let mut config = config(&unique("refused"), &[TopicConfig::new(&topic)])
+            .build()
+            .unwrap();
+        config.kafka.insert(key.to_owned(), value.to_owned());
+        if let Some((k, v)) = extra {
+            config.kafka.insert(k.to_owned(), v.to_owned());
+        }
+        let worker =
+            Worker::new(config, handler_fn(|_, _| async { Ok(()) }.boxed())).handle_signals(false);
+        let result = tokio::time::timeout(Duration::from_secs(10), worker.run())
+            .await
+            .expect("refused at once, not run");
+        let e = result.expect_err("refused");
+        assert!(e.to_string().contains(key), "{e}");
+        eprintln!("{e}");
+    }
+}
