@@ -326,3 +326,61 @@ fn rails_main_attributes_are_read_and_written_back_in_place() {
     .unwrap();
     assert!(rails81.attributes(&options).is_none());
 }
+
+/// Property: a handler reads a cursor Rails main serialized through `ActiveJob::Arguments` as the value it is
+/// (a Date, a Hash with Symbol keys), and an 8.1 raw cursor as before.
+#[tokio::test]
+async fn rails_main_cursors_read_as_the_arguments_they_are() {
+    use activejob_karafka::consumer::SignalSwitch;
+    use activejob_karafka::continuation::Steps;
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Page {
+        page: i64,
+        token: String,
+    }
+    let (_switch, signals) = SignalSwitch::new();
+    let mut read = 0;
+    let cases = [
+        (
+            json!({"_aj_serialized": "ActiveJob::Serializers::DateSerializer", "value": "2026-07-06"}),
+            "date",
+        ),
+        (
+            json!({"page": 3, "token": "abc", "_aj_symbol_keys": ["page"]}),
+            "hash",
+        ),
+        (json!({"page": 3, "token": "abc"}), "raw 8.1 hash"),
+    ];
+    for (cursor, what) in cases {
+        let continuation = Continuation {
+            completed: vec![],
+            current: Some(CurrentStep {
+                name: "walk".into(),
+                cursor,
+            }),
+        };
+        let mut steps = Steps::new(continuation, signals.clone());
+        steps
+            .step_from("walk", 0, async |step| {
+                if what == "date" {
+                    let day: String = step.cursor()?;
+                    assert_eq!(day, "2026-07-06");
+                } else {
+                    let page: Page = step.cursor()?;
+                    assert_eq!(
+                        page,
+                        Page {
+                            page: 3,
+                            token: "abc".into()
+                        },
+                        "{what}"
+                    );
+                }
+                read += 1;
+                Ok(())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+    assert_eq!(read, 3, "every cursor was handed to the step");
+}

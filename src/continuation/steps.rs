@@ -440,12 +440,29 @@ impl Step {
         self.resumed
     }
 
-    /// The cursor as `T` (it is stored as JSON, as Rails 8.1 stores it).
+    /// The cursor as `T`. Rails 8.1 stores a cursor as raw JSON; Rails main serializes it
+    /// through `ActiveJob::Arguments` (a Date as a `DateSerializer` object, a Symbol as a
+    /// `SymbolSerializer` one, a Hash with `_aj_symbol_keys`). A cursor holding such markers
+    /// is read as the argument it is, as main reads it; any other reads as the plain JSON it
+    /// is, exactly as 8.1 reads it.
     pub fn cursor<T: DeserializeOwned>(&self) -> Result<T, StepError> {
-        serde_json::from_value(self.cursor.clone()).map_err(|e| StepError::Cursor {
+        let failed = |message: String| StepError::Cursor {
             step: self.name.clone(),
-            message: e.to_string(),
-        })
+            message,
+        };
+        if !holds_argument_markers(&self.cursor) {
+            return serde_json::from_value(self.cursor.clone()).map_err(|e| failed(e.to_string()));
+        }
+        let zone = crate::ruby::time_zone::RailsZone::utc();
+        let serializers = crate::serializers::SerializerRegistry::new();
+        let ctx = crate::arguments::DecodeContext {
+            zone: &zone,
+            serializers: &serializers,
+        };
+        let path = crate::error::JsonPath::key("cursor");
+        let value = crate::arguments::decode_argument(self.cursor.clone(), &ctx, &path)
+            .map_err(|e| failed(e.to_string()))?;
+        crate::arguments::from_value(&value).map_err(|e| failed(e.to_string()))
     }
 
     /// The cursor as raw JSON.
@@ -516,5 +533,16 @@ fn ruby_class_of(value: &Json) -> &'static str {
         Json::String(_) => "String",
         Json::Array(_) => "Array",
         Json::Object(_) => "Hash",
+    }
+}
+
+/// Whether a cursor holds an `_aj_*` key somewhere: Rails main's argument form of a cursor.
+fn holds_argument_markers(cursor: &Json) -> bool {
+    match cursor {
+        Json::Object(map) => {
+            map.keys().any(|k| k.starts_with("_aj_")) || map.values().any(holds_argument_markers)
+        }
+        Json::Array(items) => items.iter().any(holds_argument_markers),
+        _ => false,
     }
 }
