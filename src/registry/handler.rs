@@ -1,0 +1,156 @@
+//! Handlers with their argument type erased, and how a continuable run ends.
+
+use super::context::{HandlerResult, JobContext};
+use crate::arguments::from_values;
+use crate::consumer::JobFailure;
+use crate::continuation::{resume_limit_error, resumed_job, ContinuableOptions, StepError, Steps};
+use crate::envelope::Job;
+use crate::payload_format::PayloadFormat;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Re-enqueues a job: how an interrupted continuable job is resumed.
+///
+/// [`crate::producer::JobProducer`] implements it with Karafka's dispatch rules. The future
+/// resolves once the broker acknowledged the payload: only then is the original message marked
+/// consumed.
+pub trait Requeue: Send + Sync + 'static {
+    /// Enqueues `job` to run at `at` (now or earlier: at once). `key` is the key of the message
+    /// the job came from, for keeping per-key order when no partitioner is configured.
+    fn requeue(
+        &self,
+        job: Job,
+        at: DateTime<Utc>,
+        key: Option<Vec<u8>>,
+    ) -> BoxFuture<'static, anyhow::Result<()>>;
+
+    /// The [`PayloadFormat`] the jobs are written in (a [`crate::producer::JobProducer`]'s), so
+    /// that the registry can tell a worker that reads one format and re-enqueues in another.
+    /// Default: none, the job's JSON as Karafka writes it.
+    fn payload_format(&self) -> Option<Arc<dyn PayloadFormat>> {
+        None
+    }
+}
+
+/// What a handler run may need from the registry besides the job.
+#[derive(Clone, Default)]
+pub(super) struct RunEnv {
+    pub(super) requeue: Option<Arc<dyn Requeue>>,
+    pub(super) shadow: bool,
+}
+
+/// The run of a job, or why it cannot start (its arguments do not fit the handler).
+pub(super) type Run = Result<BoxFuture<'static, Result<(), JobFailure>>, JobFailure>;
+
+/// A job handler, its argument type erased.
+pub(super) trait ErasedHandler: Send + Sync {
+    fn call(&self, job: Arc<Job>, ctx: JobContext, env: &RunEnv) -> Run;
+}
+
+fn decode_args<A: DeserializeOwned>(job: &Job) -> Result<A, JobFailure> {
+    from_values::<A>(&job.arguments).map_err(|e| {
+        JobFailure::Undecodable(format!(
+            "arguments do not fit the {} handler: {e}",
+            job.job_class
+        ))
+    })
+}
+
+pub(super) struct TypedHandler<F, A> {
+    pub(super) f: F,
+    pub(super) _args: std::marker::PhantomData<fn() -> A>,
+}
+
+impl<F, A, Fut> ErasedHandler for TypedHandler<F, A>
+where
+    F: Fn(A, JobContext) -> Fut + Send + Sync + 'static,
+    A: DeserializeOwned + Send + 'static,
+    Fut: Future<Output = HandlerResult> + Send + 'static,
+{
+    fn call(&self, job: Arc<Job>, ctx: JobContext, _env: &RunEnv) -> Run {
+        let args = decode_args::<A>(&job)?;
+        Ok((self.f)(args, ctx)
+            .map(|outcome| outcome.map_err(|e| JobFailure::Failed(format!("{e:#}"))))
+            .boxed())
+    }
+}
+
+pub(super) struct ContinuableHandler<F, A> {
+    pub(super) f: F,
+    pub(super) options: ContinuableOptions,
+    pub(super) _args: std::marker::PhantomData<fn() -> A>,
+}
+
+impl<F, A, Fut> ErasedHandler for ContinuableHandler<F, A>
+where
+    F: Fn(A, JobContext, Steps) -> Fut + Send + Sync + 'static,
+    A: DeserializeOwned + Send + 'static,
+    Fut: Future<Output = HandlerResult> + Send + 'static,
+{
+    fn call(&self, job: Arc<Job>, ctx: JobContext, env: &RunEnv) -> Run {
+        let args = decode_args::<A>(&job)?;
+        let continuation = job.continuation.clone().unwrap_or_default();
+        let steps = Steps::new(continuation, ctx.signals().clone());
+        let key = ctx.key().map(<[u8]>::to_vec);
+        let run = (self.f)(args, ctx, steps.clone());
+        let options = self.options.clone();
+        let requeue = env.requeue.clone();
+        Ok(async move {
+            let outcome = run.await;
+            settle_continuation(&job, outcome, &steps, &options, requeue, key).await
+        }
+        .boxed())
+    }
+}
+
+/// Decides what a continuable run's end means, as Rails' `Continuable#continue` does: done,
+/// resumed (re-enqueued with its progress, then marked consumed), or failed.
+async fn settle_continuation(
+    job: &Job,
+    outcome: HandlerResult,
+    steps: &Steps,
+    options: &ContinuableOptions,
+    requeue: Option<Arc<dyn Requeue>>,
+    key: Option<Vec<u8>>,
+) -> Result<(), JobFailure> {
+    let error = match outcome {
+        Ok(()) => return Ok(()),
+        Err(error) => error,
+    };
+    let state = steps.outcome();
+    let reason = match (&state.interrupted, error.downcast_ref::<StepError>()) {
+        (Some(interrupted), _) => interrupted.message.clone(),
+        // Errors of the step API itself always propagate, as Continuation::Error does in Rails.
+        (None, Some(step_error)) if !matches!(step_error, StepError::Failed(_)) => {
+            return Err(JobFailure::Failed(step_error.to_string()));
+        }
+        (None, _) if options.resume_errors_after_advancing && state.advanced => {
+            format!("{error:#}")
+        }
+        (None, _) => return Err(JobFailure::Failed(format!("{error:#}"))),
+    };
+    if let Some(limit) = resume_limit_error(job, options) {
+        return Err(JobFailure::Failed(limit));
+    }
+    let Some(requeue) = requeue else {
+        return Err(JobFailure::Failed(format!(
+            "{reason}: no producer is configured to re-enqueue the job (Registry::with_requeue)"
+        )));
+    };
+    let now = Utc::now();
+    let resumed = resumed_job(job, &state, &reason, options, now);
+    let at = resumed
+        .scheduled_at
+        .as_ref()
+        .map_or(now, |t| t.time.instant.to_utc());
+    requeue
+        .requeue(resumed, at, key)
+        .await
+        .map_err(|e| JobFailure::Failed(format!("{reason}; re-enqueueing failed: {e:#}")))?;
+    tracing::info!(job_class = %job.job_class, job_id = ?job.job_id, %reason, "continuation re-enqueued");
+    Ok(())
+}
