@@ -737,7 +737,10 @@ async fn run_handler(registry: &Registry, message: InboundMessage) -> (Outcome, 
         Ok(()) => (Outcome::Ok, String::new()),
         Err(failure) => {
             let class = match failure {
-                JobFailure::Failed(_) | JobFailure::Panicked(_) => Outcome::Failed,
+                JobFailure::Failed(_)
+                | JobFailure::Panicked(_)
+                | JobFailure::DiscardOn(_)
+                | JobFailure::DeadLetterOn(_) => Outcome::Failed,
                 JobFailure::UnknownJobClass(_) => Outcome::NoHandler,
                 JobFailure::Tombstone | JobFailure::Undecodable(_) => Outcome::BadPayload,
             };

@@ -8,7 +8,10 @@ use thiserror::Error;
 /// ([`Tombstone`](JobFailure::Tombstone), [`Undecodable`](JobFailure::Undecodable),
 /// [`UnknownJobClass`](JobFailure::UnknownJobClass)) follow the topic's bad-message policy;
 /// [`Failed`](JobFailure::Failed) and [`Panicked`](JobFailure::Panicked) always go through
-/// Karafka's pause / retry / dead-letter path.
+/// Karafka's pause / retry / dead-letter path; the job class's policies
+/// ([`crate::registry::JobPolicies`]) turn a handler's error into
+/// [`DiscardOn`](JobFailure::DiscardOn) (marked consumed) or
+/// [`DeadLetterOn`](JobFailure::DeadLetterOn) (straight to the dead letter queue).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum JobFailure {
     /// The message has no payload (a Kafka tombstone); Ruby's `JSON.parse(nil)` raises here too.
@@ -26,6 +29,15 @@ pub enum JobFailure {
     /// The handler panicked; the text is the panic message.
     #[error("job panicked: {0}")]
     Panicked(String),
+    /// The handler returned an error its class discards (`discard_on`): the message is marked
+    /// consumed and counted, never retried nor dead-lettered. The text names the error kind.
+    #[error("job discarded (discard_on): {0}")]
+    DiscardOn(String),
+    /// The handler returned an error its class dead-letters at once (`dead_letter_on`): the
+    /// message goes to the topic's dead letter queue without retries in place (on a topic
+    /// without one, it is a failure like [`Failed`](JobFailure::Failed)).
+    #[error("job failed (dead_letter_on): {0}")]
+    DeadLetterOn(String),
 }
 
 impl JobFailure {
@@ -35,7 +47,10 @@ impl JobFailure {
             JobFailure::Tombstone => Some(BadMessageKind::Tombstone),
             JobFailure::Undecodable(_) => Some(BadMessageKind::Undecodable),
             JobFailure::UnknownJobClass(_) => Some(BadMessageKind::UnknownJobClass),
-            JobFailure::Failed(_) | JobFailure::Panicked(_) => None,
+            JobFailure::Failed(_)
+            | JobFailure::Panicked(_)
+            | JobFailure::DiscardOn(_)
+            | JobFailure::DeadLetterOn(_) => None,
         }
     }
 

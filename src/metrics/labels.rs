@@ -70,5 +70,7 @@ pub fn failure_reason(failure: &JobFailure) -> &'static str {
         JobFailure::UnknownJobClass(_) => "unknown_job_class",
         JobFailure::Failed(_) => "error",
         JobFailure::Panicked(_) => "panic",
+        JobFailure::DiscardOn(_) => "discard_on",
+        JobFailure::DeadLetterOn(_) => "dead_letter_on",
     }
 }

@@ -237,7 +237,7 @@ impl Metrics {
                     r,
                     "activejob_karafka_jobs_failed_total",
                     "Job runs that failed, by reason: error, panic, unknown_job_class, \
-                     undecodable, tombstone.",
+                     undecodable, tombstone, discard_on, dead_letter_on.",
                     &["job_class", "topic", "reason"],
                 ),
                 retried: counter_vec(

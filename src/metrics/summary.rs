@@ -41,7 +41,12 @@ impl ClassSummary {
     pub(super) fn add(&mut self, outcome: Result<(), &JobFailure>, retry: bool, took: Duration) {
         match outcome {
             Ok(()) => self.succeeded += 1,
-            Err(JobFailure::Failed(_) | JobFailure::Panicked(_)) => self.failed += 1,
+            Err(
+                JobFailure::Failed(_)
+                | JobFailure::Panicked(_)
+                | JobFailure::DiscardOn(_)
+                | JobFailure::DeadLetterOn(_),
+            ) => self.failed += 1,
             Err(JobFailure::UnknownJobClass(_)) => self.no_handler += 1,
             Err(JobFailure::Tombstone | JobFailure::Undecodable(_)) => self.bad_payload += 1,
         }

@@ -1,6 +1,7 @@
 //! Handlers with their argument type erased, and how a continuable run ends.
 
 use super::context::{HandlerResult, JobContext};
+use super::settle::Settle;
 use crate::arguments::from_values;
 use crate::consumer::JobFailure;
 use crate::continuation::{resume_limit_error, resumed_job, ContinuableOptions, StepError, Steps};
@@ -48,7 +49,8 @@ pub(super) type Run = Result<BoxFuture<'static, Result<(), JobFailure>>, JobFail
 
 /// A job handler, its argument type erased.
 pub(super) trait ErasedHandler: Send + Sync {
-    fn call(&self, job: Arc<Job>, ctx: JobContext, env: &RunEnv) -> Run;
+    /// Starts a run of `job`; an error the handler returns goes through `settle`.
+    fn call(&self, job: Arc<Job>, ctx: JobContext, env: &RunEnv, settle: Settle) -> Run;
 }
 
 fn decode_args<A: DeserializeOwned>(job: &Job) -> Result<A, JobFailure> {
@@ -71,11 +73,16 @@ where
     A: DeserializeOwned + Send + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
 {
-    fn call(&self, job: Arc<Job>, ctx: JobContext, _env: &RunEnv) -> Run {
+    fn call(&self, job: Arc<Job>, ctx: JobContext, _env: &RunEnv, settle: Settle) -> Run {
         let args = decode_args::<A>(&job)?;
-        Ok((self.f)(args, ctx)
-            .map(|outcome| outcome.map_err(|e| JobFailure::Failed(format!("{e:#}"))))
-            .boxed())
+        let run = (self.f)(args, ctx);
+        Ok(async move {
+            match run.await {
+                Ok(()) => Ok(()),
+                Err(error) => settle.error(&job, error).await,
+            }
+        }
+        .boxed())
     }
 }
 
@@ -91,7 +98,7 @@ where
     A: DeserializeOwned + Send + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
 {
-    fn call(&self, job: Arc<Job>, ctx: JobContext, env: &RunEnv) -> Run {
+    fn call(&self, job: Arc<Job>, ctx: JobContext, env: &RunEnv, settle: Settle) -> Run {
         let args = decode_args::<A>(&job)?;
         let continuation = job.continuation.clone().unwrap_or_default();
         let steps = Steps::new(continuation, ctx.signals().clone());
@@ -101,14 +108,16 @@ where
         let requeue = env.requeue.clone();
         Ok(async move {
             let outcome = run.await;
-            settle_continuation(&job, outcome, &steps, &options, requeue, key).await
+            settle_continuation(&job, outcome, &steps, &options, requeue, key, settle).await
         }
         .boxed())
     }
 }
 
 /// Decides what a continuable run's end means, as Rails' `Continuable#continue` does: done,
-/// resumed (re-enqueued with its progress, then marked consumed), or failed.
+/// resumed (re-enqueued with its progress, then marked consumed), or failed (then the class's
+/// policies apply, as Rails' `rescue_from` handlers see what `continue` lets through).
+#[allow(clippy::too_many_arguments)]
 async fn settle_continuation(
     job: &Job,
     outcome: HandlerResult,
@@ -116,6 +125,7 @@ async fn settle_continuation(
     options: &ContinuableOptions,
     requeue: Option<Arc<dyn Requeue>>,
     key: Option<Vec<u8>>,
+    settle: Settle,
 ) -> Result<(), JobFailure> {
     let error = match outcome {
         Ok(()) => return Ok(()),
@@ -131,7 +141,7 @@ async fn settle_continuation(
         (None, _) if options.resume_errors_after_advancing && state.advanced => {
             format!("{error:#}")
         }
-        (None, _) => return Err(JobFailure::Failed(format!("{error:#}"))),
+        (None, _) => return settle.error(job, error).await,
     };
     if let Some(limit) = resume_limit_error(job, options) {
         return Err(JobFailure::Failed(limit));

@@ -17,11 +17,14 @@
 mod context;
 mod handler;
 mod names;
+mod policy;
+mod settle;
 #[cfg(test)]
 mod tests;
 
 pub use context::{HandlerResult, JobContext};
 pub use handler::Requeue;
+pub use policy::{Attempts, ErrorKind, JobPolicies, RetryOn, Wait};
 
 use crate::consumer::{InboundMessage, JobFailure, MessageHandler, PartitionSignals};
 use crate::continuation::{ContinuableOptions, Steps};
@@ -31,8 +34,9 @@ use crate::payload_format::{job_json_in, PayloadFormat};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use handler::{ContinuableHandler, ErasedHandler, Run, RunEnv, TypedHandler};
-use names::{last_constant, ruby_class_name};
+use names::{resemblance, ruby_class_name};
 use serde::de::DeserializeOwned;
+use settle::Settle;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -44,6 +48,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Registry {
     handlers: Arc<HashMap<String, Arc<dyn ErasedHandler>>>,
+    policies: Arc<HashMap<String, Arc<JobPolicies>>>,
     options: Arc<DecodeOptions>,
     env: RunEnv,
 }
@@ -72,6 +77,7 @@ impl Registry {
     pub fn with_options(options: DecodeOptions) -> Self {
         Registry {
             handlers: Arc::default(),
+            policies: Arc::default(),
             options: Arc::new(options),
             env: RunEnv::default(),
         }
@@ -176,27 +182,57 @@ impl Registry {
         self
     }
 
+    /// Sets what happens when `job_class`'s handler returns an error: ActiveJob's `retry_on`
+    /// and `discard_on`, and `dead_letter_on` (see [`JobPolicies`]). Replaces the class's
+    /// earlier policies. A `retry_on` needs [`with_requeue`](Self::with_requeue) to
+    /// re-enqueue the job; without it the error follows the topic's failure path, saying so.
+    ///
+    /// # Panics
+    ///
+    /// When no handler is registered for `job_class` yet: policies for a class no handler runs
+    /// would never apply (register the handler first).
+    pub fn with_policies(mut self, job_class: &str, policies: JobPolicies) -> Self {
+        if !self.contains(job_class) {
+            let hint = self
+                .similar_job_class(job_class)
+                .map(|similar| format!(" (a handler is registered for {similar:?})"))
+                .unwrap_or_default();
+            panic!(
+                "cannot set policies for job class {job_class:?}: no handler is registered \
+                 for it{hint}; register the handler first"
+            );
+        }
+        Arc::make_mut(&mut self.policies).insert(job_class.to_owned(), Arc::new(policies));
+        self
+    }
+
+    /// The policies set for `job_class`, if any.
+    pub fn policies(&self, job_class: &str) -> Option<&JobPolicies> {
+        self.policies.get(job_class).map(|p| &**p)
+    }
+
     /// Whether a handler is registered for `job_class`.
     pub fn contains(&self, job_class: &str) -> bool {
         self.handlers.contains_key(job_class)
     }
 
     /// A registered job class that `job_class` was probably meant to match, when there is no
-    /// handler for `job_class` itself: one that differs only in letter case, or only in its
-    /// namespace (`StatisticsWorker` registered, `V1::StatisticsWorker` enqueued).
+    /// handler for `job_class` itself: one that differs only in letter case, only in its
+    /// namespace (`StatisticsWorker` registered, `V1::StatisticsWorker` enqueued), or by a typo
+    /// (`ImporJob` for `ImportJob`: see [`names::resemblance`]).
     pub fn similar_job_class(&self, job_class: &str) -> Option<&str> {
         if self.contains(job_class) {
             return None;
         }
-        // The first in name order, so that the answer does not depend on the map's order.
+        // The closest, then the first in name order: the answer does not depend on the map.
         self.handlers
             .keys()
             .map(String::as_str)
-            .filter(|registered| {
-                registered.eq_ignore_ascii_case(job_class)
-                    || last_constant(registered) == last_constant(job_class)
+            .filter_map(|registered| {
+                resemblance(registered, job_class).map(|distance| (distance, registered))
             })
             .min()
+            .map(|(_, registered)| registered)
     }
 
     /// The registered job class names, sorted.
@@ -259,7 +295,12 @@ impl Registry {
             .map(Arc::clone)
             .ok_or_else(|| self.unknown_job_class(job.job_class.clone()))?;
         let ctx = JobContext::new(Arc::clone(&job), message, signals).with_shadow(self.env.shadow);
-        handler.call(job, ctx, &self.env)
+        let settle = Settle::new(
+            self.policies.get(&job.job_class).cloned(),
+            self.env.requeue.clone(),
+            ctx.key(),
+        );
+        handler.call(job, ctx, &self.env, settle)
     }
 
     fn decode(&self, message: &InboundMessage) -> Result<Job, JobFailure> {

@@ -46,3 +46,17 @@ pub(super) fn check_ruby_class_name(name: &str) -> Result<(), String> {
 pub(super) fn last_constant(job_class: &str) -> &str {
     job_class.rsplit("::").next().unwrap_or(job_class)
 }
+
+/// How far `registered` is from `wanted`, when it is close enough to be what was meant: 0 for
+/// the same name up to letter case or namespace, otherwise the edit distance (Damerau-
+/// Levenshtein, a swap counting once) when it is at most a quarter of the shorter name's length,
+/// and at least 1 (`ImporJob` is 1 from `ImportJob`, close; `MailJob` is 4 from `ImportJob`, far).
+pub(super) fn resemblance(registered: &str, wanted: &str) -> Option<usize> {
+    if registered.eq_ignore_ascii_case(wanted) || last_constant(registered) == last_constant(wanted)
+    {
+        return Some(0);
+    }
+    let shorter = registered.chars().count().min(wanted.chars().count());
+    let distance = strsim::damerau_levenshtein(registered, wanted);
+    (distance <= (shorter / 4).max(1)).then_some(distance)
+}

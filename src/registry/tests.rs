@@ -176,5 +176,135 @@ fn a_similar_registered_class_is_found_for_an_unknown_one() {
         Some("Billing::InvoiceJob")
     );
     assert_eq!(registry.similar_job_class("StatisticsWorker"), None);
+    // Typos: one or two edits in a long name, one in a short one.
+    assert_eq!(
+        registry.similar_job_class("StatisticWorker"),
+        Some("StatisticsWorker")
+    );
+    assert_eq!(
+        registry.similar_job_class("Billing::InvoiecJob"),
+        Some("Billing::InvoiceJob")
+    );
+    let short = Registry::new()
+        .register("ImportJob", noop)
+        .register("MailJob", noop);
+    assert_eq!(short.similar_job_class("ImporJob"), Some("ImportJob"));
+    assert_eq!(short.similar_job_class("MailJb"), Some("MailJob"));
+    assert_eq!(short.similar_job_class("PostJob"), None);
     assert_eq!(registry.similar_job_class("ReportJob"), None);
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the service timed out")]
+struct ServiceTimeout;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the record is gone")]
+struct RecordGone;
+
+/// A job and when it was asked to run.
+type Enqueued = (Job, DateTime<Utc>);
+
+/// Keeps what it is asked to enqueue.
+#[derive(Clone, Default)]
+struct RecordingRequeue(Arc<std::sync::Mutex<Vec<Enqueued>>>);
+
+impl Requeue for RecordingRequeue {
+    fn requeue(
+        &self,
+        job: Job,
+        at: DateTime<Utc>,
+        _key: Option<Vec<u8>>,
+    ) -> BoxFuture<'static, anyhow::Result<()>> {
+        self.0.lock().unwrap().push((job, at));
+        async { Ok(()) }.boxed()
+    }
+}
+
+/// `BillingJob` fails with the error its first argument names.
+fn failing_billing() -> Registry {
+    Registry::new().register("BillingJob", |(what,): (String,), _ctx| async move {
+        match what.as_str() {
+            "timeout" => Err(anyhow::Error::new(ServiceTimeout).context("charging")),
+            "gone" => Err(RecordGone.into()),
+            _ => Err(anyhow::anyhow!("something else")),
+        }
+    })
+}
+
+fn billing(what: &str, executions: i64) -> String {
+    format!(
+        r#"{{"job_class":"BillingJob","job_id":"j1","arguments":["{what}"],"executions":{executions},"exception_executions":{{}}}}"#
+    )
+}
+
+#[test]
+fn retry_on_re_enqueues_with_rails_counters_and_the_original_is_done() {
+    // Property: a caught error is re-enqueued (Ok for the worker: the original is consumed)
+    // with executions and exception_executions["[Net::OpenTimeout]"] counting this run.
+    let requeue = RecordingRequeue::default();
+    let registry = failing_billing()
+        .with_requeue(requeue.clone())
+        .with_policies(
+            "BillingJob",
+            JobPolicies::new().retry_on::<ServiceTimeout>(
+                RetryOn::new()
+                    .attempts(2)
+                    .wait(Wait::Fixed(std::time::Duration::ZERO))
+                    .ruby_exceptions(["Net::OpenTimeout"]),
+            ),
+        );
+    let before = Utc::now();
+    assert_eq!(outcome(&registry, &billing("timeout", 0)), Ok(()));
+    let (job, at) = requeue.0.lock().unwrap().pop().expect("one retry enqueued");
+    assert_eq!(job.executions, Some(1));
+    assert_eq!(
+        job.exception_executions.unwrap().get("[Net::OpenTimeout]"),
+        Some(&serde_json::json!(1))
+    );
+    assert!(at >= before && at <= Utc::now(), "a zero wait is now: {at}");
+    // The second run of two attempts gives up: the topic's failure path, nothing enqueued.
+    let last = r#"{"job_class":"BillingJob","arguments":["timeout"],"executions":1,"exception_executions":{"[Net::OpenTimeout]":1}}"#;
+    assert!(
+        matches!(outcome(&registry, last), Err(JobFailure::Failed(m)) if m.contains("timed out"))
+    );
+    assert!(requeue.0.lock().unwrap().is_empty());
+    // Errors no policy names fail as before.
+    assert_eq!(
+        outcome(&registry, &billing("other", 0)),
+        Err(JobFailure::Failed("something else".into()))
+    );
+}
+
+#[test]
+fn discard_on_and_dead_letter_on_tell_the_worker() {
+    let registry = failing_billing().with_policies(
+        "BillingJob",
+        JobPolicies::new()
+            .discard_on::<RecordGone>()
+            .dead_letter_on::<ServiceTimeout>(),
+    );
+    assert!(
+        matches!(outcome(&registry, &billing("gone", 0)), Err(JobFailure::DiscardOn(m)) if m.starts_with("RecordGone: "))
+    );
+    assert!(
+        matches!(outcome(&registry, &billing("timeout", 0)), Err(JobFailure::DeadLetterOn(m)) if m.contains("charging"))
+    );
+}
+
+#[test]
+fn retry_on_without_a_requeue_fails_saying_so() {
+    let registry = failing_billing().with_policies(
+        "BillingJob",
+        JobPolicies::new().retry_on::<ServiceTimeout>(RetryOn::new()),
+    );
+    assert!(
+        matches!(outcome(&registry, &billing("timeout", 0)), Err(JobFailure::Failed(m)) if m.contains("Registry::with_requeue"))
+    );
+}
+
+#[test]
+#[should_panic(expected = "a handler is registered for \"BillingJob\"")]
+fn policies_for_a_class_without_a_handler_panic() {
+    let _ = failing_billing().with_policies("BilingJob", JobPolicies::new());
 }

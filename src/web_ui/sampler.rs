@@ -438,6 +438,8 @@ fn error_class(failure: &JobFailure) -> &'static str {
         JobFailure::UnknownJobClass(_) => "ActiveJobKarafka::JobFailure::UnknownJobClass",
         JobFailure::Failed(_) => "ActiveJobKarafka::JobFailure::Failed",
         JobFailure::Panicked(_) => "ActiveJobKarafka::JobFailure::Panicked",
+        JobFailure::DiscardOn(_) => "ActiveJobKarafka::JobFailure::DiscardOn",
+        JobFailure::DeadLetterOn(_) => "ActiveJobKarafka::JobFailure::DeadLetterOn",
     }
 }
 
