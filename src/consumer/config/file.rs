@@ -66,7 +66,10 @@ impl FileWebUi {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { timeout_ms = 1000, max_timeout_ms = 30000, with_exponential_backoff = true }"
+)]
 struct FilePause {
     timeout_ms: Option<u64>,
     max_timeout_ms: Option<u64>,
@@ -75,7 +78,10 @@ struct FilePause {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { partitioner = \"key\", max_partitions = 5 }"
+)]
 struct FileVirtualPartitions {
     #[serde(default)]
     partitioner: VirtualPartitioner,
@@ -84,7 +90,12 @@ struct FileVirtualPartitions {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a topic's table, such as [topics.default] with dead_letter_queue, \
+                 virtual_partitions, hold_until_scheduled, tombstone, undecodable or \
+                 unknown_job_class"
+)]
 struct FileTopic {
     dead_letter_queue: Option<DeadLetterQueue>,
     virtual_partitions: Option<FileVirtualPartitions>,

@@ -460,3 +460,28 @@ fn web_ui_refuses_an_unknown_or_missing_karafka_web_version() {
     .unwrap_err();
     assert!(matches!(err, ConfigError::Toml(_)), "{err}");
 }
+
+#[test]
+fn toml_errors_say_what_was_expected_in_the_files_words() {
+    let error = |toml: &str| {
+        WorkerConfig::from_toml_str(&format!("bootstrap_servers='x'\n{toml}"))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = error("[topics.t]\ndead_letter_queue = 'dlq'\n");
+    assert!(
+        e.contains("dead_letter_queue") && e.contains("{ topic = "),
+        "{e}"
+    );
+    let e = error("[topics.t]\nvirtual_partitions = true\n");
+    assert!(e.contains("virtual_partitions") && e.contains("a table"), "{e}");
+    let e = error("pause = 3\n");
+    assert!(e.contains("pause") && e.contains("timeout_ms"), "{e}");
+    let e = error("[topics.t]\nunknown_job_class = 3\n");
+    assert!(e.contains("\"retry\", \"dead_letter\" or { forward"), "{e}");
+    let e = error("[topics]\nt = 1\n");
+    assert!(e.contains("[topics.default]"), "{e}");
+    for e in [e, error("[topics.t]\ndead_letter_queue = 'dlq'\n")] {
+        assert!(!e.contains("struct") && !e.contains("enum") && !e.contains("File"), "{e}");
+    }
+}

@@ -47,7 +47,10 @@ impl PauseConfig {
 
 /// Karafka's `dead_letter_queue(topic:, max_retries:)`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { topic = \"default_dlq\", max_retries = 3 }"
+)]
 pub struct DeadLetterQueue {
     /// Where failed jobs go.
     pub topic: String,
@@ -77,7 +80,10 @@ pub enum BadMessagePolicy {
 impl<'de> Deserialize<'de> for BadMessagePolicy {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged)]
+        #[serde(
+            untagged,
+            expecting = "\"retry\", \"dead_letter\" or { forward = \"topic\" }"
+        )]
         enum Raw {
             Name(String),
             Forward { forward: String },
