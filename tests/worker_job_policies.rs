@@ -37,8 +37,10 @@ fn fixture(name: &str) -> Vec<u8> {
 fn without_times(payload: &[u8]) -> (String, [Json; 2]) {
     let mut job: serde_json::Map<String, Json> =
         serde_json::from_slice(payload).expect("a JSON payload");
-    let times = ["enqueued_at", "scheduled_at"]
-        .map(|key| job.insert(key.into(), Json::from("<time>")).unwrap_or_default());
+    let times = ["enqueued_at", "scheduled_at"].map(|key| {
+        job.insert(key.into(), Json::from("<time>"))
+            .unwrap_or_default()
+    });
     (Json::Object(job).to_string(), times)
 }
 
@@ -90,17 +92,22 @@ async fn retry_on_writes_the_retries_rails_writes_then_gives_up_to_the_dlq() {
             ),
         );
     // No retries in place: an exhausted retry_on goes straight on to the DLQ.
-    let config = config(&group, &[TopicConfig::new(&topic).dead_letter_queue(&dlq, 0)])
-        .build()
-        .unwrap();
+    let config = config(
+        &group,
+        &[TopicConfig::new(&topic).dead_letter_queue(&dlq, 0)],
+    )
+    .build()
+    .unwrap();
     let started = chrono::Utc::now();
     let worker = Worker::new(config, registry).handle_signals(false);
     let stats = worker.stats();
     let stop = worker.shutdown_handle();
     let running = tokio::spawn(worker.run());
-    wait_until(Duration::from_secs(40), "the third failure dead-lettered", || {
-        stats.snapshot().dead_lettered == 1
-    })
+    wait_until(
+        Duration::from_secs(40),
+        "the third failure dead-lettered",
+        || stats.snapshot().dead_lettered == 1,
+    )
     .await;
     stop.shutdown();
     running.await.unwrap().expect("clean shutdown");
@@ -122,7 +129,10 @@ async fn retry_on_writes_the_retries_rails_writes_then_gives_up_to_the_dlq() {
         let time = |t: &Json| {
             chrono::DateTime::parse_from_rfc3339(t.as_str().expect("a time")).expect("RFC 3339")
         };
-        assert!(time(&scheduled) <= time(&enqueued), "{scheduled} {enqueued}");
+        assert!(
+            time(&scheduled) <= time(&enqueued),
+            "{scheduled} {enqueued}"
+        );
         assert!(time(&scheduled) >= started, "{scheduled} is this run's");
     }
     // The attempts used up, the last retry is what the DLQ holds; everything is consumed.
@@ -209,16 +219,25 @@ async fn a_retry_with_a_wait_goes_through_the_scheduled_messages_proxy() {
     let [message] = scheduled.as_slice() else {
         panic!("one proxy message, got {}", scheduled.len())
     };
-    assert_eq!(header_str(message, "schedule_target_topic"), Some(topic.clone()));
+    assert_eq!(
+        header_str(message, "schedule_target_topic"),
+        Some(topic.clone())
+    );
     let epoch: i64 = header_str(message, "schedule_target_epoch")
         .expect("a target time")
         .parse()
         .unwrap();
     let due = before.timestamp() + 600;
-    assert!((due..due + 30).contains(&epoch), "due {due}, proxy says {epoch}");
+    assert!(
+        (due..due + 30).contains(&epoch),
+        "due {due}, proxy says {epoch}"
+    );
     let job: Json = serde_json::from_slice(message.payload().unwrap()).unwrap();
     assert_eq!(job["executions"], 1);
-    assert_eq!(job["exception_executions"], serde_json::json!({"[FlakyError]": 1}));
+    assert_eq!(
+        job["exception_executions"],
+        serde_json::json!({"[FlakyError]": 1})
+    );
     // Only the proxy message: nothing went to the job's own topic.
     assert_eq!(end_offsets(&topic, 1), [1]);
     assert_fully_committed(&group, &topic, 1);

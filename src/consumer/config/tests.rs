@@ -474,7 +474,10 @@ fn toml_errors_say_what_was_expected_in_the_files_words() {
         "{e}"
     );
     let e = error("[topics.t]\nvirtual_partitions = true\n");
-    assert!(e.contains("virtual_partitions") && e.contains("a table"), "{e}");
+    assert!(
+        e.contains("virtual_partitions") && e.contains("a table"),
+        "{e}"
+    );
     let e = error("pause = 3\n");
     assert!(e.contains("pause") && e.contains("timeout_ms"), "{e}");
     let e = error("[topics.t]\nunknown_job_class = 3\n");
@@ -482,6 +485,9 @@ fn toml_errors_say_what_was_expected_in_the_files_words() {
     let e = error("[topics]\nt = 1\n");
     assert!(e.contains("[topics.default]"), "{e}");
     for e in [e, error("[topics.t]\ndead_letter_queue = 'dlq'\n")] {
-        assert!(!e.contains("struct") && !e.contains("enum") && !e.contains("File"), "{e}");
+        assert!(
+            !e.contains("struct") && !e.contains("enum") && !e.contains("File"),
+            "{e}"
+        );
     }
 }
