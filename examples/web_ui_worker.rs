@@ -34,5 +34,5 @@ fn main() -> ExitCode {
                 )
             },
         );
-    activejob_karafka::cli::run(registry)
+    activejob_karafka::cli::run(activejob_karafka::program!(), registry)
 }

@@ -3,5 +3,8 @@
 //! handler).
 
 fn main() -> std::process::ExitCode {
-    activejob_karafka::cli::run(activejob_karafka::registry::Registry::new())
+    activejob_karafka::cli::run(
+        activejob_karafka::program!(),
+        activejob_karafka::registry::Registry::new(),
+    )
 }

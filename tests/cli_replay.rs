@@ -298,7 +298,7 @@ fn text(output: &Output) -> String {
 /// Runs the command line of a worker binary with the test's handlers, in this process.
 fn run_worker_cli(registry: Registry, args: &[&str]) -> ExitCode {
     let argv = std::iter::once("my-worker").chain(args.iter().copied());
-    activejob_karafka::cli::run_from(registry, argv)
+    activejob_karafka::cli::run_from(activejob_karafka::program!(), registry, argv)
 }
 
 #[tokio::test]

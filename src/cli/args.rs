@@ -17,6 +17,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// The binary's name and version, for its messages.
+    #[arg(skip)]
+    pub program: super::Program,
 }
 
 /// The subcommands.
@@ -39,6 +42,10 @@ pub struct ConsumeArgs {
     /// The worker configuration (TOML laid out like karafka.rb).
     #[arg(short, long, value_name = "WORKER_TOML")]
     pub config: PathBuf,
+    /// The application's facts (job classes, serializers, modules, default locale and zone)
+    /// [default: the registry's decode options].
+    #[arg(long, value_name = "APP_TOML")]
+    pub app: Option<PathBuf>,
     /// Shadow mode: run the handlers beside the Ruby workers under a group of its own, with
     /// ctx.is_shadow() true; nothing is produced, re-enqueued or dead-lettered, failures are
     /// counted and skipped, and per-class totals are logged.

@@ -15,14 +15,27 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub(super) async fn consume(registry: Registry, args: &ConsumeArgs) -> ExitCode {
+pub(super) async fn consume(program: &str, registry: Registry, args: &ConsumeArgs) -> ExitCode {
     let config = match WorkerConfig::from_toml_file(&args.config) {
         Ok(config) => config,
         // An I/O error names the file already.
         Err(e @ crate::consumer::ConfigError::Io { .. }) => {
-            return fail(EXIT_ERROR, &e.to_string())
+            return fail(program, EXIT_ERROR, &e.to_string())
         }
-        Err(e) => return fail(EXIT_ERROR, &format!("{}: {e}", args.config.display())),
+        Err(e) => {
+            return fail(
+                program,
+                EXIT_ERROR,
+                &format!("{}: {e}", args.config.display()),
+            )
+        }
+    };
+    let registry = match &args.app {
+        Some(app) => match app_options(app, registry.options()) {
+            Ok(options) => registry.with_decode_options(options),
+            Err(e) => return fail(program, EXIT_ERROR, &e.to_string()),
+        },
+        None => registry,
     };
     let metrics = if args.shadow {
         Metrics::with_labels([("mode".to_owned(), "shadow".to_owned())])
@@ -32,7 +45,13 @@ pub(super) async fn consume(registry: Registry, args: &ConsumeArgs) -> ExitCode 
     let server = match args.metrics_addr {
         Some(addr) => match metrics.serve(addr).await {
             Ok(server) => Some(server),
-            Err(e) => return fail(EXIT_ERROR, &format!("metrics endpoint on {addr}: {e}")),
+            Err(e) => {
+                return fail(
+                    program,
+                    EXIT_ERROR,
+                    &format!("metrics endpoint on {addr}: {e}"),
+                )
+            }
         },
         None => None,
     };
@@ -58,11 +77,11 @@ pub(super) async fn consume(registry: Registry, args: &ConsumeArgs) -> ExitCode 
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(EXIT_ERROR, &format!("worker: {e}")),
+        Err(e) => fail(program, EXIT_ERROR, &format!("worker: {e}")),
     }
 }
 
-pub(super) async fn replay(registry: Registry, args: &ReplayArgs) -> ExitCode {
+pub(super) async fn replay(program: &str, registry: Registry, args: &ReplayArgs) -> ExitCode {
     let registry_options = registry.options().clone();
     let mut replay = Replay::new(registry)
         .paths(args.paths.iter().cloned())
@@ -73,13 +92,13 @@ pub(super) async fn replay(registry: Registry, args: &ReplayArgs) -> ExitCode {
         if let Some(app) = &args.app {
             match app_options(app, &registry_options) {
                 Ok(options) => replay = replay.typed_options(options),
-                Err(e) => return fail(EXIT_ERROR, &e.to_string()),
+                Err(e) => return fail(program, EXIT_ERROR, &e.to_string()),
             }
         }
     }
     let report = match replay.run().await {
         Ok(report) => report,
-        Err(e) => return fail(EXIT_ERROR, &e.to_string()),
+        Err(e) => return fail(program, EXIT_ERROR, &e.to_string()),
     };
     print!("{}", report.render(args.show_failures));
     let totals = report.totals();
@@ -100,13 +119,13 @@ pub(super) async fn replay(registry: Registry, args: &ReplayArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else if totals.total() == 0 {
         // An empty replay is a CI step pointed at the wrong place, not a pass.
-        fail(EXIT_ERROR, "no job found in the given paths")
+        fail(program, EXIT_ERROR, "no job found in the given paths")
     } else {
         ExitCode::from(EXIT_REPLAY_FAILED)
     }
 }
 
-pub(super) async fn record(args: RecordArgs) -> ExitCode {
+pub(super) async fn record(program: &str, args: RecordArgs) -> ExitCode {
     let brokers = match args
         .brokers
         .clone()
@@ -116,6 +135,7 @@ pub(super) async fn record(args: RecordArgs) -> ExitCode {
         Some(b) => b,
         None => {
             return fail(
+                program,
                 EXIT_ERROR,
                 &format!("no Kafka brokers: pass --brokers or set {BOOTSTRAP_ENV}"),
             )
@@ -124,7 +144,7 @@ pub(super) async fn record(args: RecordArgs) -> ExitCode {
     let sink = match (&args.out, &args.ndjson) {
         (Some(dir), _) => Sink::Dir(dir.clone()),
         (None, Some(file)) => Sink::Ndjson(file.clone()),
-        (None, None) => return fail(EXIT_ERROR, "pass --out DIR or --ndjson FILE"),
+        (None, None) => return fail(program, EXIT_ERROR, "pass --out DIR or --ndjson FILE"),
     };
     let to_stdout = matches!(&sink, Sink::Ndjson(p) if p.as_os_str() == "-");
     let mut options = RecordOptions::new(brokers, &args.topic, sink);
@@ -168,26 +188,26 @@ pub(super) async fn record(args: RecordArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Ok(Err(e)) => fail(EXIT_ERROR, &format!("record: {e}")),
-        Err(e) => fail(EXIT_ERROR, &format!("record: {e}")),
+        Ok(Err(e)) => fail(program, EXIT_ERROR, &format!("record: {e}")),
+        Err(e) => fail(program, EXIT_ERROR, &format!("record: {e}")),
     }
 }
 
-pub(super) fn decode(worker_options: &DecodeOptions, args: &DecodeArgs) -> ExitCode {
+pub(super) fn decode(program: &str, worker_options: &DecodeOptions, args: &DecodeArgs) -> ExitCode {
     let options = match &args.app {
         Some(path) => match app_options(path, worker_options) {
             Ok(options) => options,
-            Err(e) => return fail(EXIT_ERROR, &e.to_string()),
+            Err(e) => return fail(program, EXIT_ERROR, &e.to_string()),
         },
         None => worker_options.clone(),
     };
     let (name, bytes) = match read_input(args.file.as_deref()) {
         Ok(input) => input,
-        Err(e) => return fail(EXIT_ERROR, &e),
+        Err(e) => return fail(program, EXIT_ERROR, &e),
     };
     let job = match Job::decode_with(&bytes, &options) {
         Ok(job) => job,
-        Err(e) => return fail(EXIT_UNDECODABLE, &format!("{name}: {e}")),
+        Err(e) => return fail(program, EXIT_UNDECODABLE, &format!("{name}: {e}")),
     };
     if args.typed {
         println!("{}", typed_dump(&job, &options));
@@ -227,8 +247,9 @@ fn read_stdin() -> Result<(String, Vec<u8>), String> {
     Ok(("stdin".to_owned(), bytes))
 }
 
-pub(super) fn fail(code: u8, message: &str) -> ExitCode {
-    eprintln!("activejob-karafka: {message}");
+/// Prints `message` as `program`'s error and returns `code`.
+pub(super) fn fail(program: &str, code: u8, message: &str) -> ExitCode {
+    eprintln!("{program}: {message}");
     ExitCode::from(code)
 }
 

@@ -38,7 +38,11 @@ totals are logged every --shadow-report-every seconds and printed at the end.
 connected, authenticated and in the group, else 503 with the reason) and GET /health/live
 (liveness: 200 while the worker runs) for orchestrators.
 
+--app reads the application's facts (job classes, serializers, default locale and zone) from
+an app.toml instead of the ones the binary was built with.
+
 Examples:
+  {bin} consume --config config/worker.toml --app config/app.toml
   {bin} consume --config config/worker.toml --metrics-addr 0.0.0.0:9464
   {bin} consume --config config/worker.toml --shadow
 

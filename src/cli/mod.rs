@@ -11,9 +11,12 @@
 //!             println!("importing {import_id}");
 //!             Ok(())
 //!         });
-//!     activejob_karafka::cli::run(registry)
+//!     activejob_karafka::cli::run(activejob_karafka::program!(), registry)
 //! }
 //! ```
+//!
+//! [`program!`](crate::program) names the binary after the calling crate: `--help`, `--version`
+//! and every error message say `my-worker` and its version, not this library's.
 //!
 //! Then `my-worker consume --config worker.toml` runs the worker, `my-worker replay
 //! tests/jobs/` runs recorded jobs through the same handlers without a broker, `my-worker record
@@ -43,7 +46,6 @@ use clap::{CommandFactory, FromArgMatches};
 use commands::{consume, decode, fail, record, replay};
 use help::{CONSUME_AFTER, DECODE_AFTER, EXIT_CODES, MAIN_AFTER, RECORD_AFTER, REPLAY_AFTER};
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit code: success.
@@ -55,11 +57,66 @@ pub const EXIT_UNDECODABLE: u8 = 2;
 /// Exit code: `replay` found failed, unknown-class or bad jobs (or typed mismatches).
 pub const EXIT_REPLAY_FAILED: u8 = 3;
 
-/// The clap command with `bin` as the program name in usage lines and examples.
-pub fn command(bin: &str) -> clap::Command {
+/// The name and version a worker binary shows in `--help`, `--version` and its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Program {
+    name: &'static str,
+    version: &'static str,
+}
+
+impl Program {
+    /// A program called `name`, at `version`. [`program!`](crate::program) fills both in from
+    /// the calling crate.
+    pub const fn new(name: &'static str, version: &'static str) -> Self {
+        Program { name, version }
+    }
+
+    /// The program's name, as its usage lines and messages show it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The program's version, as `--version` shows it.
+    pub fn version(&self) -> &'static str {
+        self.version
+    }
+}
+
+impl Default for Program {
+    /// This crate's own `activejob-karafka` binary.
+    fn default() -> Self {
+        Program::new("activejob-karafka", env!("CARGO_PKG_VERSION"))
+    }
+}
+
+/// The [`cli::Program`](crate::cli::Program) of the crate that calls it: its binary's name
+/// (`CARGO_BIN_NAME`, or the package's name outside a binary) and its package version.
+///
+/// ```
+/// let program = activejob_karafka::program!();
+/// assert_eq!(program.version(), env!("CARGO_PKG_VERSION"));
+/// ```
+#[macro_export]
+macro_rules! program {
+    () => {
+        $crate::cli::Program::new(
+            match option_env!("CARGO_BIN_NAME") {
+                Some(name) => name,
+                None => env!("CARGO_PKG_NAME"),
+            },
+            env!("CARGO_PKG_VERSION"),
+        )
+    };
+}
+
+/// The clap command of `program`: its name in usage lines, examples and `--version`.
+pub fn command(program: &Program) -> clap::Command {
+    let bin = program.name;
     let fill = |text: &str| text.replace("{bin}", bin);
     Cli::command()
-        .bin_name(bin.to_owned())
+        .name(bin)
+        .bin_name(bin)
+        .version(program.version)
         .after_help(format!("{}\n\n{EXIT_CODES}", fill(MAIN_AFTER)))
         .mut_subcommand("consume", |c| c.after_help(fill(CONSUME_AFTER)))
         .mut_subcommand("replay", |c| c.after_help(fill(REPLAY_AFTER)))
@@ -67,34 +124,26 @@ pub fn command(bin: &str) -> clap::Command {
         .mut_subcommand("decode", |c| c.after_help(fill(DECODE_AFTER)))
 }
 
-/// Parses the process arguments and runs the subcommand with `registry`'s handlers.
+/// Parses the process arguments and runs the subcommand with `registry`'s handlers, as
+/// `program` (usually [`program!()`](crate::program)).
 ///
 /// Call it from a plain `fn main` (it starts its own tokio runtime; called from inside one, it
 /// runs on a thread of its own).
-pub fn run(registry: Registry) -> ExitCode {
-    run_from(registry, std::env::args_os())
+pub fn run(program: Program, registry: Registry) -> ExitCode {
+    run_from(program, registry, std::env::args_os())
 }
 
-/// [`run`] with explicit arguments (the first is the program name).
-pub fn run_from<I, T>(registry: Registry, args: I) -> ExitCode
+/// [`run`] with explicit arguments (the first is the program's path, which is not used).
+pub fn run_from<I, T>(program: Program, registry: Registry, args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let bin = args
-        .first()
-        .and_then(|a| {
-            PathBuf::from(a)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| "activejob-karafka".to_owned());
-    let cli = match command(&bin)
+    let cli = match command(&program)
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m))
     {
-        Ok(cli) => cli,
+        Ok(cli) => Cli { program, ..cli },
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
@@ -121,17 +170,22 @@ fn execute_blocking(registry: Registry, cli: Cli) -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime.block_on(execute(registry, cli)),
-        Err(e) => fail(EXIT_ERROR, &format!("cannot start the async runtime: {e}")),
+        Err(e) => fail(
+            cli.program.name(),
+            EXIT_ERROR,
+            &format!("cannot start the async runtime: {e}"),
+        ),
     }
 }
 
 /// Runs a parsed command line on the current tokio runtime.
 pub async fn execute(registry: Registry, cli: Cli) -> ExitCode {
+    let name = cli.program.name();
     match cli.command {
-        Command::Consume(args) => consume(registry, &args).await,
-        Command::Replay(args) => replay(registry, &args).await,
-        Command::Record(args) => record(args).await,
-        Command::Decode(args) => decode(registry.options(), &args),
+        Command::Consume(args) => consume(name, registry, &args).await,
+        Command::Replay(args) => replay(name, registry, &args).await,
+        Command::Record(args) => record(name, args).await,
+        Command::Decode(args) => decode(name, registry.options(), &args),
     }
 }
 

@@ -83,6 +83,13 @@ impl Registry {
         }
     }
 
+    /// The same handlers, decoding with `options` instead (e.g. an `app.toml` read at start-up:
+    /// `consume --app`).
+    pub fn with_decode_options(mut self, options: DecodeOptions) -> Self {
+        self.options = Arc::new(options);
+        self
+    }
+
     /// Sets how interrupted continuable jobs are re-enqueued (usually a
     /// [`crate::producer::JobProducer`]).
     ///
