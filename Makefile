@@ -12,8 +12,9 @@ help: ## list the targets
 build: ## build the library, binary, tests, examples and benches
 	cargo build --all-targets
 
-test: build ## run all tests and doctests against a fresh broker, then stop it
+test: build ## run all tests and doctests against a fresh broker, then stop it; build the example worker crate
 	$(KAFKA) with -- bash -c 'cargo test --all-targets && cargo test --doc'
+	bash scripts/check-worker-crate.sh
 
 lint: ## rustfmt check, clippy and rustdoc with warnings as errors
 	cargo fmt --check

@@ -491,3 +491,31 @@ fn toml_errors_say_what_was_expected_in_the_files_words() {
         );
     }
 }
+
+#[test]
+fn the_annotated_example_files_parse() {
+    // Property: examples/worker.toml, which documents every key, and the example worker crate's
+    // worker.toml are configurations the worker accepts, with the values their comments give.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let c = WorkerConfig::from_toml_file(root.join("examples/worker.toml")).unwrap();
+    assert_eq!(c.group_id, "app");
+    assert_eq!(c.concurrency, 5);
+    assert_eq!(c.pause.max_timeout, Duration::from_secs(30));
+    let default = c.topic("default").unwrap();
+    assert_eq!(
+        default.dead_letter_queue.as_ref().map(|d| d.max_retries),
+        Some(3)
+    );
+    assert_eq!(
+        default.bad_messages.unknown_job_class,
+        BadMessagePolicy::Forward("ruby_jobs".into())
+    );
+    assert_eq!(
+        c.topic("events").unwrap().virtual_partitions,
+        Some(VirtualPartitions::new(VirtualPartitioner::Key, 8))
+    );
+    let crate_config =
+        WorkerConfig::from_toml_file(root.join("examples/worker-crate/worker.toml")).unwrap();
+    assert_eq!(crate_config.group_id, "shop");
+    assert!(crate_config.topic("imports").is_some() && crate_config.topic("default").is_some());
+}
