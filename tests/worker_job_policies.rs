@@ -12,7 +12,7 @@
 mod common;
 mod support;
 
-use activejob_karafka::consumer::{TopicConfig, Worker};
+use activejob_karafka::consumer::{StatsSnapshot, TopicConfig, VirtualPartitioner, Worker};
 use activejob_karafka::producer::{JobOptions, JobProducer};
 use activejob_karafka::registry::{JobContext, JobPolicies, Registry, RetryOn, Wait};
 use rdkafka::Message;
@@ -241,4 +241,113 @@ async fn a_retry_with_a_wait_goes_through_the_scheduled_messages_proxy() {
     // Only the proxy message: nothing went to the job's own topic.
     assert_eq!(end_offsets(&topic, 1), [1]);
     assert_fully_committed(&group, &topic, 1);
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the record is gone")]
+struct RecordGone;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the input can never work")]
+struct InvalidInput;
+
+/// `PolicyJob` runs of a topic with a dead letter queue after 5 retries: job 1 fails with an
+/// error its class discards, job 2 with one it dead-letters, job 3 once with an error no policy
+/// names (then succeeds), job 4 succeeds. Returns the ids in run order and the worker's stats.
+async fn run_policy_jobs(virtual_partitions: bool) -> (Vec<u64>, StatsSnapshot, String, String) {
+    init_tracing();
+    let topic = unique("policies");
+    let dlq = unique("policies-dlq");
+    let group = unique("policies-group");
+    create_topic(&topic, 1).await;
+    create_topic(&dlq, 1).await;
+    let jobs = (1..=4)
+        .map(|id| Out {
+            key: Some(format!("key-{id}").into_bytes()),
+            payload: Some(job_payload("PolicyJob", id)),
+            ..Out::default()
+        })
+        .collect();
+    produce(&topic, jobs).await;
+
+    let runs = Arc::new(Mutex::new(Vec::new()));
+    let seen = runs.clone();
+    let registry = Registry::new()
+        .register("PolicyJob", move |(id,): (u64,), _ctx: JobContext| {
+            let first_run = {
+                let mut runs = seen.lock().unwrap();
+                runs.push(id);
+                runs.iter().filter(|&&r| r == id).count() == 1
+            };
+            async move {
+                match id {
+                    1 => Err(anyhow::Error::new(RecordGone).context("loading the record")),
+                    2 => Err(InvalidInput.into()),
+                    3 if first_run => Err(anyhow::anyhow!("a passing glitch")),
+                    _ => Ok(()),
+                }
+            }
+        })
+        .with_policies(
+            "PolicyJob",
+            JobPolicies::new()
+                .discard_on::<RecordGone>()
+                .dead_letter_on::<InvalidInput>(),
+        );
+    let mut topic_config = TopicConfig::new(&topic).dead_letter_queue(&dlq, 5);
+    if virtual_partitions {
+        topic_config = topic_config.virtual_partitions(VirtualPartitioner::Key, 4);
+    }
+    let config = config(&group, &[topic_config]).build().unwrap();
+    let worker = Worker::new(config, registry).handle_signals(false);
+    let stats = worker.stats();
+    let stop = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    wait_until(Duration::from_secs(30), "jobs 3 and 4 done", || {
+        stats.snapshot().jobs_succeeded == 2
+    })
+    .await;
+    stop.shutdown();
+    running.await.unwrap().expect("clean shutdown");
+    assert_fully_committed(&group, &topic, 1);
+    let snapshot = stats.snapshot();
+    let ids = runs.lock().unwrap().clone();
+    (ids, snapshot, topic, dlq)
+}
+
+/// What every run of `run_policy_jobs` must show, with or without virtual partitions.
+fn assert_policies_applied(ids: &[u64], stats: &StatsSnapshot, dlq: &str) {
+    // Jobs 1 and 2 ran once each (no retry in place), job 3 twice, job 4 once.
+    let count = |id| ids.iter().filter(|&&r| r == id).count();
+    assert_eq!(
+        [count(1), count(2), count(3), count(4)],
+        [1, 1, 2, 1],
+        "{ids:?}"
+    );
+    assert_eq!(stats.discarded, 1, "{stats:?}");
+    assert_eq!(stats.dead_lettered, 1, "{stats:?}");
+    // Only job 2 is in the dead letter queue.
+    let dead = read_topic(dlq, 2, Duration::from_secs(5));
+    let dead_ids: Vec<u64> = dead
+        .iter()
+        .map(|m| {
+            let job: Json = serde_json::from_slice(m.payload().unwrap()).unwrap();
+            job["arguments"][0].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(dead_ids, [2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discard_on_consumes_dead_letter_on_dead_letters_others_retry_in_place() {
+    let (ids, stats, _topic, dlq) = run_policy_jobs(false).await;
+    assert_policies_applied(&ids, &stats, &dlq);
+    // In order, one partition: 1, 2, then 3 twice, then 4.
+    assert_eq!(ids, [1, 2, 3, 3, 4]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policies_hold_under_virtual_partitions() {
+    let (ids, stats, _topic, dlq) = run_policy_jobs(true).await;
+    assert_policies_applied(&ids, &stats, &dlq);
 }

@@ -9,6 +9,7 @@ pub struct WorkerStats {
     pub(crate) job_failures: AtomicU64,
     pub(crate) dead_lettered: AtomicU64,
     pub(crate) forwarded: AtomicU64,
+    pub(crate) discarded: AtomicU64,
     pub(crate) partitions_assigned: AtomicU64,
     pub(crate) partitions_revoked: AtomicU64,
     pub(crate) assignments_lost: AtomicU64,
@@ -28,6 +29,8 @@ pub struct StatsSnapshot {
     pub dead_lettered: u64,
     /// Messages forwarded to another topic.
     pub forwarded: u64,
+    /// Messages marked consumed after an error their job class discards (`discard_on`).
+    pub discarded: u64,
     /// Partitions received in rebalances.
     pub partitions_assigned: u64,
     /// Partitions given up in rebalances (including at close).
@@ -52,6 +55,7 @@ impl WorkerStats {
             job_failures: r(&self.job_failures),
             dead_lettered: r(&self.dead_lettered),
             forwarded: r(&self.forwarded),
+            discarded: r(&self.discarded),
             partitions_assigned: r(&self.partitions_assigned),
             partitions_revoked: r(&self.partitions_revoked),
             assignments_lost: r(&self.assignments_lost),

@@ -95,6 +95,7 @@ struct WorkerCounters {
     job_failures: IntCounter,
     dead_lettered: IntCounter,
     forwarded: IntCounter,
+    discarded: IntCounter,
     partitions_assigned: IntCounter,
     partitions_revoked: IntCounter,
     assignments_lost: IntCounter,
@@ -212,6 +213,10 @@ impl Metrics {
             forwarded: w(
                 "forwarded",
                 "Messages forwarded to another topic (worker counter).",
+            ),
+            discarded: w(
+                "discarded",
+                "Messages marked consumed after an error their job class discards (discard_on).",
             ),
             partitions_assigned: w("partitions_assigned", "Partitions received in rebalances."),
             partitions_revoked: w("partitions_revoked", "Partitions given up in rebalances."),
@@ -350,6 +355,7 @@ impl Metrics {
         add(&w.jobs_succeeded, stats.jobs_succeeded, last.jobs_succeeded);
         add(&w.job_failures, stats.job_failures, last.job_failures);
         add(&w.dead_lettered, stats.dead_lettered, last.dead_lettered);
+        add(&w.discarded, stats.discarded, last.discarded);
         add(&w.forwarded, stats.forwarded, last.forwarded);
         add(
             &w.partitions_assigned,

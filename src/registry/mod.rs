@@ -226,7 +226,8 @@ impl Registry {
     /// A registered job class that `job_class` was probably meant to match, when there is no
     /// handler for `job_class` itself: one that differs only in letter case, only in its
     /// namespace (`StatisticsWorker` registered, `V1::StatisticsWorker` enqueued), or by a typo
-    /// (`ImporJob` for `ImportJob`: see [`names::resemblance`]).
+    /// (`ImporJob` for `ImportJob`: an edit distance of at most a quarter of the shorter name,
+    /// and at least 1).
     pub fn similar_job_class(&self, job_class: &str) -> Option<&str> {
         if self.contains(job_class) {
             return None;

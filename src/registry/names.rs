@@ -4,7 +4,7 @@
 ///
 /// # Panics
 ///
-/// Otherwise, saying why; see [`Registry::register`].
+/// Otherwise, saying why; see [`Registry::register`](super::Registry::register).
 pub(super) fn ruby_class_name(job_class: String) -> String {
     if let Err(why) = check_ruby_class_name(&job_class) {
         panic!(

@@ -1,73 +1,5 @@
-//! Job policies per class: ActiveJob's `retry_on` and `discard_on`, and `dead_letter_on`.
-//!
-//! A Ruby job class says what happens when `perform` raises:
-//!
-//! ```ruby
-//! class ImportJob < ApplicationJob
-//!   retry_on Net::OpenTimeout, wait: :polynomially_longer, attempts: 10
-//!   discard_on ActiveRecord::RecordNotFound
-//! end
-//! ```
-//!
-//! A Rust handler says the same at registration, naming its own error types:
-//!
-//! ```
-//! use activejob_karafka::registry::{JobPolicies, Registry, RetryOn, Wait};
-//!
-//! #[derive(Debug, thiserror::Error)]
-//! #[error("the import service timed out")]
-//! struct ServiceTimeout;
-//!
-//! #[derive(Debug, thiserror::Error)]
-//! #[error("import {0} no longer exists")]
-//! struct ImportGone(i64);
-//!
-//! let registry = Registry::new()
-//!     .register("ImportJob", |(id,): (i64,), _ctx| async move {
-//!         if id < 0 {
-//!             return Err(ImportGone(id).into());
-//!         }
-//!         Ok(())
-//!     })
-//!     .with_policies(
-//!         "ImportJob",
-//!         JobPolicies::new()
-//!             .retry_on::<ServiceTimeout>(RetryOn::new().wait(Wait::PolynomiallyLonger).attempts(10))
-//!             .discard_on::<ImportGone>(),
-//!     );
-//! # let _ = registry;
-//! ```
-//!
-//! # Which errors a policy catches
-//!
-//! A handler returns `anyhow::Result<()>`; a policy names an error *type* and catches an error
-//! whose [`anyhow::Error::downcast_ref`] to that type succeeds: the error itself, also when it was
-//! wrapped with `.context(..)` on the way up (as Ruby's `rescue_from` catches an exception by
-//! `is_a?`). An error that merely has one of that type among its `source()`s is not caught: a
-//! `reqwest::Error` caused by an `io::Error` is not an `io::Error`. For anything else,
-//! [`ErrorKind::matching`] takes a predicate. As in Rails, the policies are searched from the
-//! last declared to the first, and the first that catches the error is applied.
-//!
-//! # What each policy does
-//!
-//! - **`retry_on`** does what Rails' `retry_on` does: the job is re-enqueued as a new message,
-//!   through the registry's [`Requeue`](super::Requeue) (usually a
-//!   [`JobProducer`](crate::producer::JobProducer)), with `executions` counting this run,
-//!   `exception_executions["[ErrorName]"]` incremented (the key Ruby's `retry_on` uses, see
-//!   [`RetryOn::ruby_exceptions`]), `enqueued_at` now and `scheduled_at` now + the wait. A wait
-//!   that is not zero goes through Karafka Pro's Scheduled Messages proxy (the class's
-//!   `scheduled_messages_topic`); a zero wait is a plain enqueue, as Karafka OSS allows. Once the
-//!   broker acknowledged the new message the original is marked consumed, so a Ruby worker that
-//!   picks the retry up sees the counters Rails would have written. When the attempts have run
-//!   out, the error goes on to the topic's normal failure path (pause and retry in place, then
-//!   the dead letter queue), as Rails lets the exception bubble up to Karafka.
-//! - **`discard_on`**: the message is marked consumed, counted (`discarded`) and logged; it is
-//!   never retried nor dead-lettered.
-//! - **`dead_letter_on`**: the message goes straight to the topic's dead letter queue, without
-//!   the retries in place (Karafka Pro's DLQ `strategy` answering `:dispatch`). On a topic with
-//!   no dead letter queue the error follows the topic's normal failure path.
-//!
-//! Errors no policy catches follow the topic's policy, as before: pause and retry in place.
+//! Job policies per class: ActiveJob's `retry_on` and `discard_on`, and `dead_letter_on`, and
+//! what each makes of a handler's error (a pure decision, [`JobPolicies::decide`]).
 
 use crate::envelope::{EnvelopeTime, Job};
 use chrono::{DateTime, Utc};
@@ -303,7 +235,77 @@ enum Action {
     DeadLetter,
 }
 
-/// The error policies of one job class; see the [module docs](self).
+/// The error policies of one job class: ActiveJob's `retry_on` and `discard_on`, and
+/// `dead_letter_on`, set with [`Registry::with_policies`](super::Registry::with_policies).
+///
+/// A Ruby job class says what happens when `perform` raises:
+///
+/// ```ruby
+/// class ImportJob < ApplicationJob
+///   retry_on Net::OpenTimeout, wait: :polynomially_longer, attempts: 10
+///   discard_on ActiveRecord::RecordNotFound
+/// end
+/// ```
+///
+/// A Rust handler says the same at registration, naming its own error types:
+///
+/// ```
+/// use activejob_karafka::registry::{JobPolicies, Registry, RetryOn, Wait};
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("the import service timed out")]
+/// struct ServiceTimeout;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("import {0} no longer exists")]
+/// struct ImportGone(i64);
+///
+/// let registry = Registry::new()
+///     .register("ImportJob", |(id,): (i64,), _ctx| async move {
+///         if id < 0 {
+///             return Err(ImportGone(id).into());
+///         }
+///         Ok(())
+///     })
+///     .with_policies(
+///         "ImportJob",
+///         JobPolicies::new()
+///             .retry_on::<ServiceTimeout>(RetryOn::new().wait(Wait::PolynomiallyLonger).attempts(10))
+///             .discard_on::<ImportGone>(),
+///     );
+/// # let _ = registry;
+/// ```
+///
+/// # Which errors a policy catches
+///
+/// A handler returns `anyhow::Result<()>`; a policy names an error *type* and catches an error
+/// whose [`anyhow::Error::downcast_ref`] to that type succeeds: the error itself, also when it was
+/// wrapped with `.context(..)` on the way up (as Ruby's `rescue_from` catches an exception by
+/// `is_a?`). An error that merely has one of that type among its `source()`s is not caught: a
+/// `reqwest::Error` caused by an `io::Error` is not an `io::Error`. For anything else,
+/// [`ErrorKind::matching`] takes a predicate. As in Rails, the policies are searched from the
+/// last declared to the first, and the first that catches the error is applied.
+///
+/// # What each policy does
+///
+/// - **`retry_on`** does what Rails' `retry_on` does: the job is re-enqueued as a new message,
+///   through the registry's [`Requeue`](super::Requeue) (usually a
+///   [`JobProducer`](crate::producer::JobProducer)), with `executions` counting this run,
+///   `exception_executions["[ErrorName]"]` incremented (the key Ruby's `retry_on` uses, see
+///   [`RetryOn::ruby_exceptions`]), `enqueued_at` now and `scheduled_at` now + the wait. A wait
+///   that is not zero goes through Karafka Pro's Scheduled Messages proxy (the class's
+///   `scheduled_messages_topic`); a zero wait is a plain enqueue, as Karafka OSS allows. Once the
+///   broker acknowledged the new message the original is marked consumed, so a Ruby worker that
+///   picks the retry up sees the counters Rails would have written. When the attempts have run
+///   out, the error goes on to the topic's normal failure path (pause and retry in place, then
+///   the dead letter queue), as Rails lets the exception bubble up to Karafka.
+/// - **`discard_on`**: the message is marked consumed, counted (`discarded`) and logged; it is
+///   never retried nor dead-lettered.
+/// - **`dead_letter_on`**: the message goes straight to the topic's dead letter queue, without
+///   the retries in place (Karafka Pro's DLQ `strategy` answering `:dispatch`). On a topic with
+///   no dead letter queue the error follows the topic's normal failure path.
+///
+/// Errors no policy catches follow the topic's policy, as before: pause and retry in place.
 #[derive(Debug, Clone, Default)]
 pub struct JobPolicies {
     /// In declaration order; searched from the last.
