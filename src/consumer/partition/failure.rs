@@ -97,8 +97,26 @@ impl PartitionTask {
                 Next::Forward(to) => {
                     return self.forward(message, &to, &failure).await;
                 }
+                Next::Discard => {
+                    self.discarded(message, &failure);
+                    self.pending_store = Some(message.offset + 1);
+                    return true;
+                }
             }
         }
+    }
+
+    /// Counts and logs a message whose job class discards its error (`discard_on`); the caller
+    /// marks it consumed.
+    pub(super) fn discarded(&self, message: &InboundMessage, failure: &JobFailure) {
+        tracing::info!(
+            topic = %message.topic,
+            partition = message.partition,
+            offset = message.offset,
+            reason = %failure,
+            "job discarded (discard_on); marked consumed"
+        );
+        WorkerStats::add(&self.worker.stats.discarded, 1);
     }
 
     /// Pauses the partition in librdkafka for `backoff`, without a concurrency slot, then

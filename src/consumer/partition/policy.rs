@@ -1,5 +1,5 @@
-//! What a failed run leads to: another try after a backoff, the dead letter queue, or a
-//! forward to another topic. A pure decision from the topic's settings, the pause settings,
+//! What a failed run leads to: another try after a backoff, the dead letter queue, a forward
+//! to another topic, or (the job class's `discard_on`) nothing more. A pure decision from the topic's settings, the pause settings,
 //! the failure and the attempt number; the partition task carries it out (`failure.rs`).
 
 use std::time::Duration;
@@ -16,11 +16,15 @@ pub(super) enum Next {
     DeadLetter,
     /// Copy the message unchanged to this topic, then go on after it.
     Forward(String),
+    /// Mark the message consumed and go on: its job class discards this error (`discard_on`).
+    Discard,
 }
 
 /// Karafka's rule: a failing job is retried while `attempt <= max_retries` (forever without a
 /// dead letter queue), then dispatched; a bad message (tombstone, undecodable, unknown class)
-/// follows its topic's [`BadMessagePolicy`], which by default is the same retry path.
+/// follows its topic's [`BadMessagePolicy`], which by default is the same retry path. The job
+/// class's policies come first: `discard_on` ends the message there, `dead_letter_on` sends it to
+/// the dead letter queue at once (to the retry path on a topic without one).
 /// `attempt` counts runs of the message, starting at 1.
 pub(super) fn next_after(
     topic: &TopicConfig,
@@ -32,6 +36,13 @@ pub(super) fn next_after(
         Some(dlq) if attempt > dlq.max_retries => Next::DeadLetter,
         _ => Next::Retry(pause.backoff(attempt)),
     };
+    match failure {
+        JobFailure::DiscardOn(_) => return Next::Discard,
+        JobFailure::DeadLetterOn(_) if topic.dead_letter_queue.is_some() => {
+            return Next::DeadLetter
+        }
+        _ => {}
+    }
     match failure.bad_message_kind() {
         None => by_retries(),
         Some(kind) => match topic.bad_messages.for_kind(kind) {
@@ -67,6 +78,8 @@ mod tests {
         let tombstone = JobFailure::Tombstone;
         let unknown = JobFailure::UnknownJobClass("RubyJob".into());
         let undecodable = JobFailure::Undecodable("not JSON".into());
+        let discard = JobFailure::DiscardOn("RecordGone: gone".into());
+        let dead_letter = JobFailure::DeadLetterOn("Invalid: never works".into());
         let table: &[(&TopicConfig, &JobFailure, u32, Next)] = &[
             // No DLQ: retry forever, 1 s × 2^attempt capped at 30 s.
             (&plain, &failed, 1, Next::Retry(secs(2))),
@@ -83,6 +96,11 @@ mod tests {
             (&strict, &unknown, 1, Next::Forward("ruby".into())),
             (&strict, &undecodable, 1, Next::Retry(secs(2))),
             (&strict, &failed, 3, Next::DeadLetter),
+            // The job class's policies: discard at once; dead-letter at once where a DLQ is.
+            (&plain, &discard, 1, Next::Discard),
+            (&dlq, &discard, 1, Next::Discard),
+            (&dlq, &dead_letter, 1, Next::DeadLetter),
+            (&plain, &dead_letter, 1, Next::Retry(secs(2))),
         ];
         for (topic, failure, attempt, want) in table {
             assert_eq!(

@@ -307,6 +307,16 @@ impl PartitionTask {
                     self.pending_store = Some(next);
                 }
             }
+            // The job class discards this error: done, as in Ruby, where `discard_on` rescues
+            // it and Karafka sees no error, so the partition does not collapse.
+            Err(failure @ JobFailure::DiscardOn(_)) => {
+                WorkerStats::add(&self.worker.stats.job_failures, 1);
+                self.discarded(&d.message, &failure);
+                g.unfinished -= 1;
+                if let Some(next) = g.offsets.done(d.message.offset) {
+                    self.pending_store = Some(next);
+                }
+            }
             Err(failure) => {
                 WorkerStats::add(&self.worker.stats.job_failures, 1);
                 tracing::warn!(
