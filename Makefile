@@ -4,7 +4,7 @@ SHELL := bash
 KAFKA := bash scripts/kafka/kafka.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint kafka-up kafka-down demo bench-decode fuzz bench-e2e bench-vp
+.PHONY: help build test lint kafka-up kafka-down demo bench-decode fuzz bench-e2e bench-vp faults
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -58,6 +58,11 @@ bench-decode: ## decode rate, Rust vs Ruby ActiveJob on the same payloads; last 
 
 bench-e2e: ## end-to-end worker throughput
 	$(KAFKA) with -- cargo run --release --example bench_e2e
+
+# Not part of `make test`: minutes long, and it kills its own broker (scripts/kafka/kafka.sh on
+# free ports, whatever KAFKA_BOOTSTRAP_SERVERS says).
+faults: ## fault campaign on its own broker: jobs, lost, duplicates, recovery per scenario
+	cargo test --test faults_campaign -- --ignored --nocapture --test-threads 1 fault_campaign
 
 bench-vp: ## virtual partitions: one partition's jobs/s at 1/4/16/32 groups
 	$(KAFKA) with -- cargo run --release --example bench_vp

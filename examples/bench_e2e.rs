@@ -8,7 +8,9 @@
 //! make bench-e2e        # or: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092 cargo run --release --example bench_e2e
 //! ```
 //!
-//! Environment: `BENCH_MESSAGES` (1 000 000), `BENCH_PARTITIONS` (6), `BENCH_ROUNDS` (3). Each
+//! Environment: `BENCH_MESSAGES` (1 000 000), `BENCH_PARTITIONS` (6), `BENCH_ROUNDS` (3),
+//! `BENCH_COMMIT_INTERVAL_MS` (the worker's `commit_interval`, 100; 5000 commits as often as
+//! librdkafka's auto-commit, which Karafka keeps, for a comparison). Each
 //! measurement runs in a fresh child process (so peak RSS is its own) with a fresh consumer
 //! group; the sides alternate for `BENCH_ROUNDS` rounds and the best run of each side counts,
 //! since the broker shares the cores and single runs vary. Rates are from the first message to
@@ -94,6 +96,10 @@ fn worker_config(bootstrap: &str, topic: &str, group: &str) -> anyhow::Result<Wo
     Ok(WorkerConfig::builder()
         .bootstrap_servers(bootstrap)
         .group_id(group)
+        .commit_interval(Duration::from_millis(env_or(
+            "BENCH_COMMIT_INTERVAL_MS",
+            100,
+        )))
         .topic(TopicConfig::new(topic))
         .build()?)
 }

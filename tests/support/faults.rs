@@ -296,3 +296,164 @@ pub async fn kill_loop(k: &KillLoop, interval: Duration) -> (FaultReport, Vec<Ki
     assert_fully_committed(&group, &topic, k.partitions);
     (report, costs)
 }
+
+/// A worker process runs a third of `jobs`, a second one joins (a rebalance), at two thirds
+/// the first stops on SIGTERM (another rebalance), and the second runs to the end. Recovery is
+/// the longest gap between two finished jobs: what the rebalances stalled the topic.
+pub async fn rebalance(k: &KillLoop) -> FaultReport {
+    let topic = unique(k.name);
+    let group = unique(&format!("{}-group", k.name));
+    create_topic(&topic, k.partitions).await;
+    produce(
+        &topic,
+        (0..k.jobs)
+            .map(|id| Out::job(id, (id % k.partitions as u64) as i32))
+            .collect(),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("runs.txt");
+    let sigterm = |pid: u32| {
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill -TERM")
+    };
+    let mut first = child::spawn(k.child_test, &topic, &group, &out, k.job_ms);
+    wait_until(Duration::from_secs(120), "a third of the jobs", || {
+        child::read_lines(&out).len() as u64 >= k.jobs / 3
+    })
+    .await;
+    let mut second = child::spawn(k.child_test, &topic, &group, &out, k.job_ms);
+    wait_until(Duration::from_secs(120), "two thirds of the jobs", || {
+        child::read_lines(&out).len() as u64 >= 2 * k.jobs / 3
+    })
+    .await;
+    sigterm(first.id());
+    assert!(first.wait().expect("exits").success(), "SIGTERM: status 0");
+    wait_until(Duration::from_secs(180), "every job done", || {
+        let ids: BTreeSet<u64> = child::read_lines(&out).iter().map(|l| l.0).collect();
+        ids.len() == k.jobs as usize
+    })
+    .await;
+    sigterm(second.id());
+    assert!(second.wait().expect("exits").success(), "SIGTERM: status 0");
+    let lines = child::read_timed_lines(&out);
+    let mut finished: Vec<u64> = lines.iter().map(|l| l.3).collect();
+    finished.sort_unstable();
+    let longest_gap = finished.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    let ids: BTreeSet<u64> = lines.iter().map(|l| l.0).collect();
+    assert_fully_committed(&group, &topic, k.partitions);
+    FaultReport {
+        scenario: k.name.to_string(),
+        jobs: k.jobs,
+        lost: k.jobs - ids.len() as u64,
+        duplicates: (lines.len() - ids.len()) as u64,
+        bound: 0,
+        recovery: Duration::from_millis(longest_gap),
+        notes: "a second worker joins, then the first leaves on SIGTERM; recovery = longest \
+                gap between two finished jobs"
+            .into(),
+    }
+}
+
+/// Settings of the poisoned-partitions scenario.
+#[derive(Debug, Clone)]
+pub struct Poisoned {
+    pub name: &'static str,
+    pub concurrency: usize,
+    /// Partitions whose head never succeeds (more than `concurrency`).
+    pub poisoned: i32,
+    pub healthy: i32,
+    pub jobs_per_healthy: u64,
+    pub job_ms: u64,
+}
+
+/// Ids at or above this fail every run.
+const POISON: u64 = 1_000_000_000;
+
+/// The healthy partitions' jobs, alone on a topic and then beside `poisoned` partitions whose
+/// head fails forever (a failing job, an undecodable payload, a tombstone, an unknown class in
+/// turn), on `concurrency` slots. Recovery is unused; the notes compare the two rates.
+pub async fn poisoned_partitions(p: &Poisoned) -> FaultReport {
+    let alone = run_healthy_beside(p, 0).await;
+    let beside = run_healthy_beside(p, p.poisoned).await;
+    let jobs = p.jobs_per_healthy * p.healthy as u64;
+    FaultReport {
+        scenario: p.name.to_string(),
+        jobs,
+        lost: jobs - beside.0,
+        duplicates: beside.1,
+        bound: 0,
+        recovery: Duration::ZERO,
+        notes: format!(
+            "healthy partitions: {:.0} jobs/s alone, {:.0} jobs/s beside {} poisoned partitions \
+             on {} slots",
+            jobs as f64 / alone.2.as_secs_f64(),
+            jobs as f64 / beside.2.as_secs_f64(),
+            p.poisoned,
+            p.concurrency
+        ),
+    }
+}
+
+/// Runs the healthy jobs with `poisoned` poisoned partitions before them: (distinct healthy
+/// jobs run, healthy duplicates, time to run them all).
+async fn run_healthy_beside(p: &Poisoned, poisoned: i32) -> (u64, u64, Duration) {
+    let topic = unique(p.name);
+    let group = unique(&format!("{}-group", p.name));
+    create_topic(&topic, poisoned + p.healthy).await;
+    let mut messages: Vec<Out> = (0..poisoned)
+        .map(|partition| Out {
+            partition: Some(partition),
+            payload: match partition % 4 {
+                0 => Some(job_payload("TestJob", POISON)),
+                1 => Some(b"{\"job_class\": \"TestJob\", \"arguments\": [".to_vec()),
+                2 => None,
+                _ => Some(job_payload("Billing::InvoiceJob", 7)),
+            },
+            ..Out::default()
+        })
+        .collect();
+    let healthy_jobs = p.jobs_per_healthy * p.healthy as u64;
+    messages.extend(
+        (0..healthy_jobs).map(|id| Out::job(id, poisoned + (id % p.healthy as u64) as i32)),
+    );
+    produce(&topic, messages).await;
+    let recorder = Recorder::default();
+    let rec = recorder.clone();
+    let job_ms = p.job_ms;
+    let handler = handler_fn(move |m, _| {
+        let rec = rec.clone();
+        async move {
+            let id = parse_job(&m)?;
+            let i = rec.start(id, &m);
+            if id >= POISON {
+                return rec.finish_as(i, false, "poisoned");
+            }
+            tokio::time::sleep(Duration::from_millis(job_ms)).await;
+            rec.finish(i, true);
+            Ok::<(), JobFailure>(())
+        }
+        .boxed()
+    });
+    let config = config(&group, &[TopicConfig::new(&topic)])
+        .concurrency(p.concurrency)
+        .build()
+        .unwrap();
+    let worker = Worker::new(config, handler).handle_signals(false);
+    let stop = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let started = Instant::now();
+    let healthy_done = || recorder.succeeded().len() as u64;
+    let deadline = started + Duration::from_secs(120);
+    while healthy_done() < healthy_jobs && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed();
+    stop.shutdown();
+    running.await.unwrap().expect("clean shutdown");
+    let ok_runs = recorder.runs().iter().filter(|r| r.ok).count() as u64;
+    let distinct = healthy_done();
+    (distinct, ok_runs - distinct, took)
+}
