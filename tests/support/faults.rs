@@ -13,6 +13,13 @@ use super::broker::OwnBroker;
 use super::child;
 use super::*;
 
+/// A scenario's name as a topic name: letters, digits and dashes.
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
 /// What one scenario cost.
 #[derive(Debug, Clone)]
 pub struct FaultReport {
@@ -70,8 +77,8 @@ pub struct Outage {
 /// and the stall timeout + 0.5 s after it: what finished later never starts, and what finished
 /// earlier was committed.
 pub async fn broker_outage(broker: &Arc<OwnBroker>, o: &Outage) -> (FaultReport, usize) {
-    let topic = unique(o.name);
-    let group = unique(&format!("{}-group", o.name));
+    let topic = unique(&slug(o.name));
+    let group = unique(&format!("{}-group", slug(o.name)));
     create_topic(&topic, o.partitions).await;
     produce(
         &topic,
@@ -193,8 +200,8 @@ pub struct KillCost {
 /// A worker process runs `jobs` jobs; `kills` times, at a random point, it is killed with
 /// SIGKILL and a new one started; the last one runs to the end and stops on SIGTERM.
 pub async fn kill_loop(k: &KillLoop, interval: Duration) -> (FaultReport, Vec<KillCost>) {
-    let topic = unique(k.name);
-    let group = unique(&format!("{}-group", k.name));
+    let topic = unique(&slug(k.name));
+    let group = unique(&format!("{}-group", slug(k.name)));
     create_topic(&topic, k.partitions).await;
     produce(
         &topic,
@@ -301,8 +308,8 @@ pub async fn kill_loop(k: &KillLoop, interval: Duration) -> (FaultReport, Vec<Ki
 /// the first stops on SIGTERM (another rebalance), and the second runs to the end. Recovery is
 /// the longest gap between two finished jobs: what the rebalances stalled the topic.
 pub async fn rebalance(k: &KillLoop) -> FaultReport {
-    let topic = unique(k.name);
-    let group = unique(&format!("{}-group", k.name));
+    let topic = unique(&slug(k.name));
+    let group = unique(&format!("{}-group", slug(k.name)));
     create_topic(&topic, k.partitions).await;
     produce(
         &topic,
@@ -400,8 +407,8 @@ pub async fn poisoned_partitions(p: &Poisoned) -> FaultReport {
 /// Runs the healthy jobs with `poisoned` poisoned partitions before them: (distinct healthy
 /// jobs run, healthy duplicates, time to run them all).
 async fn run_healthy_beside(p: &Poisoned, poisoned: i32) -> (u64, u64, Duration) {
-    let topic = unique(p.name);
-    let group = unique(&format!("{}-group", p.name));
+    let topic = unique(&slug(p.name));
+    let group = unique(&format!("{}-group", slug(p.name)));
     create_topic(&topic, poisoned + p.healthy).await;
     let mut messages: Vec<Out> = (0..poisoned)
         .map(|partition| Out {
