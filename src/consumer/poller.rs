@@ -78,8 +78,10 @@ pub(crate) fn single(topic: &str, partition: i32) -> TopicPartitionList {
 }
 
 /// Commits stored offsets; "nothing to commit" is not an error. The outcome of a synchronous
-/// commit, and an asynchronous one refused at once, go to the worker's [`CommitState`](super::CommitState); the
-/// others arrive through [`WorkerContext::commit_callback`].
+/// commit, or of an asynchronous one refused at once, goes to the worker's
+/// [`CommitState`](super::CommitState). librdkafka reports the later outcome of an asynchronous
+/// manual commit (the ones at a pause and a resume) nowhere the event-based consumer sees; the
+/// committer thread's next commit carries the same offsets anyway.
 pub(crate) fn commit(consumer: &BaseConsumer<WorkerContext>, mode: CommitMode, why: &str) {
     let commits = &consumer.context().shared.commits;
     match consumer.commit_consumer_state(mode) {
