@@ -4,10 +4,9 @@
 
 mod common;
 
-use activejob_karafka::json::JsonStyle;
 use activejob_karafka::typed::{compare, typed_dump};
 use activejob_karafka::{DecodeOptions, Job};
-use common::golden_payloads;
+use common::{golden_payloads, style_for};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 
@@ -47,21 +46,6 @@ fn every_fixture_decodes_as_rails_8_1_reads_it() {
     }
     println!("typed dumps: {checked} fixtures, {} differ", failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// The escaping a fixture was written with (two fixtures turned ActiveSupport's escaping off).
-fn style_for(name: &str) -> JsonStyle {
-    match name {
-        "strings_escaping_html_entities_off.json" => JsonStyle {
-            escape_html_entities: false,
-            escape_js_separators: true,
-        },
-        "strings_escaping_load_defaults_8_1.json" => JsonStyle {
-            escape_html_entities: true,
-            escape_js_separators: false,
-        },
-        _ => JsonStyle::default(),
-    }
 }
 
 #[test]

@@ -7,33 +7,17 @@ mod common;
 
 use activejob_karafka::arguments::{GlobalId, Range, Value};
 use activejob_karafka::continuation::{Continuation, CurrentStep};
-use activejob_karafka::json::JsonStyle;
 use activejob_karafka::rails_version::ALL_RAILS_VERSIONS;
 use activejob_karafka::ruby::time_zone;
 use activejob_karafka::{DecodeOptions, EncodeErrorKind, Job, RailsVersion};
 use chrono::{TimeZone, Utc};
-use common::{crate_root, golden_payloads};
+use common::{crate_root, golden_payloads, style_for};
 use serde_json::{json, Value as Json};
 
 fn app_options(version: RailsVersion) -> DecodeOptions {
     DecodeOptions {
         rails_version: version,
         ..DecodeOptions::from_toml_file(crate_root().join("fixtures/app.toml")).unwrap()
-    }
-}
-
-/// The escaping a fixture was written with (two fixtures turned ActiveSupport's escaping off).
-fn style_for(name: &str) -> JsonStyle {
-    match name {
-        "strings_escaping_html_entities_off.json" => JsonStyle {
-            escape_html_entities: false,
-            escape_js_separators: true,
-        },
-        "strings_escaping_load_defaults_8_1.json" => JsonStyle {
-            escape_html_entities: true,
-            escape_js_separators: false,
-        },
-        _ => JsonStyle::default(),
     }
 }
 

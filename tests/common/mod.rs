@@ -7,6 +7,7 @@
 
 pub mod versioned_envelope;
 
+use activejob_karafka::json::JsonStyle;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -15,6 +16,21 @@ use std::process::Command;
 
 pub fn crate_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The escaping a fixture was written with (two fixtures turned ActiveSupport's escaping off).
+pub fn style_for(name: &str) -> activejob_karafka::json::JsonStyle {
+    match name {
+        "strings_escaping_html_entities_off.json" => JsonStyle {
+            escape_html_entities: false,
+            escape_js_separators: true,
+        },
+        "strings_escaping_load_defaults_8_1.json" => JsonStyle {
+            escape_html_entities: true,
+            escape_js_separators: false,
+        },
+        _ => JsonStyle::default(),
+    }
 }
 
 /// The golden payloads of one fixture dir (`6.1`, `7.1`, `8.1`), sorted: every `*.json` but the
