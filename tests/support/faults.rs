@@ -197,9 +197,9 @@ pub struct KillCost {
     pub bound: BTreeMap<i32, u64>,
 }
 
-/// A worker process runs `jobs` jobs; `kills` times, at a random point, it is killed with
-/// SIGKILL and a new one started; the last one runs to the end and stops on SIGTERM.
-pub async fn kill_loop(k: &KillLoop, interval: Duration) -> (FaultReport, Vec<KillCost>) {
+/// A new topic holding the scenario's `jobs`, job `id` on partition `id % partitions`, and a
+/// new group to read it with.
+async fn keyed_backlog(k: &KillLoop) -> (String, String) {
     let topic = unique(&slug(k.name));
     let group = unique(&format!("{}-group", slug(k.name)));
     create_topic(&topic, k.partitions).await;
@@ -210,6 +210,13 @@ pub async fn kill_loop(k: &KillLoop, interval: Duration) -> (FaultReport, Vec<Ki
             .collect(),
     )
     .await;
+    (topic, group)
+}
+
+/// A worker process runs `jobs` jobs; `kills` times, at a random point, it is killed with
+/// SIGKILL and a new one started; the last one runs to the end and stops on SIGTERM.
+pub async fn kill_loop(k: &KillLoop, interval: Duration) -> (FaultReport, Vec<KillCost>) {
+    let (topic, group) = keyed_backlog(k).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("runs.txt");
     // A small deterministic generator, seeded from the clock and printed, for the kill points.
@@ -308,16 +315,7 @@ pub async fn kill_loop(k: &KillLoop, interval: Duration) -> (FaultReport, Vec<Ki
 /// the first stops on SIGTERM (another rebalance), and the second runs to the end. Recovery is
 /// the longest gap between two finished jobs: what the rebalances stalled the topic.
 pub async fn rebalance(k: &KillLoop) -> FaultReport {
-    let topic = unique(&slug(k.name));
-    let group = unique(&format!("{}-group", slug(k.name)));
-    create_topic(&topic, k.partitions).await;
-    produce(
-        &topic,
-        (0..k.jobs)
-            .map(|id| Out::job(id, (id % k.partitions as u64) as i32))
-            .collect(),
-    )
-    .await;
+    let (topic, group) = keyed_backlog(k).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("runs.txt");
     let sigterm = |pid: u32| {
