@@ -48,6 +48,7 @@ pub mod ruby;
 pub mod scheduled;
 pub mod serializers;
 pub mod shadow;
+pub mod topics;
 pub mod typed;
 pub mod web_ui;
 pub mod write_rules;

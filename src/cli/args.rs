@@ -34,6 +34,37 @@ pub enum Command {
     /// Decode one ActiveJob payload (a Karafka message body) and print what a Rails 8.1 worker
     /// reads.
     Decode(DecodeArgs),
+    /// Create the topics the configuration names, or show what would change (karafka topics
+    /// plan / migrate).
+    Topics(TopicsArgs),
+}
+
+/// Arguments of `topics`.
+#[derive(Debug, clap::Args)]
+pub struct TopicsArgs {
+    /// plan: print what would change; migrate: create, add partitions, align configs.
+    #[arg(value_enum)]
+    pub action: TopicsAction,
+    /// The worker configuration (TOML laid out like karafka.rb).
+    #[arg(short, long, value_name = "WORKER_TOML")]
+    pub config: PathBuf,
+    /// Exit 2 when there are changes to apply (plan) or changes were applied (migrate), 0 when
+    /// none, as karafka's --detailed_exitcode.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Seconds each broker request may take.
+    #[arg(long, value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+}
+
+/// What `topics` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TopicsAction {
+    /// Print what migrate would change, without changing anything.
+    Plan,
+    /// Create missing topics, add partitions, align topic configs; never delete or shrink.
+    Migrate,
 }
 
 /// Arguments of `consume`.

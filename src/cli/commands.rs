@@ -15,20 +15,23 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub(super) async fn consume(program: &str, registry: Registry, args: &ConsumeArgs) -> ExitCode {
-    let config = match WorkerConfig::from_toml_file(&args.config) {
-        Ok(config) => config,
+/// Reads the worker configuration; on error, prints it (naming the file) and gives the exit
+/// code.
+pub(super) fn worker_config(
+    program: &str,
+    path: &std::path::Path,
+) -> Result<WorkerConfig, ExitCode> {
+    WorkerConfig::from_toml_file(path).map_err(|e| match e {
         // An I/O error names the file already.
-        Err(e @ crate::consumer::ConfigError::Io { .. }) => {
-            return fail(program, EXIT_ERROR, &e.to_string())
-        }
-        Err(e) => {
-            return fail(
-                program,
-                EXIT_ERROR,
-                &format!("{}: {e}", args.config.display()),
-            )
-        }
+        e @ crate::consumer::ConfigError::Io { .. } => fail(program, EXIT_ERROR, &e.to_string()),
+        e => fail(program, EXIT_ERROR, &format!("{}: {e}", path.display())),
+    })
+}
+
+pub(super) async fn consume(program: &str, registry: Registry, args: &ConsumeArgs) -> ExitCode {
+    let config = match worker_config(program, &args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
     };
     let registry = match &args.app {
         Some(app) => match app_options(app, registry.options()) {

@@ -4,7 +4,8 @@ pub(super) const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  usage, I/O or configuration error; the worker or the recorder failed
-  2  decode: the payload cannot be decoded (the message names the JSON path and the reason)
+  2  decode: the payload cannot be decoded (the message names the JSON path and the reason);
+     topics --detailed-exitcode: there are changes to apply, or changes were applied
   3  replay: a job failed, had no handler or had a bad payload (or a typed dump differed)";
 
 pub(super) const MAIN_AFTER: &str = "\
@@ -13,6 +14,7 @@ Examples:
   {bin} record --topic default --limit 500 --redact 'arguments[*].email' --out tests/jobs
   {bin} replay tests/jobs
   {bin} decode --typed payload.json
+  {bin} topics migrate --config worker.toml
 
 Logging: RUST_LOG (e.g. RUST_LOG=activejob_karafka=debug) sets what is logged to stderr.";
 
@@ -101,3 +103,29 @@ Exit codes:
   1  usage or I/O error (the file or APP_TOML cannot be read)
   2  the payload cannot be decoded; the message names the JSON path and the reason, e.g.
      arguments[1].window.from: DateSerializer value \"2024-02-30\" is not a date";
+
+pub(super) const TOPICS_AFTER: &str = "\
+Manages the topics the configuration names: the job topics, their dead letter queues and
+forward targets, the [scheduled_messages] topics (each with its _states topic) and every
+[declaratives.<name>]. Partitions, replication factor and topic configs come from
+[topics.<name>.config] / [declaratives.<name>] (Karafka's config(partitions:, ...)):
+
+  [topics.default.config]
+  partitions = 6
+  replication_factor = 3
+  \"retention.ms\" = 604800000
+
+plan prints what migrate would do. migrate creates missing topics, adds partitions where
+fewer exist than declared and sets declared topic configs that differ. Nothing is deleted;
+a topic with more partitions than declared, or another replication factor, is left alone and
+reported.
+
+Examples:
+  {bin} topics plan --config config/worker.toml
+  {bin} topics migrate --config config/worker.toml --detailed-exitcode
+
+Exit codes:
+  0  done (with --detailed-exitcode: nothing to change)
+  1  configuration error, no broker answered, or the broker refused a change (authorization,
+     replication factor above the broker count, unknown topic config): the message says which
+  2  with --detailed-exitcode: changes to apply (plan) or applied (migrate)";

@@ -1,4 +1,4 @@
-//! The command line of a worker binary: `consume`, `replay`, `record` and `decode`.
+//! The command line of a worker binary: `consume`, `replay`, `record`, `decode` and `topics`.
 //!
 //! An application's own binary gets every subcommand with its handlers registered in one call:
 //!
@@ -21,7 +21,8 @@
 //! Then `my-worker consume --config worker.toml` runs the worker, `my-worker replay
 //! tests/jobs/` runs recorded jobs through the same handlers without a broker, `my-worker record
 //! --topic default --out tests/jobs/` records them from a live topic, and `my-worker decode
-//! payload.json` shows one payload. The crate's own `activejob-karafka` binary is the same with
+//! payload.json` shows one payload, and `my-worker topics migrate --config worker.toml`
+//! creates the topics the configuration names ([`crate::topics`]). The crate's own `activejob-karafka` binary is the same with
 //! no handler registered (its `replay` reports every job as "no handler").
 //!
 //! # Exit codes
@@ -31,6 +32,7 @@
 //! | 0 | success |
 //! | 1 | usage, I/O or configuration error; the worker or the recorder failed |
 //! | 2 | `decode`: the payload cannot be decoded (the message names the JSON path and the reason) |
+//! | 2 | `topics --detailed-exitcode`: there are changes to apply (`plan`) or changes were applied (`migrate`) |
 //! | 3 | `replay`: a job failed, had no handler or had a bad payload; with `--typed-expect`, a typed dump differed |
 
 mod args;
@@ -38,13 +40,18 @@ mod commands;
 mod help;
 #[cfg(test)]
 mod tests;
+mod topics;
 
-pub use args::{Cli, Command, ConsumeArgs, DecodeArgs, RecordArgs, ReplayArgs};
+pub use args::{
+    Cli, Command, ConsumeArgs, DecodeArgs, RecordArgs, ReplayArgs, TopicsAction, TopicsArgs,
+};
 
 use crate::registry::Registry;
 use clap::{CommandFactory, FromArgMatches};
 use commands::{consume, decode, fail, record, replay};
-use help::{CONSUME_AFTER, DECODE_AFTER, EXIT_CODES, MAIN_AFTER, RECORD_AFTER, REPLAY_AFTER};
+use help::{
+    CONSUME_AFTER, DECODE_AFTER, EXIT_CODES, MAIN_AFTER, RECORD_AFTER, REPLAY_AFTER, TOPICS_AFTER,
+};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -54,6 +61,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 /// Exit code: `decode` could not decode the payload.
 pub const EXIT_UNDECODABLE: u8 = 2;
+/// Exit code: `topics --detailed-exitcode` found changes to apply, or applied some.
+pub const EXIT_TOPICS_CHANGED: u8 = 2;
 /// Exit code: `replay` found failed, unknown-class or bad jobs (or typed mismatches).
 pub const EXIT_REPLAY_FAILED: u8 = 3;
 
@@ -122,6 +131,7 @@ pub fn command(program: &Program) -> clap::Command {
         .mut_subcommand("replay", |c| c.after_help(fill(REPLAY_AFTER)))
         .mut_subcommand("record", |c| c.after_help(fill(RECORD_AFTER)))
         .mut_subcommand("decode", |c| c.after_help(fill(DECODE_AFTER)))
+        .mut_subcommand("topics", |c| c.after_help(fill(TOPICS_AFTER)))
 }
 
 /// Parses the process arguments and runs the subcommand with `registry`'s handlers, as
@@ -186,6 +196,7 @@ pub async fn execute(registry: Registry, cli: Cli) -> ExitCode {
         Command::Replay(args) => replay(name, registry, &args).await,
         Command::Record(args) => record(name, args).await,
         Command::Decode(args) => decode(name, registry.options(), &args),
+        Command::Topics(args) => topics::topics(name, &args).await,
     }
 }
 

@@ -183,8 +183,8 @@ use crate::payload_format::PayloadFormat;
 
 pub use commit_state::{CommitState, CommitStatus};
 pub use config::{
-    BadMessagePolicies, BadMessagePolicy, ConfigError, DeadLetterQueue, PauseConfig, TopicConfig,
-    WorkerConfig, WorkerConfigBuilder, BOOTSTRAP_ENV,
+    BadMessagePolicies, BadMessagePolicy, ConfigError, DeadLetterQueue, Declaratives, PauseConfig,
+    TopicConfig, TopicDeclaration, WorkerConfig, WorkerConfigBuilder, BOOTSTRAP_ENV,
 };
 pub use dispatch::{
     dead_letter_headers, dead_letter_partition, partition_for_key, DispatchError, SOURCE_HEADERS,

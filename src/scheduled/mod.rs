@@ -104,6 +104,10 @@ pub mod headers {
 /// Karafka's `scheduled_messages.group_id` default.
 pub const DEFAULT_GROUP_ID: &str = "karafka_scheduled_messages";
 
+/// Karafka's `scheduled_messages.states_postfix` default: the states topic of `schedules` is
+/// `schedules_states`.
+pub const STATES_POSTFIX: &str = "_states";
+
 /// Settings of a [`ScheduledDispatcher`].
 #[derive(Debug, Clone)]
 pub struct ScheduledConfig {
@@ -149,7 +153,7 @@ impl ScheduledConfig {
             flush_batch_size: 1_000,
             loaded_grace: Duration::from_secs(15),
             states: false,
-            states_postfix: "_states".to_string(),
+            states_postfix: STATES_POSTFIX.to_string(),
             states_interval: Duration::from_millis(5_000),
             kafka: BTreeMap::new(),
             producer_kafka: BTreeMap::new(),

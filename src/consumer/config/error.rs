@@ -30,6 +30,19 @@ pub enum ConfigError {
     /// An empty or illegal Kafka topic name.
     #[error("{0:?} is not a valid Kafka topic name (1-249 of [a-zA-Z0-9._-])")]
     InvalidTopicName(String),
+    /// A topic declaration (`[topics.<name>.config]`, `[declaratives.<name>]`) with a bad key
+    /// or value.
+    #[error("{at}: {why}")]
+    Declaration {
+        /// Where: the topic and key.
+        at: String,
+        /// What was expected.
+        why: String,
+    },
+    /// A topic is declared twice (in `[topics.<name>.config]` and `[declaratives.<name>]`, or
+    /// twice in code).
+    #[error("topic {0:?} is declared twice: declare it once, in [topics.<name>.config] or [declaratives.<name>]")]
+    DuplicateDeclaration(String),
     /// The same topic is routed twice.
     #[error("topic {0:?} is configured twice")]
     DuplicateTopic(String),

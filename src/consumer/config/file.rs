@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{
     BadMessagePolicies, BadMessagePolicy, ConfigError, DeadLetterQueue, PauseConfig, TopicConfig,
-    WorkerConfig,
+    TopicDeclaration, WorkerConfig,
 };
 use crate::consumer::virtual_partitions::{VirtualPartitioner, VirtualPartitions};
 use crate::web_ui::WebUiConfig;
@@ -34,6 +34,19 @@ struct FileConfig {
     #[serde(default)]
     topics: BTreeMap<String, FileTopic>,
     web_ui: Option<FileWebUi>,
+    #[serde(default)]
+    declaratives: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    scheduled_messages: Option<FileScheduledMessages>,
+}
+
+/// `[scheduled_messages]`: the proxy topics `topics migrate` creates.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { topics = [\"schedules\"] }"
+)]
+struct FileScheduledMessages {
+    topics: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -93,10 +106,12 @@ struct FileVirtualPartitions {
 #[serde(
     deny_unknown_fields,
     expecting = "a topic's table, such as [topics.default] with dead_letter_queue, \
-                 virtual_partitions, hold_until_scheduled, tombstone, undecodable or \
-                 unknown_job_class"
+                 virtual_partitions, hold_until_scheduled, tombstone, undecodable, \
+                 unknown_job_class or config"
 )]
 struct FileTopic {
+    /// The topic's declaration for `topics migrate` (Karafka's `config(...)`).
+    config: Option<BTreeMap<String, toml::Value>>,
     dead_letter_queue: Option<DeadLetterQueue>,
     virtual_partitions: Option<FileVirtualPartitions>,
     #[serde(default)]
@@ -153,6 +168,17 @@ impl WorkerConfig {
     /// undecodable = "retry"
     /// unknown_job_class = { forward = "ruby_jobs" } # or retry | dead_letter
     /// hold_until_scheduled = false                  # true: wait for each job's scheduled_at
+    ///
+    /// [topics.default.config]    # config(partitions:, replication_factor:, ...): `topics migrate`
+    /// partitions = 6
+    /// replication_factor = 3
+    /// "retention.ms" = 604800000 # any other key is a Kafka topic config
+    ///
+    /// [declaratives.default_dlq] # any other topic: Karafka::App.declaratives.draw { topic ... }
+    /// partitions = 1
+    ///
+    /// [scheduled_messages]       # Karafka Pro's scheduled_messages(:schedules): for `topics migrate`
+    /// topics = ["schedules"]     # creates schedules and schedules_states, compacted
     ///
     /// [topics.events.virtual_partitions]  # virtual_partitions(partitioner:, max_partitions:)
     /// partitioner = "key"  # message key (default) | "first_argument" | { header = "tenant_id" }
@@ -216,8 +242,19 @@ impl WorkerConfig {
         if let Some(web_ui) = file.web_ui {
             b = b.web_ui(web_ui.into_config());
         }
+        for (name, table) in file.declaratives {
+            let declaration = TopicDeclaration::from_table(&format!("declaratives.{name}"), table)?;
+            b = b.declare_topic(name, declaration);
+        }
+        for name in file.scheduled_messages.into_iter().flat_map(|s| s.topics) {
+            b = b.scheduled_messages_topic(name);
+        }
         let concurrency = b.concurrency;
-        for (name, t) in file.topics {
+        for (name, mut t) in file.topics {
+            if let Some(table) = t.config.take() {
+                let at = format!("topics.{name}.config");
+                b = b.declare_topic(name.clone(), TopicDeclaration::from_table(&at, table)?);
+            }
             b = b.topic(TopicConfig {
                 name,
                 dead_letter_queue: t.dead_letter_queue,

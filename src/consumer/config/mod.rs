@@ -1,8 +1,9 @@
 //! Worker configuration: built in code ([`WorkerConfig::builder`]) or read from a TOML file
 //! laid out like a `karafka.rb` setup and routing block ([`WorkerConfig::from_toml_str`]).
 //!
-//! `topic.rs` holds the per-topic settings, `file.rs` the TOML reading, `validate.rs` the
-//! start-up checks and `error.rs` their error type.
+//! `topic.rs` holds the per-topic settings, `declaration.rs` the declared topics (partitions,
+//! replication, topic configs for `topics migrate`), `file.rs` the TOML reading, `validate.rs`
+//! the start-up checks and `error.rs` their error type.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,12 +13,14 @@ use rdkafka::ClientConfig;
 use crate::kafka::client;
 use crate::web_ui::WebUiConfig;
 
+mod declaration;
 mod error;
 mod file;
 mod membership;
 mod topic;
 mod validate;
 
+pub use declaration::{Declaratives, TopicDeclaration};
 pub use error::ConfigError;
 pub use topic::{BadMessagePolicies, BadMessagePolicy, DeadLetterQueue, PauseConfig, TopicConfig};
 
@@ -65,6 +68,9 @@ pub struct WorkerConfig {
     pub producer_kafka: BTreeMap<String, String>,
     /// Reporting to the Karafka Web UI (off by default); see [`crate::web_ui`].
     pub web_ui: WebUiConfig,
+    /// Declared topics and Scheduled Messages topics, for `topics plan` / `topics migrate`
+    /// (see [`crate::topics`]).
+    pub declaratives: Declaratives,
 }
 
 /// Builds a [`WorkerConfig`] in code.
@@ -84,6 +90,9 @@ pub struct WorkerConfigBuilder {
     kafka: BTreeMap<String, String>,
     producer_kafka: BTreeMap<String, String>,
     web_ui: WebUiConfig,
+    declaratives: Declaratives,
+    /// The first topic declared twice, reported by `build`.
+    duplicate_declaration: Option<String>,
 }
 
 impl Default for WorkerConfigBuilder {
@@ -103,6 +112,8 @@ impl Default for WorkerConfigBuilder {
             kafka: BTreeMap::new(),
             producer_kafka: BTreeMap::new(),
             web_ui: WebUiConfig::default(),
+            declaratives: Declaratives::default(),
+            duplicate_declaration: None,
         }
     }
 }
@@ -180,8 +191,34 @@ impl WorkerConfigBuilder {
         self
     }
 
+    /// Declares how topic `name` should look on the broker (Karafka's `config(partitions:,
+    /// replication_factor:, ...)`), for `topics migrate`. Declaring one topic twice is an error
+    /// at [`build`](Self::build).
+    pub fn declare_topic(mut self, name: impl Into<String>, declaration: TopicDeclaration) -> Self {
+        match self.declaratives.topics.entry(name.into()) {
+            std::collections::btree_map::Entry::Occupied(taken) => {
+                self.duplicate_declaration
+                    .get_or_insert(taken.key().clone());
+            }
+            std::collections::btree_map::Entry::Vacant(free) => {
+                free.insert(declaration);
+            }
+        }
+        self
+    }
+
+    /// Names a Scheduled Messages proxy topic (Karafka Pro's `scheduled_messages(name)`), so
+    /// that `topics migrate` creates it and its `<name>_states` topic.
+    pub fn scheduled_messages_topic(mut self, name: impl Into<String>) -> Self {
+        self.declaratives.scheduled_messages.push(name.into());
+        self
+    }
+
     /// Resolves the brokers and validates.
     pub fn build(self) -> Result<WorkerConfig, ConfigError> {
+        if let Some(name) = self.duplicate_declaration {
+            return Err(ConfigError::DuplicateDeclaration(name));
+        }
         let bootstrap_servers =
             client::bootstrap_servers(self.bootstrap_servers.as_deref(), &self.kafka)
                 .ok_or(ConfigError::NoBootstrapServers)?;
@@ -200,6 +237,7 @@ impl WorkerConfigBuilder {
             kafka: membership::resolve_instance_id(self.kafka)?,
             producer_kafka: self.producer_kafka,
             web_ui: self.web_ui,
+            declaratives: self.declaratives,
         };
         config.validate()?;
         Ok(config)

@@ -514,6 +514,14 @@ fn the_annotated_example_files_parse() {
         c.topic("events").unwrap().virtual_partitions,
         Some(VirtualPartitions::new(VirtualPartitioner::Key, 8))
     );
+    let declared = &c.declaratives;
+    assert_eq!(declared.topics["default"].partitions, Some(6));
+    assert_eq!(
+        declared.topics["default"].config["retention.ms"],
+        "604800000"
+    );
+    assert_eq!(declared.topics["default_dlq"].replication_factor, Some(3));
+    assert_eq!(declared.scheduled_messages, ["schedules"]);
     let crate_config =
         WorkerConfig::from_toml_file(root.join("examples/worker-crate/worker.toml")).unwrap();
     assert_eq!(crate_config.group_id, "shop");

@@ -32,6 +32,7 @@ impl WorkerConfig {
     /// Checks everything that can be checked without a broker.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_web_ui()?;
+        self.declaratives.validate(valid_topic_name)?;
         if self.bootstrap_servers.trim().is_empty() {
             return Err(ConfigError::NoBootstrapServers);
         }
