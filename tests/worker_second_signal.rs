@@ -29,8 +29,8 @@ fn sigterm(pid: u32) {
 }
 
 /// Property: with a job that never ends and `shutdown_timeout` = 20 s, the first SIGTERM waits
-/// for it, the second ends the process within a few seconds, and the 40 jobs that finished
-/// are committed.
+/// for it, the second ends the process within a few seconds with the worker's
+/// `ShutdownForced` outcome, and the 40 jobs that finished are committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_sigterm_stops_at_once_after_committing_what_finished() {
     init_tracing();
@@ -74,6 +74,11 @@ async fn a_second_sigterm_stops_at_once_after_committing_what_finished() {
     println!(
         "second SIGTERM: exited in {:?} ({exited:?})",
         second.elapsed()
+    );
+    assert_eq!(
+        exited.code(),
+        Some(child::EXIT_SHUTDOWN_FORCED),
+        "the child reports the forced shutdown (WorkerError::ShutdownForced), not a panic"
     );
     assert_eq!(
         committed(&group, &topic, 2)[0],

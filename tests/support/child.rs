@@ -8,11 +8,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, TopicConfig, VirtualPartitioner, Worker};
+use activejob_karafka::consumer::{
+    handler_fn, TopicConfig, VirtualPartitioner, Worker, WorkerError,
+};
 use futures::FutureExt;
 
 /// Set in the child's environment.
 pub const CHILD_ENV: &str = "AJK_CHILD_WORKER";
+
+/// The child's exit code when a second signal stopped it with jobs still running
+/// ([`WorkerError::ShutdownForced`]); a panic of the test harness exits with 101.
+pub const EXIT_SHUTDOWN_FORCED: i32 = 3;
 
 /// Starts this test binary again as a worker process.
 pub fn spawn(test_name: &str, topic: &str, group: &str, out: &Path, job_ms: u64) -> Child {
@@ -110,10 +116,16 @@ pub async fn run() {
         }
         .boxed()
     });
-    Worker::new(config, handler)
-        .run()
-        .await
-        .expect("child worker");
+    match Worker::new(config, handler).run().await {
+        Ok(()) => {}
+        // A second signal abandons the running job by design: an outcome the test checks
+        // through the exit code, not a failure of the child.
+        Err(WorkerError::ShutdownForced { running }) => {
+            eprintln!("child worker: stopped at once with {running} job(s) running");
+            std::process::exit(EXIT_SHUTDOWN_FORCED);
+        }
+        Err(e) => panic!("child worker: {e}"),
+    }
 }
 
 /// Milliseconds since the Unix epoch (comparable across processes).
