@@ -110,12 +110,17 @@ pub(super) async fn replay(program: &str, registry: Registry, args: &ReplayArgs)
         totals.total(),
         if totals.total() == 1 { "" } else { "s" },
         report.elapsed(),
-        if report.all_ok() {
-            "all ok"
+        if report.all_ok() && totals.by_policy() > 0 {
+            format!(
+                "all ok ({} discarded, {} retried by their job policies)",
+                totals.discarded, totals.retried
+            )
+        } else if report.all_ok() {
+            "all ok".to_owned()
         } else if totals.total() == 0 {
-            "no job found"
+            "no job found".to_owned()
         } else {
-            "NOT all ok"
+            "NOT all ok".to_owned()
         }
     );
     if totals.total() > 0 && report.all_ok() {

@@ -66,7 +66,8 @@ Exit codes:
   0  every job succeeded (with --typed-expect: every dump matched)
   1  usage or I/O error: an input or FILE is missing or unreadable, or no job was found
   3  a job failed, had no handler or had a bad payload (or a typed dump differed); the table
-     and the first failures say which, so a CI step fails for the right reason";
+     and the first failures say which, so a CI step fails for the right reason. Jobs that
+     their class's discard_on or retry_on took are counted as discarded / retried, not failed";
 
 pub(super) const RECORD_AFTER: &str = "\
 Partitions are assigned directly: the recorder never joins a consumer group and never commits,

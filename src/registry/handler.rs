@@ -41,6 +41,8 @@ pub trait Requeue: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub(super) struct RunEnv {
     pub(super) requeue: Option<Arc<dyn Requeue>>,
+    /// Where `retry_on` re-enqueues when not through `requeue` (a replay records them).
+    pub(super) retry_requeue: Option<Arc<dyn Requeue>>,
     pub(super) shadow: bool,
 }
 

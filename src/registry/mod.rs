@@ -104,6 +104,18 @@ impl Registry {
         self
     }
 
+    /// The same handlers with `retry_on` re-enqueueing through `requeue` instead of the
+    /// registry's requeue (continuations keep that one): a replay records the retries.
+    pub(crate) fn with_retry_requeue(mut self, requeue: Arc<dyn Requeue>) -> Self {
+        self.env.retry_requeue = Some(requeue);
+        self
+    }
+
+    /// The requeue set by [`with_requeue`](Self::with_requeue), if any.
+    pub(crate) fn requeue(&self) -> Option<Arc<dyn Requeue>> {
+        self.env.requeue.clone()
+    }
+
     /// Why the jobs `requeue` writes would not be read back, if they would not.
     fn format_mismatch(&self, requeue: &impl Requeue) -> Option<&'static str> {
         // A shadow worker re-enqueues nothing.
@@ -305,7 +317,10 @@ impl Registry {
         let ctx = JobContext::new(Arc::clone(&job), message, signals).with_shadow(self.env.shadow);
         let settle = Settle::new(
             self.policies.get(&job.job_class).cloned(),
-            self.env.requeue.clone(),
+            self.env
+                .retry_requeue
+                .clone()
+                .or_else(|| self.env.requeue.clone()),
             ctx.key(),
         );
         handler.call(job, ctx, &self.env, settle)

@@ -8,10 +8,17 @@
 //! `orders-0-9.json` runs before `orders-0-10.json`.
 //!
 //! Each job runs as the worker would run it ([`Registry::run`]), with
-//! [`PartitionSignals::detached`] and an [`InboundMessage`] built from the recording: topic,
-//! partition, offset, key and headers from the metadata when there is some; otherwise the
+//! [`PartitionSignals::detached`](crate::consumer::PartitionSignals::detached) and an
+//! [`InboundMessage`] built from the recording: topic, partition, offset, key and headers from
+//! the metadata when there is some; otherwise the
 //! payload's `queue_name` as the topic, partition 0, and the line number (NDJSON) or 0 as the
 //! offset.
+//!
+//! A job whose error its class's policies take ([`crate::registry::JobPolicies`]) ends as the
+//! worker would end it: [`Outcome::Discarded`] for `discard_on`, [`Outcome::Retried`] for
+//! `retry_on` (re-enqueued through the registry's requeue when it has one, otherwise only
+//! reported); neither counts as a failure. `dead_letter_on` and unnamed errors are
+//! [`Outcome::Failed`].
 //!
 //! With [`Replay::jobs`] above 1, jobs run in parallel, but jobs of the same Kafka key (or,
 //! without a key, of the same topic-partition) still run one after the other in input order, as

@@ -15,6 +15,28 @@ pub enum Outcome {
     NoHandler,
     /// The payload cannot be decoded (or there is none: a tombstone).
     BadPayload,
+    /// The handler's error is one its class discards (`discard_on`): the worker marks the
+    /// message consumed and goes on. Not a failure.
+    Discarded,
+    /// The handler's error is one its class retries (`retry_on`): the worker re-enqueues the
+    /// job with its counters raised (a replay only records that) and marks the message
+    /// consumed. Not a failure.
+    Retried,
+}
+
+impl Outcome {
+    /// True for the outcomes a replay counts against the run: failed, no handler, bad payload.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed | Outcome::NoHandler | Outcome::BadPayload
+        )
+    }
+
+    /// True when a job policy (`discard_on`, `retry_on`) took the job's error.
+    pub fn is_policy(self) -> bool {
+        matches!(self, Outcome::Discarded | Outcome::Retried)
+    }
 }
 
 impl fmt::Display for Outcome {
@@ -24,6 +46,8 @@ impl fmt::Display for Outcome {
             Outcome::Failed => "failed",
             Outcome::NoHandler => "no handler",
             Outcome::BadPayload => "bad payload",
+            Outcome::Discarded => "discarded",
+            Outcome::Retried => "retried",
         })
     }
 }
@@ -71,12 +95,21 @@ pub struct ClassCounts {
     pub no_handler: usize,
     /// Jobs whose payload could not be decoded, and tombstones.
     pub bad_payload: usize,
+    /// Jobs whose error their class discards (`discard_on`).
+    pub discarded: usize,
+    /// Jobs whose error their class retries (`retry_on`): re-enqueued by a worker.
+    pub retried: usize,
 }
 
 impl ClassCounts {
     /// All jobs counted.
     pub fn total(&self) -> usize {
-        self.ok + self.failed + self.no_handler + self.bad_payload
+        self.ok + self.failed + self.no_handler + self.bad_payload + self.discarded + self.retried
+    }
+
+    /// Jobs a job policy took: discarded plus retried.
+    pub fn by_policy(&self) -> usize {
+        self.discarded + self.retried
     }
 
     fn add(&mut self, outcome: Outcome) {
@@ -85,6 +118,8 @@ impl ClassCounts {
             Outcome::Failed => self.failed += 1,
             Outcome::NoHandler => self.no_handler += 1,
             Outcome::BadPayload => self.bad_payload += 1,
+            Outcome::Discarded => self.discarded += 1,
+            Outcome::Retried => self.retried += 1,
         }
     }
 }
@@ -129,9 +164,14 @@ impl ReplayReport {
         &self.jobs
     }
 
-    /// The jobs that did not succeed, in input order.
+    /// The jobs that failed, had no handler or had a bad payload, in input order.
     pub fn failures(&self) -> impl Iterator<Item = &JobResult> {
-        self.jobs.iter().filter(|j| j.outcome != Outcome::Ok)
+        self.jobs.iter().filter(|j| j.outcome.is_failure())
+    }
+
+    /// The jobs a job policy took (discarded, retried), in input order.
+    pub fn by_policy(&self) -> impl Iterator<Item = &JobResult> {
+        self.jobs.iter().filter(|j| j.outcome.is_policy())
     }
 
     /// Counts per job class (`(unreadable)` and `(tombstone)` for payloads without one).
@@ -154,9 +194,11 @@ impl ReplayReport {
         self.elapsed
     }
 
-    /// True when every job succeeded (and there was at least one).
+    /// True when no job failed, lacked a handler or had a bad payload (and there was at least
+    /// one): jobs that their class's `discard_on` or `retry_on` took count as handled, as the
+    /// worker handles them.
     pub fn all_ok(&self) -> bool {
-        self.totals.total() > 0 && self.totals.ok == self.totals.total()
+        self.totals.total() > 0 && self.failures().next().is_none()
     }
 
     /// Panics with the summary table and the first failures unless [`Self::all_ok`].
@@ -167,11 +209,13 @@ impl ReplayReport {
         }
     }
 
-    /// The summary table, then the first `failures` failures with source and reason.
+    /// The summary table, then the first `failures` failures with source and reason, then as
+    /// many of the jobs a policy took (the `discarded` and `retried` columns and that list appear
+    /// only when there are some).
     pub fn render(&self, failures: usize) -> String {
-        let mut out = String::new();
-        let headers = if self.typed {
-            [
+        let policies = self.totals.by_policy() > 0;
+        let mut headers: Vec<&str> = if self.typed {
+            vec![
                 "job class",
                 "ok",
                 "mismatch",
@@ -179,78 +223,95 @@ impl ReplayReport {
                 "bad payload",
             ]
         } else {
-            ["job class", "ok", "failed", "no handler", "bad payload"]
+            vec!["job class", "ok", "failed", "no handler", "bad payload"]
         };
-        let mut rows: Vec<[String; 5]> = self
+        if policies {
+            headers.extend(["discarded", "retried"]);
+        }
+        let mut rows: Vec<Vec<String>> = self
             .classes
             .iter()
-            .map(|(class, c)| row(class, c))
+            .map(|(class, c)| row(class, c, policies))
             .collect();
-        rows.push(row("total", &self.totals));
-        let width = |i: usize| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([headers[i].len()])
-                .max()
-                .unwrap_or(0)
-        };
-        let widths: Vec<usize> = (0..5).map(width).collect();
-        let line = |cells: [&str; 5]| {
+        rows.push(row("total", &self.totals, policies));
+        let widths: Vec<usize> = (0..headers.len())
+            .map(|i| {
+                rows.iter()
+                    .map(|r| r[i].len())
+                    .chain([headers[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[&str]| {
             let mut s = format!("{:<w$}", cells[0], w = widths[0]);
-            for i in 1..5 {
-                s.push_str(&format!("  {:>w$}", cells[i], w = widths[i]));
+            for (cell, w) in cells.iter().zip(&widths).skip(1) {
+                s.push_str(&format!("  {cell:>w$}"));
             }
             s.push('\n');
             s
         };
-        out.push_str(&line(headers));
+        let mut out = line(&headers);
         for (i, r) in rows.iter().enumerate() {
             if i + 1 == rows.len() {
-                out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 8));
+                out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
                 out.push('\n');
             }
-            out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+            out.push_str(&line(&cells));
         }
         let failed: Vec<&JobResult> = self.failures().collect();
-        if !failed.is_empty() && failures > 0 {
-            let shown = failed.len().min(failures);
-            out.push_str(&format!(
-                "\n{} of {} job{} did not succeed{}:\n",
-                failed.len(),
-                self.totals.total(),
-                if self.totals.total() == 1 { "" } else { "s" },
-                if shown < failed.len() {
-                    format!(" (the first {shown})")
-                } else {
-                    String::new()
-                }
-            ));
-            for job in failed.iter().take(shown) {
-                let outcome = match (self.typed, job.outcome) {
-                    (true, Outcome::Failed) => "mismatch".to_owned(),
-                    (true, Outcome::NoHandler) => "unknown class".to_owned(),
-                    (_, o) => o.to_string(),
-                };
-                out.push_str(&format!(
-                    "  {} [{}] {outcome}: {}\n",
-                    job.source,
-                    job.class_label(),
-                    job.reason
-                ));
-            }
-        }
+        self.render_list(&mut out, &failed, failures, "did not succeed");
+        let taken: Vec<&JobResult> = self.by_policy().collect();
+        self.render_list(&mut out, &taken, failures, "were taken by a job policy");
         out
+    }
+
+    /// Up to `limit` of `jobs`, under a line saying how many `what`.
+    fn render_list(&self, out: &mut String, jobs: &[&JobResult], limit: usize, what: &str) {
+        if jobs.is_empty() || limit == 0 {
+            return;
+        }
+        let shown = jobs.len().min(limit);
+        out.push_str(&format!(
+            "\n{} of {} job{} {what}{}:\n",
+            jobs.len(),
+            self.totals.total(),
+            if self.totals.total() == 1 { "" } else { "s" },
+            if shown < jobs.len() {
+                format!(" (the first {shown})")
+            } else {
+                String::new()
+            }
+        ));
+        for job in jobs.iter().take(shown) {
+            let outcome = match (self.typed, job.outcome) {
+                (true, Outcome::Failed) => "mismatch".to_owned(),
+                (true, Outcome::NoHandler) => "unknown class".to_owned(),
+                (_, o) => o.to_string(),
+            };
+            out.push_str(&format!(
+                "  {} [{}] {outcome}: {}\n",
+                job.source,
+                job.class_label(),
+                job.reason
+            ));
+        }
     }
 }
 
-pub(super) fn row(class: &str, c: &ClassCounts) -> [String; 5] {
-    [
+fn row(class: &str, c: &ClassCounts, policies: bool) -> Vec<String> {
+    let mut cells = vec![
         class.to_owned(),
         c.ok.to_string(),
         c.failed.to_string(),
         c.no_handler.to_string(),
         c.bad_payload.to_string(),
-    ]
+    ];
+    if policies {
+        cells.extend([c.discarded.to_string(), c.retried.to_string()]);
+    }
+    cells
 }
 
 impl fmt::Display for ReplayReport {

@@ -5,6 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::Value as Json;
 
@@ -14,7 +16,7 @@ use super::report::{JobResult, Outcome};
 use super::{io_error, ReplayError};
 use crate::consumer::{InboundMessage, JobFailure, PartitionSignals};
 use crate::options::DecodeOptions;
-use crate::registry::Registry;
+use crate::registry::{Registry, Requeue};
 use crate::typed::{compare, typed_dump};
 use crate::{DecodeErrorKind, Job};
 
@@ -202,7 +204,60 @@ pub(super) async fn run_one(mut entry: Entry, mode: &Mode) -> JobResult {
     result
 }
 
+/// Where a replayed job's `retry_on` re-enqueues: noted for the report, then handed to the
+/// registry's own requeue when it has one (as the worker would), else kept here, so that a
+/// replay without a producer reports the retry instead of failing for want of one.
+#[derive(Clone)]
+struct RetryRecorder {
+    inner: Option<Arc<dyn Requeue>>,
+    retries: Arc<Mutex<Vec<Retry>>>,
+}
+
+/// A recorded retry: the `executions` it carries and when it is to run.
+type Retry = (i64, DateTime<Utc>);
+
+impl Requeue for RetryRecorder {
+    fn requeue(
+        &self,
+        job: Job,
+        at: DateTime<Utc>,
+        key: Option<Vec<u8>>,
+    ) -> BoxFuture<'static, anyhow::Result<()>> {
+        let executions = job.executions.unwrap_or_default();
+        let retries = Arc::clone(&self.retries);
+        let forwarded = self.inner.as_ref().map(|inner| inner.requeue(job, at, key));
+        async move {
+            if let Some(forwarded) = forwarded {
+                forwarded.await?;
+            }
+            retries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((executions, at));
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+impl RetryRecorder {
+    fn new(registry: &Registry) -> Self {
+        RetryRecorder {
+            inner: registry.requeue(),
+            retries: Arc::default(),
+        }
+    }
+
+    fn take(&self) -> Option<Retry> {
+        self.retries.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+}
+
 pub(super) async fn run_handler(registry: &Registry, message: InboundMessage) -> (Outcome, String) {
+    let retries = RetryRecorder::new(registry);
+    let registry = &registry
+        .clone()
+        .with_retry_requeue(Arc::new(retries.clone()));
     // A handler may panic while building its future as well as while it runs.
     let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         registry.run(Arc::new(message), PartitionSignals::detached())
@@ -215,13 +270,22 @@ pub(super) async fn run_handler(registry: &Registry, message: InboundMessage) ->
         Err(panic) => Err(JobFailure::from_panic(panic)),
     };
     match outcome {
-        Ok(()) => (Outcome::Ok, String::new()),
+        Ok(()) => match retries.take() {
+            Some((executions, at)) => (
+                Outcome::Retried,
+                format!(
+                    "re-enqueued by retry_on (executions {executions}, to run at {})",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            ),
+            None => (Outcome::Ok, String::new()),
+        },
         Err(failure) => {
             let class = match failure {
-                JobFailure::Failed(_)
-                | JobFailure::Panicked(_)
-                | JobFailure::DiscardOn(_)
-                | JobFailure::DeadLetterOn(_) => Outcome::Failed,
+                JobFailure::DiscardOn(_) => Outcome::Discarded,
+                JobFailure::Failed(_) | JobFailure::Panicked(_) | JobFailure::DeadLetterOn(_) => {
+                    Outcome::Failed
+                }
                 JobFailure::UnknownJobClass(_) => Outcome::NoHandler,
                 JobFailure::Tombstone | JobFailure::Undecodable(_) => Outcome::BadPayload,
             };
