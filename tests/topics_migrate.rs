@@ -236,6 +236,30 @@ async fn refusals_and_unreachable_brokers_are_typed_errors() {
     assert!(matches!(err, TopicsError::Unreachable { .. }), "{err:?}");
 }
 
+// A user without the ACLs to create topics: a typed "not authorized" refusal naming the topic,
+// not a crash or a silent success.
+#[tokio::test]
+async fn a_refused_authorization_is_a_typed_error() {
+    let broker = support::secure::SecureBroker::start_with_acls();
+    let topic = unique("tm-acl");
+    let mut text = format!("bootstrap_servers = \"{}\"\n[kafka]\n", broker.sasl_ssl);
+    for (k, v) in broker.sasl_settings(support::secure::SCRAM_PASSWORD) {
+        text.push_str(&format!("\"{k}\" = \"{v}\"\n"));
+    }
+    text.push_str(&format!("[topics.{topic}]\n"));
+    let c = WorkerConfig::from_toml_str(&text).expect("valid configuration");
+    match Topics::new(&c).migrate().await {
+        Err(TopicsError::Refused { refusals, applied }) => {
+            assert!(applied.is_empty());
+            assert_eq!(refusals.len(), 1, "{refusals:?}");
+            assert_eq!(refusals[0].topic, topic);
+            assert_eq!(refusals[0].reason, RefusalReason::NotAuthorized);
+            assert!(refusals[0].to_string().contains("not authorized"));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
 fn cli(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_activejob-karafka"))
         .args(args)

@@ -26,6 +26,9 @@
 # certificate and an unrelated CA into $KAFKA_RUN_DIR/tls (PEM: ca.pem, client.pem,
 # client.key, other-ca.pem), creates the SCRAM user $KAFKA_SCRAM_USER [alice] with password
 # $KAFKA_SCRAM_PASSWORD [alice-secret], and prints each listener's address.
+#   KAFKA_AUTHORIZER=1         turn on ACLs (StandardAuthorizer): only the PLAINTEXT and
+#                              controller listeners' principal (ANONYMOUS) is a super user, so
+#                              the SCRAM user is refused what no ACL grants it
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -174,6 +177,12 @@ log.retention.hours=1
 log.segment.bytes=67108864
 log.retention.check.interval.ms=60000
 EOF
+  if [ "${KAFKA_AUTHORIZER:-}" = 1 ]; then
+    cat >>"$PROPS" <<EOF
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
+EOF
+  fi
   secure_listeners || return 0
   cat >>"$PROPS" <<EOF
 # TLS: PEM files written by write_tls; the SSL listener requires a client certificate.

@@ -31,6 +31,15 @@ pub struct SecureBroker {
 
 impl SecureBroker {
     pub fn start() -> SecureBroker {
+        SecureBroker::start_with(&[])
+    }
+
+    /// A broker whose SCRAM user is refused everything no ACL grants it (`KAFKA_AUTHORIZER=1`).
+    pub fn start_with_acls() -> SecureBroker {
+        SecureBroker::start_with(&[("KAFKA_AUTHORIZER", "1")])
+    }
+
+    fn start_with(extra: &[(&str, &str)]) -> SecureBroker {
         let ports = ports();
         let env: Vec<(String, String)> = [
             "KAFKA_PORT",
@@ -45,6 +54,7 @@ impl SecureBroker {
             "KAFKA_RUN_DIR".to_owned(),
             format!("/tmp/activejob-karafka-secure-{}", ports[0]),
         )])
+        .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
         let out = kafka_sh(&env, "up");
         let value = |name: &str| {
