@@ -137,7 +137,7 @@ impl Migration {
             }
         }
         if self.applied.is_empty() {
-            out.push_str("No changes needed: every declared topic is in sync.\n");
+            out.push_str(plan::nothing_to_do(&self.plan.notes));
         }
         out
     }

@@ -253,7 +253,7 @@ impl Plan {
             out.push('\n');
         }
         if self.is_empty() {
-            out.push_str("No changes needed: every declared topic is in sync.\n");
+            out.push_str(nothing_to_do(&self.notes));
         } else {
             let n = self.changes.len();
             let _ = writeln!(out, "{n} change{} to apply.", plural(n));
@@ -368,12 +368,22 @@ fn config_changes(
         .collect()
 }
 
+/// The closing line when nothing changes: "in sync" only when nothing was left alone either.
+pub(super) fn nothing_to_do(notes: &[PlanNote]) -> &'static str {
+    if notes.is_empty() {
+        "No changes needed: every declared topic is in sync.\n"
+    } else {
+        "No changes to apply; the differences above are left alone.\n"
+    }
+}
+
 fn or_default(n: Option<i32>) -> String {
     n.map_or_else(|| "broker default".to_owned(), |n| n.to_string())
 }
 
 fn count(n: Option<i32>, what: &str) -> String {
     match n {
+        Some(1) if what == "partitions" => "1 partition".to_owned(),
         Some(n) if what == "partitions" => format!("{n} partitions"),
         Some(n) => format!("{what} {n}"),
         None => format!("default {what}"),
