@@ -144,6 +144,9 @@ async fn partitions_grow_but_never_shrink() {
         .await
         .expect("shrink is no error");
     assert!(shrink.is_empty());
+    assert!(shrink
+        .render()
+        .ends_with("No changes to apply; the differences above are left alone.\n"));
     assert_eq!(
         shrink.plan.notes,
         [PlanNote::ShrinkRefused {
