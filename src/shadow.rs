@@ -43,7 +43,7 @@ use futures::FutureExt;
 
 use crate::consumer::{
     BadMessagePolicies, InboundMessage, JobFailure, MessageHandler, PartitionSignals,
-    ShutdownHandle, Worker, WorkerConfig, WorkerError, WorkerStats,
+    ShutdownHandle, TopicConfig, Worker, WorkerConfig, WorkerError, WorkerStats,
 };
 use crate::envelope::Job;
 use crate::metrics::{render_summary, ClassSummary, Instrumented, Metrics};
@@ -54,14 +54,26 @@ pub fn default_group(config: &WorkerConfig) -> String {
     format!("{}-shadow", config.group_id)
 }
 
-/// `config` as a shadow worker runs it: group `group` (default `<group_id>-shadow`), and no
-/// dead letter queue or bad-message policy on any topic, so nothing needs a producer.
+/// `config` as a shadow worker runs it: group `group` (default `<group_id>-shadow`; further
+/// consumer groups always become `<their group_id>-shadow`), and no dead letter queue or
+/// bad-message policy on any topic or pattern, so nothing needs a producer.
 pub fn shadow_config(config: &WorkerConfig, group: Option<&str>) -> WorkerConfig {
     let mut shadow = config.clone();
     shadow.group_id = group.map_or_else(|| default_group(config), str::to_owned);
-    for topic in &mut shadow.topics {
+    let without_dispatch = |topic: &mut TopicConfig| {
         topic.dead_letter_queue = None;
         topic.bad_messages = BadMessagePolicies::default();
+    };
+    shadow.topics.iter_mut().for_each(without_dispatch);
+    for p in &mut shadow.patterns {
+        without_dispatch(&mut p.settings);
+    }
+    for g in &mut shadow.consumer_groups {
+        g.group_id = format!("{}-shadow", g.group_id);
+        g.topics.iter_mut().for_each(without_dispatch);
+        for p in &mut g.patterns {
+            without_dispatch(&mut p.settings);
+        }
     }
     shadow
 }

@@ -78,6 +78,15 @@
 //!   (that field only) before running it; when it is in the future the partition is paused in
 //!   librdkafka (no polling meanwhile, no concurrency slot held) until it is due, then resumed
 //!   and the job runs. Order is kept: nothing behind the held job runs before it.
+//! * **Routing**: the default consumer group (`group_id` with its topics and patterns) and
+//!   every [`ConsumerGroupConfig`] run in one process, one librdkafka consumer per subscription
+//!   group ([`WorkerConfig::subscription_groups`]: a consumer group's topics with equal
+//!   librdkafka properties), each with its own poller thread and partition tasks. They share
+//!   the `concurrency` slots, the handler, the dead-letter producer and the shutdown; a fatal
+//!   error of one stops all. Patterns ([`TopicPattern`]) subscribe by regex; a partition of a
+//!   topic the group names explicitly runs with that topic's settings, any other with the
+//!   first matching pattern's. See the [`config`](WorkerConfig::routes) docs and the README's
+//!   configuration reference.
 //! * **Observing**: [`Worker::observer`] takes a [`WorkerObserver`] that is told about every
 //!   finished run, dead letter, forward, pause and resume, and receives librdkafka's consumer
 //!   lag per partition from the statistics (every `statistics.interval.ms`, 5 s).
@@ -183,8 +192,9 @@ use crate::payload_format::PayloadFormat;
 
 pub use commit_state::{CommitState, CommitStatus};
 pub use config::{
-    BadMessagePolicies, BadMessagePolicy, ConfigError, DeadLetterQueue, Declaratives, PauseConfig,
-    TopicConfig, TopicDeclaration, WorkerConfig, WorkerConfigBuilder, BOOTSTRAP_ENV,
+    BadMessagePolicies, BadMessagePolicy, ConfigError, ConsumerGroupConfig, ConsumerGroupRoutes,
+    DeadLetterQueue, Declaratives, InitialOffset, PauseConfig, SubscriptionGroup, TopicConfig,
+    TopicDeclaration, TopicPattern, WorkerConfig, WorkerConfigBuilder, BOOTSTRAP_ENV,
 };
 pub use dispatch::{
     dead_letter_headers, dead_letter_partition, partition_for_key, DispatchError, SOURCE_HEADERS,

@@ -2,13 +2,16 @@
 //! topics, their dead letter queues and forward targets, the Scheduled Messages topics and any
 //! other declared topic.
 
-use crate::consumer::{BadMessagePolicy, Declaratives, TopicDeclaration, WorkerConfig};
+use crate::consumer::{
+    BadMessagePolicy, Declaratives, TopicConfig, TopicDeclaration, WorkerConfig,
+};
 
 /// Why the configuration names a topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TopicRole {
-    /// A routed job topic (`[topics.<name>]`, Karafka's `active_job_topic`).
+    /// A routed job topic (`[topics.<name>]` or `[consumer_groups.<id>.topics.<name>]`,
+    /// Karafka's `active_job_topic`).
     Jobs,
     /// A dead letter queue (`dead_letter_queue.topic`).
     DeadLetter,
@@ -50,20 +53,15 @@ pub struct DeclaredTopic {
 /// Every topic `config` names, in configuration order, each once.
 pub fn declared_topics(config: &WorkerConfig) -> Vec<DeclaredTopic> {
     let mut named: Vec<(String, TopicRole)> = Vec::new();
-    for t in &config.topics {
-        named.push((t.name.clone(), TopicRole::Jobs));
-        if let Some(dlq) = &t.dead_letter_queue {
-            named.push((dlq.topic.clone(), TopicRole::DeadLetter));
+    for group in config.routes() {
+        for t in group.topics {
+            named.push((t.name.clone(), TopicRole::Jobs));
+            push_targets(&mut named, t);
         }
-        let policies = &t.bad_messages;
-        for policy in [
-            &policies.tombstone,
-            &policies.undecodable,
-            &policies.unknown_job_class,
-        ] {
-            if let BadMessagePolicy::Forward(target) = policy {
-                named.push((target.clone(), TopicRole::Forward));
-            }
+        // A pattern's matches are not known before they exist (Karafka's declaratives skip
+        // patterns); its dead letter queue and forward target are.
+        for p in group.patterns {
+            push_targets(&mut named, &p.settings);
         }
     }
     let declaratives = &config.declaratives;
@@ -91,6 +89,23 @@ pub fn declared_topics(config: &WorkerConfig) -> Vec<DeclaredTopic> {
             }
         })
         .collect()
+}
+
+/// The dead letter queue and forward targets of a topic or pattern.
+fn push_targets(named: &mut Vec<(String, TopicRole)>, t: &TopicConfig) {
+    if let Some(dlq) = &t.dead_letter_queue {
+        named.push((dlq.topic.clone(), TopicRole::DeadLetter));
+    }
+    let policies = &t.bad_messages;
+    for policy in [
+        &policies.tombstone,
+        &policies.undecodable,
+        &policies.unknown_job_class,
+    ] {
+        if let BadMessagePolicy::Forward(target) = policy {
+            named.push((target.clone(), TopicRole::Forward));
+        }
+    }
 }
 
 /// The configured declaration of `name`; a Scheduled Messages topic gets Karafka Pro's settings

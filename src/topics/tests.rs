@@ -226,3 +226,46 @@ fn inactive_declaration_is_not_managed() {
         }]
     );
 }
+
+// Every consumer group's topics are declared, with their `config` tables, and a pattern's dead
+// letter queue too; the pattern's matches are not (they do not exist yet), and a pattern has
+// no `config` of its own.
+#[test]
+fn declared_topics_walk_every_consumer_group_and_patterns_targets() {
+    let c = WorkerConfig::from_toml_str(
+        r#"
+        bootstrap_servers = "127.0.0.1:1"
+        [topics.default]
+        [consumer_groups.reporting.topics.exports]
+        dead_letter_queue = { topic = "exports_dlq" }
+        [consumer_groups.reporting.topics.exports.config]
+        partitions = 3
+        [patterns.tenants]
+        regex = "tenant_.*_jobs$"
+        dead_letter_queue = { topic = "tenant_dlq" }
+        "#,
+    )
+    .unwrap();
+    let declared = declared_topics(&c);
+    let names: Vec<(&str, TopicRole)> =
+        declared.iter().map(|d| (d.name.as_str(), d.role)).collect();
+    assert_eq!(
+        names,
+        [
+            ("default", TopicRole::Jobs),
+            ("tenant_dlq", TopicRole::DeadLetter),
+            ("exports", TopicRole::Jobs),
+            ("exports_dlq", TopicRole::DeadLetter),
+        ]
+    );
+    assert_eq!(declared[2].declaration.partitions, Some(3));
+    let e = WorkerConfig::from_toml_str(
+        "bootstrap_servers = 'x'\n[patterns.p]\nregex = 'a'\n[patterns.p.config]\npartitions = 1\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("topics.p.config: a pattern names no topic to declare"),
+        "{e}"
+    );
+}

@@ -22,7 +22,10 @@ pub enum ConfigError {
     #[error("{}", crate::kafka::client::NO_BROKERS)]
     NoBootstrapServers,
     /// No topic to consume.
-    #[error("no topics: add at least one [topics.<name>] (active_job_topic)")]
+    #[error(
+        "no topics: add at least one [topics.<name>] (active_job_topic), [patterns.<name>] \
+         (active_job_pattern) or [consumer_groups.<group>.topics.<name>] (consumer_group)"
+    )]
     NoTopics,
     /// A setting that must be positive is zero.
     #[error("{0} must be greater than 0")]
@@ -46,6 +49,95 @@ pub enum ConfigError {
     /// The same topic is routed twice.
     #[error("topic {0:?} is configured twice")]
     DuplicateTopic(String),
+    /// Two consumer groups with the same `group_id`.
+    #[error(
+        "consumer group {0:?} is configured twice (group_id and [consumer_groups.{0}], or two \
+         consumer_group blocks): merge its topics into one group"
+    )]
+    DuplicateGroup(String),
+    /// A topic routed in two consumer groups (each would run its jobs).
+    #[error(
+        "topic {topic:?} is routed in consumer groups {first:?} and {second:?}: each group \
+         would run every job once; keep it in one group"
+    )]
+    TopicInTwoGroups {
+        /// The topic.
+        topic: String,
+        /// The group it is first routed in.
+        first: String,
+        /// The other group.
+        second: String,
+    },
+    /// A pattern's regex does not compile.
+    #[error("patterns.{pattern}.regex = {regex:?} is not a valid regular expression: {why}")]
+    InvalidPattern {
+        /// The pattern's name.
+        pattern: String,
+        /// The regex as configured.
+        regex: String,
+        /// The regex engine's message.
+        why: String,
+    },
+    /// A pattern's regex is empty.
+    #[error("patterns.{0}.regex must not be empty (it would match every topic)")]
+    EmptyPattern(String),
+    /// A topic routed explicitly in one group matches a pattern of another group.
+    #[error(
+        "topic {topic:?} of consumer group {group:?} matches pattern {pattern:?} of consumer \
+         group {pattern_group:?}: both groups would run its jobs; narrow the regex (end it \
+         with $, or exclude the name) or move the topic into {pattern_group:?}, where the \
+         explicit topic wins"
+    )]
+    TopicMatchesOtherGroupsPattern {
+        /// The explicit topic.
+        topic: String,
+        /// Its consumer group.
+        group: String,
+        /// The pattern's name.
+        pattern: String,
+        /// The pattern's consumer group.
+        pattern_group: String,
+    },
+    /// A dead letter queue or forward topic would be consumed again by a pattern.
+    #[error(
+        "{target:?} ({what} of {source_name:?}) matches pattern {pattern:?}: its messages would \
+         be consumed again as jobs; end the regex with $ or exclude the name"
+    )]
+    TargetMatchesPattern {
+        /// The dead letter queue or forward topic.
+        target: String,
+        /// `dead_letter_queue.topic` or `unknown_job_class.forward`.
+        what: &'static str,
+        /// The topic or pattern that sends there.
+        source_name: String,
+        /// The matching pattern's name.
+        pattern: String,
+    },
+    /// A per-topic (or per-pattern) setting with a value that cannot work.
+    #[error("topics.{topic}.{key}: {why}")]
+    TopicSetting {
+        /// The topic or pattern.
+        topic: String,
+        /// The key, e.g. `max_messages` or `kafka."bootstrap.servers"`.
+        key: String,
+        /// What was expected.
+        why: String,
+    },
+    /// A librdkafka property of a topic's (or pattern's) `kafka` table that is refused.
+    #[error("topics.{topic}.{source}")]
+    TopicProperty {
+        /// The topic or pattern.
+        topic: String,
+        /// The refusal, as for the worker's `kafka` table.
+        source: Box<ConfigError>,
+    },
+    /// Web UI reporting with more than one consumer.
+    #[error(
+        "web_ui: reporting covers one consumer, and this configuration runs {0} (consumer \
+         groups, or topics with their own kafka settings / initial_offset); turn web_ui off or \
+         route through one consumer"
+    )]
+    WebUiNeedsOneConsumer(usize),
     /// `pause.max_timeout_ms` is below `pause.timeout_ms`.
     #[error("pause.max_timeout_ms ({max} ms) is below pause.timeout_ms ({timeout} ms)")]
     PauseMaxBelowTimeout {

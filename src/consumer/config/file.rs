@@ -7,8 +7,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{
-    BadMessagePolicies, BadMessagePolicy, ConfigError, DeadLetterQueue, PauseConfig, TopicConfig,
-    TopicDeclaration, WorkerConfig,
+    BadMessagePolicies, BadMessagePolicy, ConfigError, ConsumerGroupConfig, DeadLetterQueue,
+    InitialOffset, PauseConfig, TopicConfig, TopicDeclaration, TopicPattern, WorkerConfig,
+    WorkerConfigBuilder,
 };
 use crate::consumer::virtual_partitions::{VirtualPartitioner, VirtualPartitions};
 use crate::web_ui::WebUiConfig;
@@ -33,6 +34,10 @@ struct FileConfig {
     producer: BTreeMap<String, toml::Value>,
     #[serde(default)]
     topics: BTreeMap<String, FileTopic>,
+    #[serde(default)]
+    patterns: BTreeMap<String, FileTopic>,
+    #[serde(default)]
+    consumer_groups: BTreeMap<String, FileConsumerGroup>,
     web_ui: Option<FileWebUi>,
     #[serde(default)]
     declaratives: BTreeMap<String, BTreeMap<String, toml::Value>>,
@@ -47,6 +52,21 @@ struct FileConfig {
 )]
 struct FileScheduledMessages {
     topics: Vec<String>,
+}
+
+/// `[consumer_groups.<group_id>]`: Karafka's `consumer_group :name do ... end`.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a consumer group's table, such as [consumer_groups.reports] with \
+                 [consumer_groups.reports.topics.<name>] and \
+                 [consumer_groups.reports.patterns.<name>] tables"
+)]
+struct FileConsumerGroup {
+    #[serde(default)]
+    topics: BTreeMap<String, FileTopic>,
+    #[serde(default)]
+    patterns: BTreeMap<String, FileTopic>,
 }
 
 #[derive(Deserialize)]
@@ -102,16 +122,24 @@ struct FileVirtualPartitions {
     max_partitions: Option<usize>,
 }
 
+/// A `[topics.<name>]` or `[patterns.<name>]` table (a pattern also has `regex`).
 #[derive(Deserialize, Default)]
 #[serde(
     deny_unknown_fields,
     expecting = "a topic's table, such as [topics.default] with dead_letter_queue, \
                  virtual_partitions, hold_until_scheduled, tombstone, undecodable, \
-                 unknown_job_class or config"
+                 unknown_job_class, max_messages, initial_offset, pause, kafka or config \
+                 (and regex, for a pattern)"
 )]
 struct FileTopic {
     /// The topic's declaration for `topics migrate` (Karafka's `config(...)`).
     config: Option<BTreeMap<String, toml::Value>>,
+    regex: Option<String>,
+    max_messages: Option<usize>,
+    initial_offset: Option<InitialOffset>,
+    pause: Option<FilePause>,
+    #[serde(default)]
+    kafka: BTreeMap<String, toml::Value>,
     dead_letter_queue: Option<DeadLetterQueue>,
     virtual_partitions: Option<FileVirtualPartitions>,
     #[serde(default)]
@@ -122,6 +150,108 @@ struct FileTopic {
     undecodable: BadMessagePolicy,
     #[serde(default)]
     unknown_job_class: BadMessagePolicy,
+}
+
+impl FilePause {
+    /// These settings over `base`.
+    fn over(&self, base: PauseConfig) -> PauseConfig {
+        PauseConfig {
+            timeout: self.timeout_ms.map_or(base.timeout, Duration::from_millis),
+            max_timeout: self
+                .max_timeout_ms
+                .map_or(base.max_timeout, Duration::from_millis),
+            with_exponential_backoff: self
+                .with_exponential_backoff
+                .unwrap_or(base.with_exponential_backoff),
+        }
+    }
+}
+
+/// What a topic's table inherits from the file's top level.
+struct Defaults {
+    concurrency: usize,
+    pause: PauseConfig,
+}
+
+impl FileTopic {
+    fn into_topic(self, name: String, defaults: &Defaults) -> Result<TopicConfig, ConfigError> {
+        let mut kafka = BTreeMap::new();
+        for (k, v) in &self.kafka {
+            let value = property_value(k, v).map_err(|e| ConfigError::TopicProperty {
+                topic: name.clone(),
+                source: Box::new(e),
+            })?;
+            kafka.insert(k.clone(), value);
+        }
+        Ok(TopicConfig {
+            dead_letter_queue: self.dead_letter_queue,
+            bad_messages: BadMessagePolicies {
+                tombstone: self.tombstone,
+                undecodable: self.undecodable,
+                unknown_job_class: self.unknown_job_class,
+            },
+            virtual_partitions: self.virtual_partitions.map(|v| {
+                VirtualPartitions::new(
+                    v.partitioner,
+                    v.max_partitions.unwrap_or(defaults.concurrency),
+                )
+            }),
+            hold_until_scheduled: self.hold_until_scheduled,
+            max_messages: self.max_messages,
+            pause: self.pause.map(|p| p.over(defaults.pause)),
+            initial_offset: self.initial_offset,
+            kafka,
+            name,
+        })
+    }
+
+    /// An explicit topic: no `regex`.
+    fn topic(self, name: String, defaults: &Defaults) -> Result<TopicConfig, ConfigError> {
+        if self.regex.is_some() {
+            return Err(ConfigError::TopicSetting {
+                topic: name,
+                key: "regex".into(),
+                why: "only a pattern has a regex: move this table to [patterns.<name>]".into(),
+            });
+        }
+        self.into_topic(name, defaults)
+    }
+
+    /// A pattern: `regex` is required.
+    fn pattern(mut self, name: String, defaults: &Defaults) -> Result<TopicPattern, ConfigError> {
+        let Some(regex) = self.regex.take() else {
+            return Err(ConfigError::TopicSetting {
+                topic: name,
+                key: "regex".into(),
+                why: "a pattern needs regex = \"...\" (the topic names it matches)".into(),
+            });
+        };
+        if self.config.is_some() {
+            return Err(ConfigError::TopicSetting {
+                topic: name,
+                key: "config".into(),
+                why: "a pattern names no topic to declare; declare the topics it matches under \
+                      [declaratives.<name>] (Karafka's declaratives skip patterns too)"
+                    .into(),
+            });
+        }
+        Ok(TopicPattern::new(regex, self.into_topic(name, defaults)?))
+    }
+}
+
+/// Declares `name` for `topics migrate` when its table has a `config` table (at `at`, such as
+/// `topics`).
+fn declare(
+    b: WorkerConfigBuilder,
+    name: &str,
+    t: &mut FileTopic,
+    at: &str,
+) -> Result<WorkerConfigBuilder, ConfigError> {
+    let Some(table) = t.config.take() else {
+        return Ok(b);
+    };
+    let at = format!("{at}.{name}.config");
+    Ok(b.declare_topic(name.to_owned(), TopicDeclaration::from_table(&at, table)?))
 }
 
 fn property_value(key: &str, v: &toml::Value) -> Result<String, ConfigError> {
@@ -135,8 +265,8 @@ fn property_value(key: &str, v: &toml::Value) -> Result<String, ConfigError> {
 }
 
 impl WorkerConfig {
-    /// Reads a TOML configuration. Every key is optional except at least one topic (and the
-    /// brokers, when neither `kafka."bootstrap.servers"` nor `KAFKA_BOOTSTRAP_SERVERS` gives
+    /// Reads a TOML configuration. Every key is optional except at least one topic or pattern
+    /// (and the brokers, when neither `kafka."bootstrap.servers"` nor `KAFKA_BOOTSTRAP_SERVERS` gives
     /// them); unknown keys are errors.
     ///
     /// ```toml
@@ -184,6 +314,20 @@ impl WorkerConfig {
     /// partitioner = "key"  # message key (default) | "first_argument" | { header = "tenant_id" }
     /// max_partitions = 8   # default: concurrency
     ///
+    /// [topics.reports]           # per-topic overrides
+    /// max_messages = 10          # default: the top-level max_messages
+    /// pause = { timeout_ms = 500 }                  # keys left out come from [pause]
+    /// initial_offset = "latest"  # earliest (default) | latest: auto.offset.reset
+    /// kafka = { "fetch.max.bytes" = 1048576 }       # own properties: a consumer of its own
+    ///
+    /// [patterns.tenants]         # active_job_pattern :tenants, /tenant_.*_jobs$/
+    /// regex = "tenant_.*_jobs$"  # subscribed as "^tenant_.*_jobs$"; any topic key besides
+    /// dead_letter_queue = { topic = "tenant_jobs_dlq", max_retries = 2 }
+    ///
+    /// [consumer_groups.reporting.topics.exports]    # consumer_group :reporting do ... end
+    /// [consumer_groups.reporting.patterns.archives]
+    /// regex = "archive_[0-9]+$"
+    ///
     /// [web_ui]                   # report to the Karafka Web UI (off by default)
     /// enabled = true
     /// karafka_web_version = "0.11.2"  # the karafka-web of the Ruby app: 0.11.0 - 1.0.x
@@ -222,16 +366,7 @@ impl WorkerConfig {
         if let Some(v) = file.commit_stall_timeout_ms {
             b = b.commit_stall_timeout(Duration::from_millis(v));
         }
-        let mut pause = PauseConfig::default();
-        if let Some(v) = file.pause.timeout_ms {
-            pause.timeout = Duration::from_millis(v);
-        }
-        if let Some(v) = file.pause.max_timeout_ms {
-            pause.max_timeout = Duration::from_millis(v);
-        }
-        if let Some(v) = file.pause.with_exponential_backoff {
-            pause.with_exponential_backoff = v;
-        }
+        let pause = file.pause.over(PauseConfig::default());
         b = b.pause(pause);
         for (k, v) in &file.kafka {
             b = b.kafka(k.clone(), property_value(k, v)?);
@@ -249,25 +384,28 @@ impl WorkerConfig {
         for name in file.scheduled_messages.into_iter().flat_map(|s| s.topics) {
             b = b.scheduled_messages_topic(name);
         }
-        let concurrency = b.concurrency;
+        let defaults = Defaults {
+            concurrency: b.concurrency,
+            pause,
+        };
         for (name, mut t) in file.topics {
-            if let Some(table) = t.config.take() {
-                let at = format!("topics.{name}.config");
-                b = b.declare_topic(name.clone(), TopicDeclaration::from_table(&at, table)?);
+            b = declare(b, &name, &mut t, "topics")?;
+            b = b.topic(t.topic(name, &defaults)?);
+        }
+        for (name, p) in file.patterns {
+            b = b.pattern(p.pattern(name, &defaults)?);
+        }
+        for (group_id, g) in file.consumer_groups {
+            let mut group = ConsumerGroupConfig::new(&group_id);
+            for (name, mut t) in g.topics {
+                let at = format!("consumer_groups.{group_id}.topics");
+                b = declare(b, &name, &mut t, &at)?;
+                group = group.topic(t.topic(name, &defaults)?);
             }
-            b = b.topic(TopicConfig {
-                name,
-                dead_letter_queue: t.dead_letter_queue,
-                bad_messages: BadMessagePolicies {
-                    tombstone: t.tombstone,
-                    undecodable: t.undecodable,
-                    unknown_job_class: t.unknown_job_class,
-                },
-                virtual_partitions: t.virtual_partitions.map(|v| {
-                    VirtualPartitions::new(v.partitioner, v.max_partitions.unwrap_or(concurrency))
-                }),
-                hold_until_scheduled: t.hold_until_scheduled,
-            });
+            for (name, p) in g.patterns {
+                group = group.pattern(p.pattern(name, &defaults)?);
+            }
+            b = b.consumer_group(group);
         }
         b.build()
     }

@@ -1,9 +1,10 @@
 //! Worker configuration: built in code ([`WorkerConfig::builder`]) or read from a TOML file
 //! laid out like a `karafka.rb` setup and routing block ([`WorkerConfig::from_toml_str`]).
 //!
-//! `topic.rs` holds the per-topic settings, `declaration.rs` the declared topics (partitions,
-//! replication, topic configs for `topics migrate`), `file.rs` the TOML reading, `validate.rs`
-//! the start-up checks and `error.rs` their error type.
+//! `topic.rs` holds the per-topic settings, `routing.rs` consumer groups, patterns and
+//! subscription groups, `declaration.rs` the declared topics (partitions, replication, topic
+//! configs for `topics migrate`), `file.rs` the TOML reading, `validate.rs` and
+//! `validate_routing.rs` the start-up checks and `error.rs` their error type.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,12 +18,17 @@ mod declaration;
 mod error;
 mod file;
 mod membership;
+mod routing;
 mod topic;
 mod validate;
+mod validate_routing;
 
 pub use declaration::{Declaratives, TopicDeclaration};
 pub use error::ConfigError;
-pub use topic::{BadMessagePolicies, BadMessagePolicy, DeadLetterQueue, PauseConfig, TopicConfig};
+pub use routing::{ConsumerGroupConfig, ConsumerGroupRoutes, SubscriptionGroup, TopicPattern};
+pub use topic::{
+    BadMessagePolicies, BadMessagePolicy, DeadLetterQueue, InitialOffset, PauseConfig, TopicConfig,
+};
 
 /// Environment variable naming the brokers when the configuration does not.
 pub const BOOTSTRAP_ENV: &str = client::BOOTSTRAP_ENV;
@@ -58,8 +64,13 @@ pub struct WorkerConfig {
     pub commit_stall_timeout: Duration,
     /// Retry backoff.
     pub pause: PauseConfig,
-    /// Routed topics.
+    /// Routed topics of the default consumer group (`group_id`).
     pub topics: Vec<TopicConfig>,
+    /// Topic patterns of the default consumer group (Karafka Pro's `active_job_pattern`).
+    pub patterns: Vec<TopicPattern>,
+    /// Further consumer groups (Karafka's `consumer_group` blocks), each with its own topics
+    /// and patterns; see [`WorkerConfig::routes`] to walk all of them.
+    pub consumer_groups: Vec<ConsumerGroupConfig>,
     /// librdkafka consumer properties, applied over the worker's defaults.
     pub kafka: BTreeMap<String, String>,
     /// librdkafka properties for the producer that writes dead letters and forwards, applied over
@@ -87,6 +98,8 @@ pub struct WorkerConfigBuilder {
     commit_stall_timeout: Duration,
     pause: PauseConfig,
     topics: Vec<TopicConfig>,
+    patterns: Vec<TopicPattern>,
+    consumer_groups: Vec<ConsumerGroupConfig>,
     kafka: BTreeMap<String, String>,
     producer_kafka: BTreeMap<String, String>,
     web_ui: WebUiConfig,
@@ -109,6 +122,8 @@ impl Default for WorkerConfigBuilder {
             commit_stall_timeout: Duration::from_millis(1_000),
             pause: PauseConfig::default(),
             topics: Vec::new(),
+            patterns: Vec::new(),
+            consumer_groups: Vec::new(),
             kafka: BTreeMap::new(),
             producer_kafka: BTreeMap::new(),
             web_ui: WebUiConfig::default(),
@@ -169,9 +184,19 @@ impl WorkerConfigBuilder {
         self.pause = v;
         self
     }
-    /// Adds a routed topic.
+    /// Adds a routed topic to the default consumer group.
     pub fn topic(mut self, t: TopicConfig) -> Self {
         self.topics.push(t);
+        self
+    }
+    /// Adds a topic pattern to the default consumer group.
+    pub fn pattern(mut self, p: TopicPattern) -> Self {
+        self.patterns.push(p);
+        self
+    }
+    /// Adds a consumer group (Karafka's `consumer_group` block).
+    pub fn consumer_group(mut self, g: ConsumerGroupConfig) -> Self {
+        self.consumer_groups.push(g);
         self
     }
     /// Sets a librdkafka consumer property.
@@ -234,6 +259,8 @@ impl WorkerConfigBuilder {
             commit_stall_timeout: self.commit_stall_timeout,
             pause: self.pause,
             topics: self.topics,
+            patterns: self.patterns,
+            consumer_groups: self.consumer_groups,
             kafka: membership::resolve_instance_id(self.kafka)?,
             producer_kafka: self.producer_kafka,
             web_ui: self.web_ui,
@@ -250,27 +277,49 @@ impl WorkerConfig {
         WorkerConfigBuilder::default()
     }
 
-    /// Names of the routed topics, in configuration order.
+    /// Names of the routed topics of the default consumer group, in configuration order.
     pub fn topic_names(&self) -> Vec<&str> {
         self.topics.iter().map(|t| t.name.as_str()).collect()
     }
 
-    /// The routed topic called `name`.
+    /// The routed topic called `name`, in whichever consumer group.
     pub fn topic(&self, name: &str) -> Option<&TopicConfig> {
-        self.topics.iter().find(|t| t.name == name)
+        self.routes()
+            .into_iter()
+            .flat_map(|g| g.topics)
+            .find(|t| t.name == name)
     }
 
-    /// True when some topic needs a producer (a DLQ or a forward policy), or the worker reports
-    /// to the Web UI.
+    /// Every explicit topic's and every pattern's settings, in all consumer groups.
+    pub(crate) fn all_topic_settings(&self) -> impl Iterator<Item = &TopicConfig> {
+        self.routes().into_iter().flat_map(|g| {
+            g.topics
+                .iter()
+                .chain(g.patterns.iter().map(|p| &p.settings))
+        })
+    }
+
+    /// True when some topic or pattern needs a producer (a DLQ or a forward policy), or the
+    /// worker reports to the Web UI.
     pub fn needs_producer(&self) -> bool {
         self.web_ui.enabled
-            || self.topics.iter().any(|t| {
+            || self.all_topic_settings().any(|t| {
                 t.dead_letter_queue.is_some()
                     || matches!(
                         t.bad_messages.unknown_job_class,
                         BadMessagePolicy::Forward(_)
                     )
             })
+    }
+
+    /// Jobs per turn for `topic`: its own `max_messages`, else the group's.
+    pub fn max_messages_for(&self, topic: &TopicConfig) -> usize {
+        topic.max_messages.unwrap_or(self.max_messages)
+    }
+
+    /// Retry backoff for `topic`: its own `pause`, else the group's.
+    pub fn pause_for<'a>(&'a self, topic: &'a TopicConfig) -> &'a PauseConfig {
+        topic.pause.as_ref().unwrap_or(&self.pause)
     }
 
     /// The librdkafka consumer configuration: Karafka's settings, then `kafka` on top.
@@ -371,3 +420,5 @@ impl WorkerConfig {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_routing;

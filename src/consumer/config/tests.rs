@@ -522,6 +522,22 @@ fn the_annotated_example_files_parse() {
     );
     assert_eq!(declared.topics["default_dlq"].replication_factor, Some(3));
     assert_eq!(declared.scheduled_messages, ["schedules"]);
+    let reports = c.topic("reports").unwrap();
+    assert_eq!(reports.initial_offset, Some(InitialOffset::Latest));
+    assert_eq!(default.max_messages, Some(50));
+    assert_eq!(
+        default.pause.map(|p| p.timeout),
+        Some(Duration::from_millis(500))
+    );
+    assert_eq!(c.patterns[0].subscription(), "^tenant_.*_jobs$");
+    assert_eq!(c.consumer_groups[0].group_id, "reporting");
+    assert_eq!(c.consumer_groups[0].patterns[0].name(), "archives");
+    let consumers: Vec<String> = c
+        .subscription_groups()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(consumers, ["app_0", "app_1", "reporting_0"]);
     let crate_config =
         WorkerConfig::from_toml_file(root.join("examples/worker-crate/worker.toml")).unwrap();
     assert_eq!(crate_config.group_id, "shop");

@@ -1,6 +1,8 @@
 //! Per-topic settings: the retry backoff, the dead letter queue, what to do with messages that
-//! cannot be run, and the `active_job_topic` block that holds them.
+//! cannot be run, the per-topic overrides of the group's settings, and the `active_job_topic`
+//! block that holds them.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -127,7 +129,34 @@ impl BadMessagePolicies {
     }
 }
 
+/// Where a partition without a committed offset in its consumer group starts (Karafka's
+/// `initial_offset`, librdkafka's `auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase", expecting = "\"earliest\" or \"latest\"")]
+pub enum InitialOffset {
+    /// From the first message still in the partition (the default, as in Karafka).
+    Earliest,
+    /// From the end: only messages produced after the group first joined run.
+    Latest,
+}
+
+impl InitialOffset {
+    /// The `auto.offset.reset` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InitialOffset::Earliest => "earliest",
+            InitialOffset::Latest => "latest",
+        }
+    }
+}
+
 /// One routed topic (Karafka's `active_job_topic`).
+///
+/// `max_messages` and `pause` override the group's values for this topic alone, on the same
+/// consumer. `initial_offset` and `kafka` are librdkafka consumer properties: a topic whose
+/// properties differ from its group's other topics is consumed by a consumer of its own in the
+/// same consumer group (Karafka's subscription groups; see
+/// [`WorkerConfig::subscription_groups`](super::WorkerConfig::subscription_groups)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicConfig {
     /// Topic name (= the jobs' `queue_name`).
@@ -142,6 +171,18 @@ pub struct TopicConfig {
     /// it when due (order is kept: nothing behind it runs earlier). Off by default: Karafka runs a
     /// job when it is consumed and ignores `scheduled_at`.
     pub hold_until_scheduled: bool,
+    /// Jobs a partition of this topic runs before it yields its concurrency slot (Karafka's
+    /// per-topic `max_messages`); `None`: the group's `max_messages`.
+    pub max_messages: Option<usize>,
+    /// Retry backoff of this topic (Karafka's per-topic `pause(timeout:, max_timeout:,
+    /// with_exponential_backoff:)`); `None`: the group's `pause`.
+    pub pause: Option<PauseConfig>,
+    /// Where a partition without a committed offset starts (Karafka's `initial_offset`);
+    /// `None`: `kafka."auto.offset.reset"` of the worker, else earliest.
+    pub initial_offset: Option<InitialOffset>,
+    /// librdkafka consumer properties for this topic, applied over the worker's `kafka`
+    /// (Karafka's per-topic `kafka(..., inherit: true)`).
+    pub kafka: BTreeMap<String, String>,
 }
 
 impl TopicConfig {
@@ -153,7 +194,48 @@ impl TopicConfig {
             bad_messages: BadMessagePolicies::default(),
             virtual_partitions: None,
             hold_until_scheduled: false,
+            max_messages: None,
+            pause: None,
+            initial_offset: None,
+            kafka: BTreeMap::new(),
         }
+    }
+
+    /// Jobs per turn of this topic's partitions (see
+    /// [`TopicConfig::max_messages`](TopicConfig#structfield.max_messages)).
+    pub fn max_messages(mut self, v: usize) -> Self {
+        self.max_messages = Some(v);
+        self
+    }
+
+    /// Retry backoff of this topic.
+    pub fn pause(mut self, v: PauseConfig) -> Self {
+        self.pause = Some(v);
+        self
+    }
+
+    /// Where a partition without a committed offset starts.
+    pub fn initial_offset(mut self, v: InitialOffset) -> Self {
+        self.initial_offset = Some(v);
+        self
+    }
+
+    /// Sets a librdkafka consumer property for this topic (a consumer of its own when it
+    /// differs from the other topics of the group).
+    pub fn kafka(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.kafka.insert(key.into(), value.into());
+        self
+    }
+
+    /// The librdkafka properties this topic adds over the worker's: its `kafka` table and its
+    /// `initial_offset` as `auto.offset.reset`. Topics of a group with equal properties share
+    /// a consumer.
+    pub fn consumer_properties(&self) -> BTreeMap<String, String> {
+        let mut props = self.kafka.clone();
+        if let Some(offset) = self.initial_offset {
+            props.insert("auto.offset.reset".to_owned(), offset.as_str().to_owned());
+        }
+        props
     }
 
     /// Spreads each partition's jobs over up to `max_partitions` groups that run at the same

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{BadMessagePolicy, ConfigError, WorkerConfig};
+use super::{BadMessagePolicy, ConfigError, TopicConfig, WorkerConfig};
 use crate::consumer::failure::BadMessageKind;
 
 impl WorkerConfig {
@@ -57,76 +57,7 @@ impl WorkerConfig {
                 max: self.pause.max_timeout.as_millis(),
             });
         }
-        if self.topics.is_empty() {
-            return Err(ConfigError::NoTopics);
-        }
-        let mut seen = std::collections::HashSet::new();
-        for t in &self.topics {
-            if !valid_topic_name(&t.name) {
-                return Err(ConfigError::InvalidTopicName(t.name.clone()));
-            }
-            if !seen.insert(t.name.as_str()) {
-                return Err(ConfigError::DuplicateTopic(t.name.clone()));
-            }
-            if let Some(vp) = &t.virtual_partitions {
-                if vp.max_partitions == 0 {
-                    return Err(ConfigError::Zero("virtual_partitions.max_partitions"));
-                }
-                if t.dead_letter_queue
-                    .as_ref()
-                    .is_some_and(|d| d.max_retries < 1)
-                {
-                    return Err(ConfigError::VirtualPartitionsNeedRetries {
-                        topic: t.name.clone(),
-                    });
-                }
-            }
-            if let Some(dlq) = &t.dead_letter_queue {
-                if !valid_topic_name(&dlq.topic) {
-                    return Err(ConfigError::InvalidTopicName(dlq.topic.clone()));
-                }
-                if dlq.topic == t.name {
-                    return Err(ConfigError::LoopsToItself {
-                        topic: t.name.clone(),
-                        what: "dead_letter_queue.topic",
-                    });
-                }
-            }
-            for kind in [
-                BadMessageKind::Tombstone,
-                BadMessageKind::Undecodable,
-                BadMessageKind::UnknownJobClass,
-            ] {
-                match t.bad_messages.for_kind(kind) {
-                    BadMessagePolicy::Retry => {}
-                    BadMessagePolicy::DeadLetter => {
-                        if t.dead_letter_queue.is_none() {
-                            return Err(ConfigError::DeadLetterWithoutQueue {
-                                topic: t.name.clone(),
-                                kind,
-                            });
-                        }
-                    }
-                    BadMessagePolicy::Forward(to) => {
-                        if kind != BadMessageKind::UnknownJobClass {
-                            return Err(ConfigError::ForwardNotAllowed {
-                                topic: t.name.clone(),
-                                kind,
-                            });
-                        }
-                        if !valid_topic_name(to) {
-                            return Err(ConfigError::InvalidTopicName(to.clone()));
-                        }
-                        if *to == t.name {
-                            return Err(ConfigError::LoopsToItself {
-                                topic: t.name.clone(),
-                                what: "unknown_job_class.forward",
-                            });
-                        }
-                    }
-                }
-            }
-        }
+        self.validate_routing()?;
         for (k, v) in &self.kafka {
             check_kafka_property(&self.kafka, k, v)?;
         }
@@ -134,7 +65,136 @@ impl WorkerConfig {
     }
 }
 
-fn valid_topic_name(name: &str) -> bool {
+/// Checks one topic's settings, or a pattern's (`pattern`: its name is no topic name, and its
+/// loops are found by matching its regex, in `validate_routing.rs`).
+pub(super) fn validate_topic(
+    worker: &WorkerConfig,
+    t: &TopicConfig,
+    pattern: bool,
+) -> Result<(), ConfigError> {
+    if !pattern && !valid_topic_name(&t.name) {
+        return Err(ConfigError::InvalidTopicName(t.name.clone()));
+    }
+    validate_overrides(worker, t)?;
+    if let Some(vp) = &t.virtual_partitions {
+        if vp.max_partitions == 0 {
+            return Err(ConfigError::Zero("virtual_partitions.max_partitions"));
+        }
+        if t.dead_letter_queue
+            .as_ref()
+            .is_some_and(|d| d.max_retries < 1)
+        {
+            return Err(ConfigError::VirtualPartitionsNeedRetries {
+                topic: t.name.clone(),
+            });
+        }
+    }
+    if let Some(dlq) = &t.dead_letter_queue {
+        if !valid_topic_name(&dlq.topic) {
+            return Err(ConfigError::InvalidTopicName(dlq.topic.clone()));
+        }
+        if dlq.topic == t.name && !pattern {
+            return Err(ConfigError::LoopsToItself {
+                topic: t.name.clone(),
+                what: "dead_letter_queue.topic",
+            });
+        }
+    }
+    for kind in [
+        BadMessageKind::Tombstone,
+        BadMessageKind::Undecodable,
+        BadMessageKind::UnknownJobClass,
+    ] {
+        match t.bad_messages.for_kind(kind) {
+            BadMessagePolicy::Retry => {}
+            BadMessagePolicy::DeadLetter => {
+                if t.dead_letter_queue.is_none() {
+                    return Err(ConfigError::DeadLetterWithoutQueue {
+                        topic: t.name.clone(),
+                        kind,
+                    });
+                }
+            }
+            BadMessagePolicy::Forward(to) => {
+                if kind != BadMessageKind::UnknownJobClass {
+                    return Err(ConfigError::ForwardNotAllowed {
+                        topic: t.name.clone(),
+                        kind,
+                    });
+                }
+                if !valid_topic_name(to) {
+                    return Err(ConfigError::InvalidTopicName(to.clone()));
+                }
+                if *to == t.name && !pattern {
+                    return Err(ConfigError::LoopsToItself {
+                        topic: t.name.clone(),
+                        what: "unknown_job_class.forward",
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Properties a topic's `kafka` table cannot set: they belong to the connection or to the
+/// membership, which every consumer of the process shares.
+const WORKER_WIDE_PROPERTIES: &[&str] = &[
+    "bootstrap.servers",
+    "client.id",
+    "group.instance.id",
+    "group.protocol",
+];
+
+/// A topic's `max_messages`, `pause` and `kafka` overrides.
+fn validate_overrides(worker: &WorkerConfig, t: &TopicConfig) -> Result<(), ConfigError> {
+    let setting = |key: &str, why: String| ConfigError::TopicSetting {
+        topic: t.name.clone(),
+        key: key.to_owned(),
+        why,
+    };
+    if t.max_messages == Some(0) {
+        return Err(setting("max_messages", "must be greater than 0".into()));
+    }
+    if let Some(pause) = &t.pause {
+        if pause.timeout.is_zero() {
+            return Err(setting("pause.timeout_ms", "must be greater than 0".into()));
+        }
+        if pause.max_timeout < pause.timeout {
+            return Err(setting(
+                "pause.max_timeout_ms",
+                format!(
+                    "{} ms is below pause.timeout_ms ({} ms)",
+                    pause.max_timeout.as_millis(),
+                    pause.timeout.as_millis()
+                ),
+            ));
+        }
+    }
+    let mut merged = worker.kafka.clone();
+    merged.extend(t.consumer_properties());
+    for (k, v) in &t.kafka {
+        let worker_wide = WORKER_WIDE_PROPERTIES.contains(&k.as_str())
+            || ["security.", "sasl.", "ssl."]
+                .iter()
+                .any(|p| k.starts_with(p));
+        if worker_wide {
+            return Err(setting(
+                &format!("kafka.\"{k}\""),
+                "connection and group membership properties are set once, in the top-level \
+                 [kafka] table"
+                    .into(),
+            ));
+        }
+        check_kafka_property(&merged, k, v).map_err(|e| ConfigError::TopicProperty {
+            topic: t.name.clone(),
+            source: Box::new(e),
+        })?;
+    }
+    Ok(())
+}
+
+pub(super) fn valid_topic_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 249
         && name != "."
