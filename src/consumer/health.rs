@@ -33,12 +33,18 @@ enum Membership {
 }
 
 /// Health facts of one running worker; read with [`WorkerHealth::readiness`].
+///
+/// A worker with several consumers (consumer groups, subscription groups) is ready when every
+/// one of them is; each part of the answer names its consumer (`<group_id>_<n>`).
 #[derive(Debug)]
 pub struct WorkerHealth {
     pub(crate) connection: ConnectionWatch,
     group_id: String,
     membership: Mutex<Membership>,
     commits: Arc<CommitState>,
+    /// The consumers, by subscription group name, when there are several (this record's own
+    /// facts are then unused).
+    members: Vec<(String, Arc<WorkerHealth>)>,
 }
 
 impl WorkerHealth {
@@ -48,7 +54,47 @@ impl WorkerHealth {
             group_id: group_id.to_owned(),
             membership: Mutex::new(Membership::Joining),
             commits,
+            members: Vec::new(),
         }
+    }
+
+    /// The health of a worker running several consumers: ready when all of them are.
+    pub(crate) fn combined(
+        members: Vec<(String, Arc<WorkerHealth>)>,
+        commits: Arc<CommitState>,
+    ) -> Self {
+        WorkerHealth {
+            members,
+            ..WorkerHealth::new("", commits)
+        }
+    }
+
+    /// Each consumer's consumer group, subscription group and whether it is ready.
+    pub(crate) fn consumers(&self) -> Vec<(String, String, bool)> {
+        if self.members.is_empty() {
+            let group = self.group_id.clone();
+            return vec![(
+                group.clone(),
+                format!("{group}_0"),
+                self.readiness().is_ok(),
+            )];
+        }
+        self.members
+            .iter()
+            .map(|(name, m)| (m.group_id.clone(), name.clone(), m.readiness().is_ok()))
+            .collect()
+    }
+
+    /// Readiness of every consumer, each named: `Ok` when all are ready.
+    fn members_readiness(&self) -> Result<String, String> {
+        let mut ready = Vec::new();
+        for (name, member) in &self.members {
+            match member.readiness() {
+                Ok(summary) => ready.push(format!("{name}: {summary}")),
+                Err(why) => return Err(format!("{name}: {why}")),
+            }
+        }
+        Ok(ready.join("; "))
     }
 
     fn membership(&self) -> std::sync::MutexGuard<'_, Membership> {
@@ -105,6 +151,9 @@ impl WorkerHealth {
     /// `Ok` with a one-line summary when the worker is ready (see the module docs), `Err`
     /// with the reason when it is not.
     pub fn readiness(&self) -> Result<String, String> {
+        if !self.members.is_empty() {
+            return self.members_readiness();
+        }
         if let Some(problem) = self.connection.problem() {
             return Err(problem.to_string());
         }
@@ -223,5 +272,34 @@ mod tests {
             .starts_with("authentication failed"));
         h.on_statistics(br#"{"brokers":{"b":{"state":"UP"}}}"#);
         assert!(h.readiness().is_ok());
+    }
+
+    /// With several consumers, the worker is ready only when each is, and the answer names
+    /// the consumer (its group) that is not.
+    #[test]
+    fn several_consumers_are_ready_together() {
+        let commits = || Arc::new(CommitState::new(Duration::from_secs(1)));
+        let a = Arc::new(WorkerHealth::new("app", commits()));
+        let b = Arc::new(WorkerHealth::new("reports", commits()));
+        let h = WorkerHealth::combined(
+            vec![("app_0".into(), a.clone()), ("reports_0".into(), b.clone())],
+            commits(),
+        );
+        a.assigned(2);
+        let why = h.readiness().unwrap_err();
+        assert!(
+            why.starts_with("reports_0: joining consumer group \"reports\""),
+            "{why}"
+        );
+        b.assigned(1);
+        let ok = h.readiness().unwrap();
+        assert!(
+            ok.contains("app_0: member of consumer group \"app\" with 2"),
+            "{ok}"
+        );
+        assert!(
+            ok.contains("reports_0: member of consumer group \"reports\" with 1"),
+            "{ok}"
+        );
     }
 }

@@ -121,7 +121,7 @@ impl WorkerContext {
         let mut assigned = Vec::new();
         for elem in tpl.elements() {
             let (topic, partition) = (elem.topic(), elem.partition());
-            let Some(topic_config) = self.shared.topics.get(topic).cloned() else {
+            let Some(topic_config) = self.shared.topics.get(topic) else {
                 tracing::warn!(
                     topic,
                     partition,

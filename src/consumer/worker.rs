@@ -1,7 +1,7 @@
 //! The worker: wiring, start-up, signals and shutdown.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -10,7 +10,7 @@ use thiserror::Error;
 use tokio::sync::{oneshot, Semaphore};
 
 use super::commit_state::CommitState;
-use super::config::{ConfigError, TopicConfig, WorkerConfig};
+use super::config::{ConfigError, SubscriptionGroup, TopicConfig, TopicPattern, WorkerConfig};
 use super::dispatch::Dispatcher;
 use super::health::WorkerHealth;
 use super::message::Flag;
@@ -111,10 +111,78 @@ impl ShutdownHandle {
     }
 }
 
-/// State shared by the poller, the rebalance callbacks and the partition tasks.
+/// The topics one consumer runs: its consumer group's explicit topics, then its own patterns.
+pub(crate) struct TopicRoutes {
+    /// Every explicit topic of the consumer group (explicit wins over a pattern).
+    explicit: HashMap<String, Arc<TopicConfig>>,
+    /// The consumer's patterns, compiled, in configuration order.
+    patterns: Vec<(regex::Regex, TopicPattern)>,
+    /// Topics matched by a pattern so far.
+    matched: Mutex<HashMap<String, Arc<TopicConfig>>>,
+}
+
+impl TopicRoutes {
+    fn new(sg: &SubscriptionGroup) -> Self {
+        let explicit = sg
+            .group_topics
+            .iter()
+            .map(|t| (t.name.clone(), Arc::new(t.clone())))
+            .collect();
+        let patterns = sg
+            .config
+            .patterns
+            .iter()
+            // Validation compiled every pattern already.
+            .filter_map(|p| p.compile().ok().map(|r| (r, p.clone())))
+            .collect();
+        TopicRoutes {
+            explicit,
+            patterns,
+            matched: Mutex::default(),
+        }
+    }
+
+    /// The settings `topic` runs with: its own when the group names it, else those of the
+    /// first pattern matching it. A topic librdkafka assigned through a pattern that the
+    /// worker's regex does not match (the two engines differ at the edges) runs with the first
+    /// pattern's settings, logged: jobs of an assigned partition are never left unread.
+    pub(crate) fn get(&self, topic: &str) -> Option<Arc<TopicConfig>> {
+        if let Some(t) = self.explicit.get(topic) {
+            return Some(t.clone());
+        }
+        let mut matched = self.matched.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = matched.get(topic) {
+            return Some(t.clone());
+        }
+        let pattern = match self.patterns.iter().find(|(r, _)| r.is_match(topic)) {
+            Some((_, p)) => p,
+            None => {
+                let (_, p) = self.patterns.first()?;
+                tracing::warn!(
+                    topic,
+                    pattern = p.name(),
+                    "assigned through a regex subscription that no pattern's regex matches \
+                     here; running it with the first pattern's settings"
+                );
+                p
+            }
+        };
+        tracing::info!(
+            topic,
+            pattern = pattern.name(),
+            "topic matched by a pattern"
+        );
+        let config = Arc::new(pattern.topic_for(topic));
+        matched.insert(topic.to_owned(), config.clone());
+        Some(config)
+    }
+}
+
+/// State shared by the poller, the rebalance callbacks and the partition tasks of one
+/// consumer (subscription group).
 pub(crate) struct WorkerShared {
     pub(crate) config: WorkerConfig,
-    pub(crate) topics: HashMap<String, Arc<TopicConfig>>,
+    pub(crate) topics: TopicRoutes,
     pub(crate) handler: Arc<dyn MessageHandler>,
     /// The handler's payload format, asked once.
     pub(crate) payload_format: Option<Arc<dyn PayloadFormat>>,
@@ -177,6 +245,8 @@ impl WorkerShared {
 /// ```
 pub struct Worker {
     config: WorkerConfig,
+    /// One per librdkafka consumer: a subscription group of a consumer group.
+    consumers: Vec<Member>,
     handler: Arc<dyn MessageHandler>,
     shutdown: ShutdownHandle,
     stats: Arc<WorkerStats>,
@@ -186,13 +256,55 @@ pub struct Worker {
     handle_signals: bool,
 }
 
+/// One consumer of the worker, with its own commit and health records.
+struct Member {
+    group: SubscriptionGroup,
+    commits: Arc<CommitState>,
+    health: Arc<WorkerHealth>,
+}
+
+impl Member {
+    fn new(group: SubscriptionGroup) -> Self {
+        let commits = Arc::new(CommitState::new(
+            group.config.effective_commit_stall_timeout(),
+        ));
+        Member {
+            health: Arc::new(WorkerHealth::new(&group.config.group_id, commits.clone())),
+            commits,
+            group,
+        }
+    }
+}
+
 impl Worker {
-    /// A worker for a validated configuration (see [`WorkerConfig::builder`]).
+    /// A worker for a validated configuration (see [`WorkerConfig::builder`]). It runs one
+    /// librdkafka consumer per subscription group
+    /// ([`WorkerConfig::subscription_groups`]).
     pub fn new(config: WorkerConfig, handler: impl MessageHandler) -> Self {
-        let commits = Arc::new(CommitState::new(config.effective_commit_stall_timeout()));
+        let consumers: Vec<Member> = config
+            .subscription_groups()
+            .into_iter()
+            .map(Member::new)
+            .collect();
+        let (commits, health) = match consumers.as_slice() {
+            [one] => (one.commits.clone(), one.health.clone()),
+            _ => {
+                let commits = consumers.first().map_or_else(
+                    || Arc::new(CommitState::new(config.effective_commit_stall_timeout())),
+                    |c| c.commits.clone(),
+                );
+                let members = consumers
+                    .iter()
+                    .map(|c| (c.group.name.clone(), c.health.clone()))
+                    .collect();
+                let health = WorkerHealth::combined(members, commits.clone());
+                (commits, Arc::new(health))
+            }
+        };
         Worker {
-            commits: commits.clone(),
-            health: Arc::new(WorkerHealth::new(&config.group_id, commits)),
+            commits,
+            health,
+            consumers,
             config,
             handler: Arc::new(handler),
             shutdown: ShutdownHandle::default(),
@@ -230,12 +342,14 @@ impl Worker {
     }
 
     /// What became of its offset commits (last success, failing since, last error, whether
-    /// new jobs are held); see [`CommitState`]. A health check reads it.
+    /// new jobs are held); see [`CommitState`]. A health check reads it. With several
+    /// consumers, this is the first one's; [`health`](Self::health) covers all of them.
     pub fn commit_state(&self) -> Arc<CommitState> {
         self.commits.clone()
     }
 
-    /// What the worker knows about its connection and group membership (readiness).
+    /// What the worker knows about its connection and group membership (readiness), for all
+    /// of its consumers.
     pub fn health(&self) -> Arc<WorkerHealth> {
         self.health.clone()
     }
@@ -263,46 +377,28 @@ impl Worker {
         } else {
             None
         };
-        let topics = self
-            .config
-            .topics
-            .iter()
-            .map(|t| (t.name.clone(), Arc::new(t.clone())))
-            .collect();
-        let shared = Arc::new(WorkerShared {
-            slots: Arc::new(Semaphore::new(self.config.concurrency)),
-            config: self.config,
-            topics,
-            payload_format: self.handler.payload_format(),
-            handler: self.handler,
-            stopping: self.shutdown.inner.flag.clone(),
-            shutdown: self.shutdown.clone(),
-            dispatcher: dispatcher.clone(),
-            stats: self.stats,
-            commits: self.commits,
-            health: self.health,
-            observer: self.observer,
-            runtime: tokio::runtime::Handle::current(),
-            consumer: OnceLock::new(),
-        });
-        let consumer: BaseConsumer<WorkerContext> = shared
-            .config
-            .consumer_config()
-            .create_with_context(WorkerContext::new(shared.clone()))?;
-        let consumer = Arc::new(consumer);
-        let _ = shared.consumer.set(Arc::downgrade(&consumer));
-        let names = shared.config.topic_names();
-        consumer.subscribe(&names)?;
-        tracing::info!(
-            group_id = %shared.config.group_id,
-            topics = ?names,
-            concurrency = shared.config.concurrency,
-            "worker started"
-        );
-        for note in shared.config.semantic_warnings() {
-            tracing::warn!("{note}");
+        let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let payload_format = self.handler.payload_format();
+        let mut pollers = Vec::new();
+        for member in std::mem::take(&mut self.consumers) {
+            let shared = Arc::new(WorkerShared {
+                slots: slots.clone(),
+                topics: TopicRoutes::new(&member.group),
+                config: member.group.config,
+                payload_format: payload_format.clone(),
+                handler: self.handler.clone(),
+                stopping: self.shutdown.inner.flag.clone(),
+                shutdown: self.shutdown.clone(),
+                dispatcher: dispatcher.clone(),
+                stats: self.stats.clone(),
+                commits: member.commits,
+                health: member.health,
+                observer: self.observer.clone(),
+                runtime: tokio::runtime::Handle::current(),
+                consumer: OnceLock::new(),
+            });
+            pollers.push(start_consumer(shared, &member.group.name)?);
         }
-
         let reporter = match (&web_ui, &dispatcher) {
             (Some(web_ui), Some(d)) => Some(web_ui.start(d.producer(), self.shutdown.clone())),
             _ => None,
@@ -314,18 +410,29 @@ impl Worker {
             None
         };
 
-        let (done_tx, done_rx) = oneshot::channel();
-        let poller = Poller::new(consumer);
-        std::thread::Builder::new()
-            .name("kafka-poller".into())
-            .spawn(move || {
-                let _ = done_tx.send(poller.run());
-            })
-            .map_err(|source| WorkerError::Io {
-                what: "starting the poller thread",
-                source,
-            })?;
-        let result = done_rx.await.unwrap_or(Err(WorkerError::PollerPanicked));
+        let mut result = Ok(());
+        let mut spawned = Vec::new();
+        for (name, poller) in pollers {
+            match spawn_poller(name, poller) {
+                Ok(done) => spawned.push(done),
+                Err(e) => {
+                    // The consumers already polling stop with the others.
+                    self.shutdown.shutdown();
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        for done in spawned {
+            let outcome = done.await.unwrap_or(Err(WorkerError::PollerPanicked));
+            if outcome.is_err() {
+                // One consumer failed: stop all, as one process.
+                self.shutdown.shutdown();
+            }
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
         if let Some(s) = signals {
             s.abort();
         }
@@ -341,6 +448,60 @@ impl Worker {
         }
         result
     }
+}
+
+/// Creates a consumer of the worker and subscribes it to its topics and patterns.
+fn start_consumer(shared: Arc<WorkerShared>, name: &str) -> Result<(String, Poller), WorkerError> {
+    let consumer: BaseConsumer<WorkerContext> = shared
+        .config
+        .consumer_config()
+        .create_with_context(WorkerContext::new(shared.clone()))?;
+    let consumer = Arc::new(consumer);
+    let _ = shared.consumer.set(Arc::downgrade(&consumer));
+    let subscriptions: Vec<String> = shared
+        .config
+        .topics
+        .iter()
+        .map(|t| t.name.clone())
+        .chain(
+            shared
+                .config
+                .patterns
+                .iter()
+                .map(TopicPattern::subscription),
+        )
+        .collect();
+    let names: Vec<&str> = subscriptions.iter().map(String::as_str).collect();
+    consumer.subscribe(&names)?;
+    tracing::info!(
+        group_id = %shared.config.group_id,
+        subscription_group = name,
+        topics = ?names,
+        concurrency = shared.config.concurrency,
+        "worker started"
+    );
+    for note in shared.config.semantic_warnings() {
+        tracing::warn!("{note}");
+    }
+    Ok((name.to_owned(), Poller::new(consumer)))
+}
+
+/// Runs a consumer's poller on a thread of its own; resolves when it ends.
+fn spawn_poller(
+    name: String,
+    poller: Poller,
+) -> Result<oneshot::Receiver<Result<(), WorkerError>>, WorkerError> {
+    let (done_tx, done_rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("kafka-poller-{name}"))
+        .spawn(move || {
+            let _ = done_tx.send(poller.run());
+        })
+        .map_err(|source| WorkerError::Io {
+            what: "starting the poller thread",
+            source,
+        })?;
+    Ok(done_rx)
 }
 
 fn spawn_signal_listener(

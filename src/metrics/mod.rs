@@ -79,6 +79,7 @@ struct Inner {
     partition_paused: IntGaugeVec,
     paused: IntGauge,
     up: IntGauge,
+    consumer_ready: IntGaugeVec,
     worker: WorkerCounters,
     summary: Mutex<BTreeMap<String, ClassSummary>>,
     /// Failed runs per (topic, partition, offset), to number the next run of the same message
@@ -196,6 +197,17 @@ impl Metrics {
         )
         .expect("valid metric");
         r.register(Box::new(up.clone())).expect("unique metric");
+        let consumer_ready = IntGaugeVec::new(
+            Opts::new(
+                "activejob_karafka_consumer_ready",
+                "1 while this consumer of the worker (one per subscription group of each \
+                 consumer group) is ready; activejob_karafka_worker_up is 1 when all are.",
+            ),
+            &["consumer_group", "subscription_group"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(consumer_ready.clone()))
+            .expect("unique metric");
         let w = |name: &str, help: &str| {
             counter(r, &format!("activejob_karafka_worker_{name}_total"), help)
         };
@@ -268,6 +280,7 @@ impl Metrics {
                 partition_paused,
                 paused,
                 up,
+                consumer_ready,
                 worker,
                 summary: Mutex::default(),
                 attempts: Mutex::default(),
@@ -346,7 +359,15 @@ impl Metrics {
             .expect("health lock")
             .as_ref()
         {
-            Some(worker) => worker.stats.snapshot(),
+            Some(worker) => {
+                for (group, name, ready) in worker.health.consumers() {
+                    self.inner
+                        .consumer_ready
+                        .with_label_values(&[group.as_str(), name.as_str()])
+                        .set(i64::from(ready));
+                }
+                worker.stats.snapshot()
+            }
             None => return,
         };
         let w = &self.inner.worker;

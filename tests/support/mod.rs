@@ -22,6 +22,7 @@ pub mod broker;
 pub mod child;
 pub mod faults;
 pub mod http;
+pub mod routing;
 pub mod scheduling;
 pub mod secure;
 

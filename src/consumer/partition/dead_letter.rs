@@ -52,7 +52,7 @@ impl PartitionTask {
         // shutdown, the dead letter is still marked.
         let _ = self
             .pause_for(
-                self.worker.config.pause.timeout,
+                self.worker.config.pause_for(&self.topic).timeout,
                 PauseReason::AfterDeadLetter,
             )
             .await;
@@ -119,7 +119,7 @@ impl PartitionTask {
                         %error,
                         "{what} failed; retrying after backoff"
                     );
-                    let backoff = self.worker.config.pause.backoff(tries);
+                    let backoff = self.worker.config.pause_for(&self.topic).backoff(tries);
                     if !self.pause_for(backoff, PauseReason::DispatchRetry).await {
                         return None;
                     }

@@ -62,7 +62,8 @@ impl PartitionTask {
                     }
                 }
             };
-            let next = next_after(&self.topic, &self.worker.config.pause, &failure, attempt);
+            let pause = self.worker.config.pause_for(&self.topic);
+            let next = next_after(&self.topic, pause, &failure, attempt);
             if matches!(next, Next::DeadLetter | Next::Forward(_)) && self.shared.is_given_up() {
                 // Karafka 2.6 skips the dispatch too: the new owner runs the job again and
                 // dead-letters it itself, so dispatching here would make a duplicate.

@@ -162,7 +162,7 @@ impl PartitionTask {
                     return;
                 }
                 ran += 1;
-                if ran >= self.worker.config.max_messages {
+                if ran >= self.worker.config.max_messages_for(&self.topic) {
                     break;
                 }
                 if self.worker.commits.is_holding() {

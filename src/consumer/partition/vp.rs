@@ -95,7 +95,11 @@ impl PartitionTask {
     /// or the worker stops. Returns only when no job of the partition is running.
     pub(super) async fn run_virtual(&mut self, vp: VirtualPartitions) {
         let n = vp.max_partitions;
-        let window = self.worker.config.max_messages.max(QUEUED_PER_GROUP * n);
+        let window = self
+            .worker
+            .config
+            .max_messages_for(&self.topic)
+            .max(QUEUED_PER_GROUP * n);
         let held_limit = window * HELD_PER_WINDOW;
         let mut g = Groups::new(n);
         loop {
@@ -190,7 +194,7 @@ impl PartitionTask {
     fn take(&mut self, g: &mut Groups, vp: &VirtualPartitions, window: usize, held_limit: usize) {
         let hold = self.topic.hold_until_scheduled;
         let by_argument = matches!(vp.partitioner, VirtualPartitioner::FirstArgument);
-        let max_messages = self.worker.config.max_messages;
+        let max_messages = self.worker.config.max_messages_for(&self.topic);
         while g.unfinished < window && g.offsets.held() < held_limit {
             let Some(m) = self.next_ready() else {
                 break;
