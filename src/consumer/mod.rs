@@ -181,6 +181,7 @@ mod partition;
 mod peek;
 mod poller;
 mod stats;
+mod topic_routes;
 mod virtual_partitions;
 mod worker;
 

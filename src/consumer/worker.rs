@@ -1,7 +1,6 @@
 //! The worker: wiring, start-up, signals and shutdown.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -10,13 +9,14 @@ use thiserror::Error;
 use tokio::sync::{oneshot, Semaphore};
 
 use super::commit_state::CommitState;
-use super::config::{ConfigError, SubscriptionGroup, TopicConfig, TopicPattern, WorkerConfig};
+use super::config::{ConfigError, SubscriptionGroup, TopicPattern, WorkerConfig};
 use super::dispatch::Dispatcher;
 use super::health::WorkerHealth;
 use super::message::Flag;
 use super::observer::{Observers, WorkerObserver};
 use super::poller::{Poller, WorkerContext};
 use super::stats::WorkerStats;
+use super::topic_routes::TopicRoutes;
 use super::MessageHandler;
 use crate::payload_format::PayloadFormat;
 use crate::web_ui::WebUi;
@@ -108,73 +108,6 @@ impl ShutdownHandle {
     /// Resolves once the shutdown has started.
     pub(crate) async fn started(&self) {
         self.inner.flag.wait().await;
-    }
-}
-
-/// The topics one consumer runs: its consumer group's explicit topics, then its own patterns.
-pub(crate) struct TopicRoutes {
-    /// Every explicit topic of the consumer group (explicit wins over a pattern).
-    explicit: HashMap<String, Arc<TopicConfig>>,
-    /// The consumer's patterns, compiled, in configuration order.
-    patterns: Vec<(regex::Regex, TopicPattern)>,
-    /// Topics matched by a pattern so far.
-    matched: Mutex<HashMap<String, Arc<TopicConfig>>>,
-}
-
-impl TopicRoutes {
-    fn new(sg: &SubscriptionGroup) -> Self {
-        let explicit = sg
-            .group_topics
-            .iter()
-            .map(|t| (t.name.clone(), Arc::new(t.clone())))
-            .collect();
-        let patterns = sg
-            .config
-            .patterns
-            .iter()
-            // Validation compiled every pattern already.
-            .filter_map(|p| p.compile().ok().map(|r| (r, p.clone())))
-            .collect();
-        TopicRoutes {
-            explicit,
-            patterns,
-            matched: Mutex::default(),
-        }
-    }
-
-    /// The settings `topic` runs with: its own when the group names it, else those of the
-    /// first pattern matching it. A topic librdkafka assigned through a pattern that the
-    /// worker's regex does not match (the two engines differ at the edges) runs with the first
-    /// pattern's settings, logged: jobs of an assigned partition are never left unread.
-    pub(crate) fn get(&self, topic: &str) -> Option<Arc<TopicConfig>> {
-        if let Some(t) = self.explicit.get(topic) {
-            return Some(t.clone());
-        }
-        let mut matched = self.matched.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = matched.get(topic) {
-            return Some(t.clone());
-        }
-        let pattern = match self.patterns.iter().find(|(r, _)| r.is_match(topic)) {
-            Some((_, p)) => p,
-            None => {
-                let (_, p) = self.patterns.first()?;
-                tracing::warn!(
-                    topic,
-                    pattern = p.name(),
-                    "assigned through a regex subscription that no pattern's regex matches \
-                     here; running it with the first pattern's settings"
-                );
-                p
-            }
-        };
-        tracing::info!(
-            topic,
-            pattern = pattern.name(),
-            "topic matched by a pattern"
-        );
-        let config = Arc::new(pattern.topic_for(topic));
-        matched.insert(topic.to_owned(), config.clone());
-        Some(config)
     }
 }
 
@@ -363,11 +296,13 @@ impl Worker {
     /// tokio runtime; the librdkafka poll loop runs on a thread of its own.
     pub async fn run(mut self) -> Result<(), WorkerError> {
         self.config.validate()?;
-        let web_ui = WebUi::new(
-            &self.config,
-            self.stats.clone(),
-            self.handler.payload_format(),
-        );
+        // Reporting needs a single consumer (validated): report its group, which need not be
+        // the default one.
+        let reported = match self.consumers.as_slice() {
+            [one] => &one.group.config,
+            _ => &self.config,
+        };
+        let web_ui = WebUi::new(reported, self.stats.clone(), self.handler.payload_format());
         if let Some(web_ui) = &web_ui {
             self.handler = web_ui.track(self.handler);
             self = self.observer(web_ui.observer());

@@ -148,6 +148,11 @@ fn routing_mistakes_are_refused_with_the_key_and_what_was_expected() {
         e.contains("patterns.p.regex = \"tenant_([\" is not a valid regular expression"),
         "{e}"
     );
+    let e = error("[patterns.p]\nregex = '(?i)tenant_'\n");
+    assert!(e.contains("reads no group flags or names"), "{e}");
+    assert!(parse("[patterns.p]\nregex = '(?:a|b)_jobs$'\n").is_ok());
+    let e = error("[patterns.p]\nregex = '(?!it-).*'\n");
+    assert!(e.contains("look-around"), "{e}");
     let e = error("[patterns.p]\nregex = ''\n");
     assert!(e.contains("patterns.p.regex must not be empty"), "{e}");
     let e = error("[patterns.p]\ndead_letter_queue = { topic = 'dlq' }\n");

@@ -88,11 +88,39 @@ fn compile(p: &TopicPattern) -> Result<Regex, ConfigError> {
     if p.regex.is_empty() {
         return Err(ConfigError::EmptyPattern(p.name().to_owned()));
     }
+    if let Some(why) = unread_by_librdkafka(&p.regex) {
+        return Err(ConfigError::InvalidPattern {
+            pattern: p.name().to_owned(),
+            regex: p.regex.clone(),
+            why: why.to_owned(),
+        });
+    }
     p.compile().map_err(|e| ConfigError::InvalidPattern {
         pattern: p.name().to_owned(),
         regex: p.regex.clone(),
         why: e.to_string(),
     })
+}
+
+/// Syntax Rust's `regex` reads but librdkafka's engine (which matches the subscription) does
+/// not: group flags and names (`(?i)`, `(?P<name>...)`; it reads `(?:`) and Unicode classes.
+fn unread_by_librdkafka(regex: &str) -> Option<&'static str> {
+    let flags = regex.match_indices("(?").any(|(i, _)| {
+        let after = &regex[i + 2..];
+        let escaped = regex[..i].chars().rev().take_while(|c| *c == '\\').count() % 2 == 1;
+        // `(?=` and `(?!` are look-around, which Rust's engine refuses with its own message.
+        !escaped && !after.starts_with([':', '=', '!'])
+    });
+    if flags {
+        return Some(
+            "librdkafka's regex engine, which matches the subscription, reads no group flags or \
+             names: use (?:...) for a group, and spell out both cases ([Tt]enant)",
+        );
+    }
+    if regex.contains("\\p") || regex.contains("\\P") {
+        return Some("librdkafka's regex engine reads no Unicode classes (\\p{...})");
+    }
+    None
 }
 
 /// Refuses a dead letter queue or forward topic that a pattern would consume again.
