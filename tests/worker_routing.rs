@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use activejob_karafka::consumer::{ConsumerGroupConfig, InitialOffset, TopicConfig};
+use activejob_karafka::consumer::{ConsumerGroupConfig, InitialOffset, PauseConfig, TopicConfig};
 use activejob_karafka::metrics::Metrics;
 use support::routing::{group_members, start_measured, start_recording};
 use support::*;
@@ -113,6 +113,55 @@ async fn per_topic_max_messages_bounds_each_turn() {
         let max = if *topic == a { 2 } else { 3 };
         assert!(*n <= max, "a turn of {n} jobs on {topic}: {turns:?}");
     }
+}
+
+/// A topic's own `pause` sets its retry back-off: its failing job is retried after its
+/// 600 ms (no exponential growth), while the same job on a topic with the group's pause
+/// (100 ms base, doubled: 200 ms) is retried sooner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_topic_pause_sets_the_retry_backoff() {
+    init_tracing();
+    let (slow, fast) = (unique("pz-slow"), unique("pz-fast"));
+    let (slow_dlq, fast_dlq) = (unique("pz-slow-dlq"), unique("pz-fast-dlq"));
+    let group = unique("pz-group");
+    for t in [&slow, &fast, &slow_dlq, &fast_dlq] {
+        create_topic(t, 1).await;
+    }
+    produce(&slow, vec![Out::job(7, 0)]).await;
+    produce(&fast, vec![Out::job(7, 0)]).await;
+    let pause = PauseConfig {
+        timeout: Duration::from_millis(600),
+        max_timeout: Duration::from_millis(600),
+        with_exponential_backoff: false,
+    };
+    let config = config(
+        &group,
+        &[
+            TopicConfig::new(&slow)
+                .pause(pause)
+                .dead_letter_queue(&slow_dlq, 1),
+            TopicConfig::new(&fast).dead_letter_queue(&fast_dlq, 1),
+        ],
+    )
+    .build()
+    .unwrap();
+    let (worker, runs) = start_recording(config, 0, &[7]);
+    wait_until(Duration::from_secs(40), "both retries", || {
+        runs.starts(&slow, 7).len() == 2 && runs.starts(&fast, 7).len() == 2
+    })
+    .await;
+    worker.stop().await;
+    let gap = |topic: &str| {
+        let s = runs.starts(topic, 7);
+        s[1] - s[0]
+    };
+    println!(
+        "retry after {:?} (own pause) and {:?} (group's)",
+        gap(&slow),
+        gap(&fast)
+    );
+    assert!(gap(&slow) >= Duration::from_millis(600), "{:?}", gap(&slow));
+    assert!(gap(&fast) < Duration::from_millis(600), "{:?}", gap(&fast));
 }
 
 /// `initial_offset = latest` skips what a topic held before the group first joined, while a

@@ -2,7 +2,7 @@
 //! worker, and the members of a consumer group as the broker lists them.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use activejob_karafka::consumer::{
     handler_fn, ShutdownHandle, Worker, WorkerConfig, WorkerError, WorkerHealth,
@@ -14,12 +14,13 @@ use rdkafka::ClientConfig;
 
 use super::{bootstrap, parse_job};
 
-/// One run: the message's topic, the job id, whether it succeeded.
+/// One run: the message's topic, the job id, whether it succeeded, when it started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicRun {
     pub topic: String,
     pub id: u64,
     pub ok: bool,
+    pub started: Instant,
 }
 
 /// Runs of every topic, in the order they started.
@@ -37,6 +38,15 @@ impl TopicRuns {
             .into_iter()
             .filter(|r| r.ok && r.topic == topic)
             .map(|r| r.id)
+            .collect()
+    }
+
+    /// When each run of job `id` on `topic` started.
+    pub fn starts(&self, topic: &str, id: u64) -> Vec<Instant> {
+        self.all()
+            .into_iter()
+            .filter(|r| r.topic == topic && r.id == id)
+            .map(|r| r.started)
             .collect()
     }
 
@@ -86,6 +96,7 @@ pub fn start_measured(
         let failing = failing.clone();
         async move {
             let id = parse_job(&m)?;
+            let started = Instant::now();
             if job_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(job_ms)).await;
             }
@@ -94,6 +105,7 @@ pub fn start_measured(
                 topic: m.topic.clone(),
                 id,
                 ok,
+                started,
             });
             if ok {
                 Ok(())
