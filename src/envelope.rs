@@ -11,7 +11,7 @@ use crate::json::{self, JsonStyle};
 use crate::options::DecodeOptions;
 use crate::rails_version::RailsVersion;
 use crate::ruby::time::{self, RubyTime};
-use crate::ruby::time_zone::{self, RailsZone};
+use crate::ruby::time_zone::{RailsZone, ZoneDatabase};
 use crate::write_rules;
 use chrono::Utc;
 use serde_json::{Map, Value as Json};
@@ -368,13 +368,14 @@ impl Job {
         // Rails 8.1 runs every job inside `Time.use_zone(job.timezone)`, arguments or not: an
         // unknown zone fails the job even when nothing needs it.
         let zone = job.timezone.as_deref().unwrap_or(&options.default_timezone);
-        check_zone(zone)?;
+        check_zone(zone, &options.time_zones)?;
         if let Some(raw) = fields.arguments {
             let zone = job.arguments_zone_name(options);
-            check_zone(zone)?;
+            check_zone(zone, &options.time_zones)?;
             let ctx = Ctx {
                 zone: Zone::Named(zone),
                 serializers: &options.serializers,
+                zones: &options.time_zones,
             };
             let root = JsonPath::root();
             let root = PathRef::At(&root);
@@ -389,7 +390,10 @@ impl Job {
     /// worker's own `Time.zone`.
     pub fn argument_zone(&self, options: &DecodeOptions) -> Result<RailsZone, DecodeError> {
         let name = self.arguments_zone_name(options);
-        time_zone::lookup(name).ok_or_else(|| invalid_timezone(name))
+        options
+            .time_zones
+            .lookup(name)
+            .ok_or_else(|| invalid_timezone(name))
     }
 
     fn arguments_zone_name<'a>(&'a self, options: &'a DecodeOptions) -> &'a str {
@@ -410,6 +414,7 @@ impl Job {
             let ctx = crate::arguments::DecodeContext {
                 zone: &zone,
                 serializers: &options.serializers,
+                zones: &options.time_zones,
             };
             crate::arguments::decode_argument(raw, &ctx, &JsonPath::key(ATTRIBUTES_KEY))
         }))
@@ -453,8 +458,19 @@ impl Job {
     }
 
     /// The payload as Rails `target` writes it (see [`crate::rails_version`]), or an error
-    /// naming what that version cannot read.
+    /// naming what that version cannot read. The `timezone` is checked against the process's
+    /// default tz database ([`ZoneDatabase::system`]).
     pub fn to_json_for(&self, target: RailsVersion) -> Result<Json, EncodeError> {
+        self.to_json_in(target, &ZoneDatabase::system())
+    }
+
+    /// [`Self::to_json_for`] with the application's tz database
+    /// ([`DecodeOptions::time_zones`]): a `timezone` it does not know is refused.
+    pub fn to_json_in(
+        &self,
+        target: RailsVersion,
+        zones: &ZoneDatabase,
+    ) -> Result<Json, EncodeError> {
         if self.continuation.is_some() && !target.reads_continuations() {
             return Err(EncodeError::not_readable_by(
                 &JsonPath::key("continuation"),
@@ -513,7 +529,7 @@ impl Job {
                 map.insert(k.clone(), v.clone());
             }
         }
-        write_rules::check_timezone(self.timezone.as_deref())?;
+        write_rules::check_timezone(self.timezone.as_deref(), zones)?;
         let payload = Json::Object(map);
         write_rules::check_nesting(&payload)?;
         Ok(payload)
@@ -521,10 +537,23 @@ impl Job {
 
     /// [`encode_for`](Self::encode_for) the application's `rails_version`, refusing also what
     /// the application's own settings make Rails refuse: a `locale` outside its
-    /// `available_locales`.
+    /// `available_locales`, a `timezone` its tz database does not know.
     pub fn encode_for_app(&self, app: &DecodeOptions) -> Result<Vec<u8>, EncodeError> {
         write_rules::check_locale(self.locale.as_deref(), app.available_locales.as_deref())?;
-        self.encode_for(app.rails_version)
+        self.encode_in(app.rails_version, &app.time_zones)
+    }
+
+    /// [`encode_for`](Self::encode_for) with the application's tz database
+    /// ([`DecodeOptions::time_zones`]) checking the `timezone`.
+    pub fn encode_in(
+        &self,
+        target: RailsVersion,
+        zones: &ZoneDatabase,
+    ) -> Result<Vec<u8>, EncodeError> {
+        Ok(json::write(
+            &self.to_json_in(target, zones)?,
+            JsonStyle::default(),
+        ))
     }
 
     /// The payload bytes as `ActiveSupport::JSON.encode(job.serialize)` writes them.
@@ -555,25 +584,28 @@ impl Job {
 }
 
 thread_local! {
-    /// The last zone name found to resolve: a worker reads job after job in the same zone.
-    static KNOWN_ZONE: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The last zone name found to resolve, with the database it resolved in: a worker reads
+    /// job after job in the same zone.
+    static KNOWN_ZONE: RefCell<Option<(u64, String)>> = const { RefCell::new(None) };
 }
 
 /// Refuses a zone name Rails does not know, as `argument_zone` would, without resolving a
-/// name this thread already resolved (the zone table and tz database do not change).
-fn check_zone(name: &str) -> Result<(), DecodeError> {
-    let known = |cache: &RefCell<Option<String>>| {
-        cache
-            .try_borrow()
-            .is_ok_and(|known| known.as_deref() == Some(name))
+/// name this thread already resolved in the same database (whose zone list does not change).
+fn check_zone(name: &str, zones: &ZoneDatabase) -> Result<(), DecodeError> {
+    let known = |cache: &RefCell<Option<(u64, String)>>| {
+        cache.try_borrow().is_ok_and(|known| {
+            known
+                .as_ref()
+                .is_some_and(|(db, known)| *db == zones.id() && known == name)
+        })
     };
     if KNOWN_ZONE.with(known) {
         return Ok(());
     }
-    time_zone::lookup(name).ok_or_else(|| invalid_timezone(name))?;
+    zones.lookup(name).ok_or_else(|| invalid_timezone(name))?;
     KNOWN_ZONE.with(|cache| {
         if let Ok(mut known) = cache.try_borrow_mut() {
-            *known = Some(name.to_owned());
+            *known = Some((zones.id(), name.to_owned()));
         }
     });
     Ok(())

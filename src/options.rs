@@ -8,6 +8,7 @@
 use crate::json::DEFAULT_MAX_PAYLOAD_BYTES;
 use crate::payload_format::PayloadFormat;
 use crate::rails_version::RailsVersion;
+use crate::ruby::time_zone::ZoneDatabase;
 use crate::serializers::SerializerRegistry;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -46,6 +47,10 @@ pub struct DecodeOptions {
     /// options writes for it ([`crate::rails_version`]), and, before 8.1, the zone a
     /// TimeWithZone without `time_zone` is read in (the worker's, not the job's).
     pub rails_version: RailsVersion,
+    /// The tz database zones are read and written with: the host's zoneinfo, as the Ruby
+    /// workers' TZInfo reads it (default [`ZoneDatabase::system`]; `zoneinfo_dir` in
+    /// `app.toml` names another directory). See [`crate::ruby::time_zone::database`].
+    pub time_zones: ZoneDatabase,
 }
 
 impl Default for DecodeOptions {
@@ -62,6 +67,7 @@ impl Default for DecodeOptions {
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             payload_format: None,
             rails_version: RailsVersion::default(),
+            time_zones: ZoneDatabase::system(),
         }
     }
 }
@@ -108,6 +114,8 @@ struct AppFile {
     job_attributes: HashMap<String, Vec<String>>,
     max_payload_bytes: Option<usize>,
     rails_version: Option<RailsVersion>,
+    /// A zoneinfo directory to read zones from instead of the host's.
+    zoneinfo_dir: Option<std::path::PathBuf>,
 }
 
 impl DecodeOptions {
@@ -152,6 +160,11 @@ impl DecodeOptions {
         }
         if let Some(version) = file.rails_version {
             options.rails_version = version;
+        }
+        if let Some(dir) = file.zoneinfo_dir {
+            // A directory the application names must hold zones: no silent fallback.
+            options.time_zones = ZoneDatabase::from_dir(&dir)
+                .map_err(|e| serde::de::Error::custom(format!("zoneinfo_dir: {e}")))?;
         }
         Ok(options)
     }

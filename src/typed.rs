@@ -11,8 +11,28 @@ use crate::envelope::{EnvelopeTime, Job};
 use crate::json::number;
 use crate::options::DecodeOptions;
 use crate::ruby::constant::{core_constant, CoreConstant};
+use crate::ruby::time_zone::{ZoneDatabase, ZoneSource};
 use crate::ruby::{float::float_to_s, time, time_zone, Numeric};
 use serde_json::{json, Map, Value as Json};
+
+/// Where a tz database comes from, for `decode --typed --verbose`: `{"source": "directory",
+/// "path": .., "version": ..}` or `{"source": "bundled", "version": ..}` (the fallback used
+/// when the host has no zoneinfo, whose offsets may differ from the Ruby workers').
+pub fn tz_database(zones: &ZoneDatabase) -> Json {
+    match zones.source() {
+        ZoneSource::Directory { path, version } => json!({
+            "source": "directory",
+            "path": path.display().to_string(),
+            "version": version,
+            "rule_horizon_year": zones.rule_horizon_year(),
+        }),
+        ZoneSource::Bundled { version } => json!({
+            "source": "bundled",
+            "version": version,
+            "rule_horizon_year": zones.rule_horizon_year(),
+        }),
+    }
+}
 
 /// The typed dump of a decoded job, keyed as `rails81_decoded.json` entries are.
 pub fn typed_dump(job: &Job, options: &DecodeOptions) -> Json {

@@ -16,7 +16,7 @@ use crate::error::{EncodeError, EncodeErrorKind, JsonPath};
 #[cfg(doc)]
 use crate::options::DecodeOptions;
 use crate::ruby::string::inspect_str;
-use crate::ruby::time_zone;
+use crate::ruby::time_zone::ZoneDatabase;
 use serde_json::Value as Json;
 
 /// Ruby's `JSON.parse` default `max_nesting`.
@@ -57,10 +57,10 @@ fn too_deep(value: &Json, level: usize, path: JsonPath) -> Option<JsonPath> {
     }
 }
 
-/// Refuses a `timezone` that Rails' `Time.find_zone!` does not know.
-pub fn check_timezone(timezone: Option<&str>) -> Result<(), EncodeError> {
+/// Refuses a `timezone` that Rails' `Time.find_zone!` does not know `zones` (the application's tz database).
+pub fn check_timezone(timezone: Option<&str>, zones: &ZoneDatabase) -> Result<(), EncodeError> {
     match timezone {
-        Some(name) if time_zone::lookup(name).is_none() => Err(EncodeError::refused(
+        Some(name) if zones.lookup(name).is_none() => Err(EncodeError::refused(
             &JsonPath::key("timezone"),
             EncodeErrorKind::TimeZone,
             format!("Invalid Timezone: {name} (neither a Rails zone name nor a tz identifier)"),
@@ -123,16 +123,17 @@ mod tests {
 
     #[test]
     fn timezone_must_be_a_zone() {
+        let zones = ZoneDatabase::system();
         for name in [
             "UTC",
             "Berlin",
             "Europe/Berlin",
             "Eastern Time (US & Canada)",
         ] {
-            assert_eq!(check_timezone(Some(name)), Ok(()), "{name}");
+            assert_eq!(check_timezone(Some(name), &zones), Ok(()), "{name}");
         }
-        assert_eq!(check_timezone(None), Ok(()));
-        let err = check_timezone(Some("Mars/Olympus")).expect_err("not a zone");
+        assert_eq!(check_timezone(None, &zones), Ok(()));
+        let err = check_timezone(Some("Mars/Olympus"), &zones).expect_err("not a zone");
         assert_eq!(err.kind, EncodeErrorKind::TimeZone);
         assert_eq!(err.path.as_str(), "timezone");
     }

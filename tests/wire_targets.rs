@@ -297,6 +297,7 @@ fn rails_main_attributes_are_read_and_written_back_in_place() {
     let ctx = activejob_karafka::arguments::DecodeContext {
         zone: &zone,
         serializers: &options.serializers,
+        zones: &options.time_zones,
     };
     assert_eq!(cursor.cursor_value(&ctx).unwrap(), Value::Date(started_on));
     assert_eq!(

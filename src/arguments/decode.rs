@@ -12,7 +12,7 @@ use super::value::{TimeWithZoneWire, Value};
 use crate::error::{DecodeError, DecodeErrorKind, JsonPath, PathRef};
 use crate::ruby::constant::{constant_path, ConstantPath};
 use crate::ruby::duration::Duration;
-use crate::ruby::time_zone::{self, RailsZone};
+use crate::ruby::time_zone::{RailsZone, ZoneDatabase};
 use crate::ruby::{bigdecimal, time, Numeric};
 use crate::serializers::{self, SerializerRegistry};
 use serde_json::Value as Json;
@@ -40,6 +40,9 @@ pub struct DecodeContext<'a> {
     pub zone: &'a RailsZone,
     /// The application's serializers and modules.
     pub serializers: &'a SerializerRegistry,
+    /// The tz database a TimeWithZone's `time_zone` is looked up in
+    /// ([`DecodeOptions::time_zones`](crate::DecodeOptions::time_zones)).
+    pub zones: &'a ZoneDatabase,
 }
 
 /// The zone a TimeWithZone without `time_zone` is read in, as the rules get it.
@@ -57,6 +60,7 @@ pub(crate) enum Zone<'a> {
 pub(crate) struct Ctx<'a> {
     pub(crate) zone: Zone<'a>,
     pub(crate) serializers: &'a SerializerRegistry,
+    pub(crate) zones: &'a ZoneDatabase,
 }
 
 impl<'a> From<&DecodeContext<'a>> for Ctx<'a> {
@@ -64,6 +68,7 @@ impl<'a> From<&DecodeContext<'a>> for Ctx<'a> {
         Ctx {
             zone: Zone::Resolved(ctx.zone),
             serializers: ctx.serializers,
+            zones: ctx.zones,
         }
     }
 }
@@ -72,7 +77,10 @@ impl Ctx<'_> {
     fn zone(&self) -> Result<RailsZone, DecodeError> {
         match self.zone {
             Zone::Resolved(zone) => Ok(zone.clone()),
-            Zone::Named(name) => time_zone::lookup(name).ok_or_else(|| invalid_timezone(name)),
+            Zone::Named(name) => self
+                .zones
+                .lookup(name)
+                .ok_or_else(|| invalid_timezone(name)),
         }
     }
 }
@@ -422,7 +430,7 @@ fn decode_time_with_zone<O: Object>(
             wire: TimeWithZoneWire::ValueOnly(text.into()),
         })),
         Kind::String(name) => {
-            let zone = time_zone::lookup(name.as_ref()).ok_or_else(|| {
+            let zone = ctx.zones.lookup(name.as_ref()).ok_or_else(|| {
                 obj.invalid("time_zone", name.as_ref(), "is not a known time zone")
             })?;
             Ok(Value::TimeWithZone(TimeWithZone {

@@ -182,6 +182,10 @@ pub struct DecodeArgs {
     /// [default: the worker's decode options].
     #[arg(long, value_name = "APP_TOML")]
     pub app: Option<PathBuf>,
+    /// Also show the tz database zones were read with: its directory (or "bundled") and tz
+    /// release (with --typed: a `tz_database` key).
+    #[arg(long)]
+    pub verbose: bool,
     /// The payload file; `-` or nothing reads standard input.
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,

@@ -9,7 +9,7 @@ use crate::record::{self, RecordOptions, Sink, StartAt};
 use crate::registry::Registry;
 use crate::replay::Replay;
 use crate::shadow::Shadow;
-use crate::typed::typed_dump;
+use crate::typed::{typed_dump, tz_database};
 use crate::Job;
 use std::io::Read;
 use std::process::ExitCode;
@@ -218,9 +218,16 @@ pub(super) fn decode(program: &str, worker_options: &DecodeOptions, args: &Decod
         Err(e) => return fail(program, EXIT_UNDECODABLE, &format!("{name}: {e}")),
     };
     if args.typed {
-        println!("{}", typed_dump(&job, &options));
+        let mut dump = typed_dump(&job, &options);
+        if let (true, Some(fields)) = (args.verbose, dump.as_object_mut()) {
+            fields.insert("tz_database".into(), tz_database(&options.time_zones));
+        }
+        println!("{dump}");
     } else {
         print_job(&job, &options);
+        if args.verbose {
+            println!("  tz database: {}", options.time_zones.source());
+        }
     }
     ExitCode::SUCCESS
 }

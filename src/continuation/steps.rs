@@ -458,6 +458,7 @@ impl Step {
         let ctx = crate::arguments::DecodeContext {
             zone: &zone,
             serializers: &serializers,
+            zones: &crate::ruby::time_zone::ZoneDatabase::system(),
         };
         let path = crate::error::JsonPath::key("cursor");
         let value = crate::arguments::decode_argument(self.cursor.clone(), &ctx, &path)

@@ -12,13 +12,19 @@
 //! TZInfo for an IANA zone of exactly that name: both are case-sensitive, and an unknown name
 //! gives `nil` (`Time.zone = "Nope"` raises "Invalid Timezone: Nope").
 //!
-//! Offsets come from chrono-tz's copy of the tz database. A worker's TZInfo data can differ
-//! before 1970 where the tz database merged zones: Debian's zoneinfo keeps the old local mean
-//! time of Europe/Amsterdam (+00:19:32 in 1850), chrono-tz has Europe/Brussels' (+00:17:30).
+//! Zones and their offsets come from a [`ZoneDatabase`]: the host's zoneinfo files, which is
+//! what TZInfo reads (see [`database`] for the rule, the fallback and TZInfo's 100-year rule
+//! horizon). A [`RailsZone`] keeps the zone data of the database it was looked up in, so a
+//! TimeWithZone is written with the offsets it was read with.
+
+pub mod database;
+
+pub use database::{ZoneDatabase, ZoneDatabaseError, ZoneSource};
 
 use super::time::{format_offset, local_9};
-use chrono::{DateTime, Offset, TimeZone, Utc};
-use chrono_tz::{OffsetName, Tz};
+use chrono::{DateTime, TimeDelta, Utc};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
 
 /// `ActiveSupport::TimeZone::MAPPING` of Rails 8.1: Rails zone name → IANA identifier, in
 /// Rails' order.
@@ -189,79 +195,137 @@ pub const MAPPING: &[(&str, &str)] = &[
 ];
 
 /// An `ActiveSupport::TimeZone`: the name it was looked up by and the IANA zone behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Two zones are equal when they have the same name and IANA identifier.
+#[derive(Clone)]
 pub struct RailsZone {
     name: String,
-    tz: Tz,
+    iana: String,
+    tz: TimeZone,
+    /// The first instant past the database's rule horizon: the offset just before it stays.
+    horizon: Timestamp,
+}
+
+impl PartialEq for RailsZone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.iana == other.iana
+    }
+}
+
+impl Eq for RailsZone {}
+
+impl std::hash::Hash for RailsZone {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.iana.hash(state);
+    }
+}
+
+impl std::fmt::Debug for RailsZone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RailsZone")
+            .field("name", &self.name)
+            .field("tzinfo", &self.iana)
+            .finish()
+    }
 }
 
 impl RailsZone {
-    /// `ActiveSupport::TimeZone#name`: the name as given to [`lookup`] ("Berlin",
-    /// "America/New_York", "UTC").
+    /// `ActiveSupport::TimeZone#name`: the name as given to [`ZoneDatabase::lookup`]
+    /// ("Berlin", "America/New_York", "UTC").
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// `TimeZone#tzinfo.name`: the IANA identifier ("Europe/Berlin"; "Etc/UTC" for "UTC").
     /// Identifiers that are links in the tz database ("Europe/Kiev") stay as written.
-    pub fn tzinfo_name(&self) -> &'static str {
-        self.tz.name()
+    pub fn tzinfo_name(&self) -> &str {
+        &self.iana
     }
 
-    /// The IANA zone.
-    pub fn tz(&self) -> Tz {
-        self.tz
+    /// The zone's data, as read from its database.
+    pub fn tz(&self) -> &TimeZone {
+        &self.tz
     }
 
     /// Rails' "UTC" zone, the default `config.time_zone`.
     pub fn utc() -> RailsZone {
         RailsZone {
             name: "UTC".to_owned(),
-            tz: Tz::Etc__UTC,
+            iana: "Etc/UTC".to_owned(),
+            tz: TimeZone::UTC,
+            horizon: Timestamp::MAX,
         }
+    }
+
+    /// The offset and abbreviation TZInfo gives at `instant`.
+    fn offset_at(&self, instant: DateTime<Utc>) -> (i32, bool) {
+        let at = timestamp(instant).min(self.horizon - jiff::SignedDuration::from_nanos(1));
+        let info = self.tz.to_offset_info(at);
+        let utc = matches!(info.abbreviation(), "UTC" | "UCT");
+        (info.offset().seconds(), utc)
     }
 }
 
-/// `ActiveSupport::TimeZone[name]`: a Rails zone name through [`MAPPING`], otherwise an IANA
-/// identifier; exact and case-sensitive as in Rails; `None` where Rails returns `nil`.
-///
-/// The IANA names come from chrono-tz's copy of the tz database. TZInfo on a Debian host also
-/// knows "Factory", which is not found here.
-pub fn lookup(name: &str) -> Option<RailsZone> {
-    let iana = MAPPING
-        .iter()
-        .find(|(rails, _)| *rails == name)
-        .map_or(name, |(_, iana)| iana);
-    let tz = iana.parse::<Tz>().ok()?;
-    Some(RailsZone {
-        name: name.to_owned(),
-        tz,
+/// The instant as a jiff timestamp, clamped to jiff's range (years -9999 to 9999), where zones
+/// have long had their first or last offset.
+fn timestamp(instant: DateTime<Utc>) -> Timestamp {
+    let nanos = i32::try_from(instant.timestamp_subsec_nanos()).unwrap_or(0);
+    Timestamp::new(instant.timestamp(), nanos).unwrap_or(if instant.timestamp() < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
     })
+}
+
+impl ZoneDatabase {
+    /// `ActiveSupport::TimeZone[name]`: a Rails zone name through [`MAPPING`], otherwise an
+    /// IANA identifier of this database; exact and case-sensitive as in Rails; `None` where
+    /// Rails returns `nil`.
+    pub fn lookup(&self, name: &str) -> Option<RailsZone> {
+        let iana = MAPPING
+            .iter()
+            .find(|(rails, _)| *rails == name)
+            .map_or(name, |(_, iana)| iana);
+        let tz = self.zone(iana)?;
+        Some(RailsZone {
+            name: name.to_owned(),
+            iana: iana.to_owned(),
+            tz,
+            horizon: self.horizon(),
+        })
+    }
+}
+
+/// [`ZoneDatabase::lookup`] in the process's default database ([`ZoneDatabase::system`]: the
+/// host's zoneinfo). Code that has the application's [`crate::DecodeOptions`] looks zones up in
+/// its [`time_zones`](crate::DecodeOptions::time_zones) instead.
+pub fn lookup(name: &str) -> Option<RailsZone> {
+    ZoneDatabase::system().lookup(name)
 }
 
 /// `TimeWithZone#utc_offset` at `instant`, in seconds (DST included, as TZInfo reports it).
 pub fn utc_offset_seconds(instant: DateTime<Utc>, zone: &RailsZone) -> i32 {
-    zone.tz
-        .offset_from_utc_datetime(&instant.naive_utc())
-        .fix()
-        .local_minus_utc()
+    zone.offset_at(instant).0
 }
 
 /// `TimeWithZone#utc?` at `instant`: the zone's abbreviation then is "UTC" or "UCT".
 pub fn is_utc(instant: DateTime<Utc>, zone: &RailsZone) -> bool {
-    let offset = zone.tz.offset_from_utc_datetime(&instant.naive_utc());
-    matches!(offset.abbreviation(), Some("UTC" | "UCT"))
+    zone.offset_at(instant).1
 }
 
 /// `TimeWithZone#iso8601(9)`: the local time in `zone` with nine fraction digits, then `Z`
 /// when [`is_utc`], else `±hh:mm` (an offset's seconds, as in pre-1900 local mean time, are
 /// shown in the local time but dropped from the printed offset, as Rails prints them).
 pub fn format_in_zone(instant: DateTime<Utc>, zone: &RailsZone) -> String {
-    if is_utc(instant, zone) {
+    let (offset, utc) = zone.offset_at(instant);
+    if utc {
         return format!("{}Z", local_9(&instant.naive_utc()));
     }
-    let local = instant.with_timezone(&zone.tz).naive_local();
-    let offset = utc_offset_seconds(instant, zone);
+    let utc_time = instant.naive_utc();
+    let local = utc_time
+        .checked_add_signed(TimeDelta::seconds(offset.into()))
+        .unwrap_or(utc_time);
     format!("{}{}", local_9(&local), format_offset(offset))
 }
 

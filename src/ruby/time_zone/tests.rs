@@ -182,3 +182,98 @@ fn matches_system_ruby_for_mapped_zones() {
         assert_eq!(ours, ruby, "{secs} in {iana}");
     }
 }
+
+/// A zoneinfo directory holding one zone file, `Asia/Tokyo`'s data under `name`.
+fn directory_with_tokyo_as(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "ajk-zoneinfo-{}-{}",
+        std::process::id(),
+        name.replace('/', "-")
+    ));
+    let file = dir.join(name);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let tokyo = ZoneDatabase::system().zone("Asia/Tokyo").unwrap();
+    let data =
+        std::fs::read(std::path::Path::new("/usr/share/zoneinfo").join(tokyo.iana_name().unwrap()))
+            .unwrap();
+    std::fs::write(&file, data).unwrap();
+    std::fs::write(dir.join("tzdata.zi"), "# version 2031x\n").unwrap();
+    dir
+}
+
+#[test]
+fn zones_come_from_the_database_they_are_looked_up_in() {
+    // Property: a database of another directory answers with that directory's data (here a
+    // "New York" that keeps Tokyo's offsets), knows only its own zones, and says its version.
+    let dir = directory_with_tokyo_as("America/New_York");
+    let db = ZoneDatabase::from_dir(&dir).unwrap();
+    assert_eq!(db.source().version(), Some("2031x"));
+    assert_eq!(db.names().collect::<Vec<_>>(), ["America/New_York"]);
+    let zone = db.lookup("Eastern Time (US & Canada)").unwrap();
+    assert_eq!(
+        format_in_zone(at("2024-07-01T00:00:00Z"), &zone),
+        "2024-07-01T09:00:00.000000000+09:00"
+    );
+    assert_eq!(db.lookup("Berlin"), None);
+    assert_eq!(db.lookup("america/new_york"), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn offsets_stop_at_tzinfos_rule_horizon() {
+    // Property: as TZInfo, rule transitions stop after the horizon year, and the offset of the
+    // last one stays (New York keeps EST in July after it).
+    let db = ZoneDatabase::system().with_rule_horizon_year(2126);
+    let ny = db.lookup("America/New_York").unwrap();
+    let july = |year: i32| at(&format!("{year}-07-01T12:00:00Z"));
+    assert_eq!(utc_offset_seconds(july(2126), &ny), -4 * 3600);
+    assert_eq!(utc_offset_seconds(july(2127), &ny), -5 * 3600);
+    assert_eq!(utc_offset_seconds(july(9000), &ny), -5 * 3600);
+    let later = ZoneDatabase::system().with_rule_horizon_year(2300);
+    let ny = later.lookup("America/New_York").unwrap();
+    assert_eq!(utc_offset_seconds(july(2127), &ny), -4 * 3600);
+    // Sydney's last transition of a year starts its summer: that offset stays.
+    let sydney = db.lookup("Australia/Sydney").unwrap();
+    assert_eq!(utc_offset_seconds(july(2200), &sydney), 11 * 3600);
+}
+
+#[test]
+fn app_toml_names_the_zoneinfo_directory_for_reading_and_writing() {
+    // Property: with `zoneinfo_dir`, a payload's TimeWithZone is read with that directory's
+    // offsets and a job whose `timezone` it does not know is refused when written; a directory
+    // without zones is an error, not a silent fallback.
+    use crate::envelope::Job;
+    use crate::options::DecodeOptions;
+    let dir = directory_with_tokyo_as("America/New_York");
+    let app = DecodeOptions::from_toml_str(&format!("zoneinfo_dir = {:?}", dir)).unwrap();
+    let payload =
+        br#"{"job_class":"EchoJob","job_id":"j","queue_name":"q","timezone":"America/New_York",
+        "arguments":[{"_aj_serialized":"ActiveJob::Serializers::TimeWithZoneSerializer",
+        "value":"2024-07-01T00:00:00.000000000Z","time_zone":"America/New_York"}]}"#;
+    let mut job = Job::decode_with(payload, &app).unwrap();
+    let Some(crate::arguments::Value::TimeWithZone(twz)) = job.arguments.first() else {
+        panic!("{:?}", job.arguments)
+    };
+    assert_eq!(
+        format_in_zone(twz.instant, &twz.zone),
+        "2024-07-01T09:00:00.000000000+09:00"
+    );
+    let written = String::from_utf8(job.encode_for_app(&app).unwrap()).unwrap();
+    assert!(
+        written.contains("2024-07-01T09:00:00.000000000+09:00"),
+        "{written}"
+    );
+    job.timezone = Some("Berlin".into());
+    let err = job
+        .encode_for_app(&app)
+        .expect_err("Berlin is not in the directory");
+    assert_eq!(err.path.as_str(), "timezone");
+    assert!(
+        job.encode_for(crate::RailsVersion::LATEST).is_ok(),
+        "the host's database knows Berlin"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let err = DecodeOptions::from_toml_str(&format!("zoneinfo_dir = {:?}", dir))
+        .expect_err("no such directory");
+    assert!(err.to_string().contains("zoneinfo_dir"), "{err}");
+}
