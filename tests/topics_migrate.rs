@@ -66,8 +66,8 @@ fn creates(changes: &[TopicChange]) -> Vec<&str> {
 }
 
 // A fresh cluster: the job topic, its DLQ and the Scheduled Messages topics are created with
-// the declared partitions and configs (Karafka Pro's compaction for the proxy topics); a second
-// run finds nothing to do.
+// the declared partitions and configs (Karafka Pro's compaction for the proxy topics), a topic
+// pattern is noted and skipped; a second run finds nothing to do.
 #[tokio::test]
 async fn migrate_creates_then_changes_nothing() {
     let jobs = unique("tm-jobs");
@@ -86,6 +86,8 @@ replication_factor = 1
 partitions = 2
 [scheduled_messages]
 topics = ["{schedules}"]
+[patterns.tenants]
+regex = "{jobs}_tenant_.*$"
 "#
     ));
     let topics = Topics::new(&c);
@@ -100,6 +102,12 @@ topics = ["{schedules}"]
     expected.sort();
     assert_eq!(creates(&plan.changes), expected);
     assert_eq!(partitions(&jobs), 0, "plan must not create anything");
+    assert_eq!(
+        plan.notes,
+        [PlanNote::Pattern {
+            pattern: format!("{jobs}_tenant_.*$")
+        }]
+    );
 
     let done = topics.migrate().await.expect("migrate");
     assert_eq!(creates(&done.applied), expected);

@@ -76,7 +76,11 @@ impl Topics {
         Topics {
             config: config.clone(),
             declared: declared_topics(config),
-            patterns: Vec::new(),
+            patterns: config
+                .routes()
+                .iter()
+                .flat_map(|group| group.patterns.iter().map(|p| p.regex.clone()))
+                .collect(),
             timeout: Duration::from_secs(10),
         }
     }
@@ -90,6 +94,12 @@ impl Topics {
     /// The topics it manages, in configuration order.
     pub fn declared(&self) -> &[DeclaredTopic] {
         &self.declared
+    }
+
+    /// The regexes of the configuration's topic patterns, which it notes and skips: their
+    /// matches are whatever topics exist.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
     }
 
     /// What [`migrate`](Self::migrate) would change. Reads the cluster only.

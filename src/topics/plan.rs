@@ -368,9 +368,16 @@ fn config_changes(
         .collect()
 }
 
-/// The closing line when nothing changes: "in sync" only when nothing was left alone either.
+/// The closing line when nothing changes: "in sync" only when no difference was left alone
+/// (a pattern or an inactive topic is not one).
 pub(super) fn nothing_to_do(notes: &[PlanNote]) -> &'static str {
-    if notes.is_empty() {
+    let differs = notes.iter().any(|n| {
+        matches!(
+            n,
+            PlanNote::ShrinkRefused { .. } | PlanNote::ReplicationFactorDiffers { .. }
+        )
+    });
+    if !differs {
         "No changes needed: every declared topic is in sync.\n"
     } else {
         "No changes to apply; the differences above are left alone.\n"

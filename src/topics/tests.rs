@@ -259,6 +259,16 @@ fn declared_topics_walk_every_consumer_group_and_patterns_targets() {
         ]
     );
     assert_eq!(declared[2].declaration.partitions, Some(3));
+    // The pattern itself is only noted by the plan.
+    let topics = Topics::new(&c);
+    assert_eq!(topics.patterns(), ["tenant_.*_jobs$"]);
+    let p = plan(topics.declared(), &BTreeMap::new(), topics.patterns());
+    assert!(p.notes.contains(&PlanNote::Pattern {
+        pattern: "tenant_.*_jobs$".into()
+    }));
+    assert!(p.render().contains(
+        "  ! pattern \"tenant_.*_jobs$\": topics matching a pattern are not created or changed here\n"
+    ));
     let e = WorkerConfig::from_toml_str(
         "bootstrap_servers = 'x'\n[patterns.p]\nregex = 'a'\n[patterns.p.config]\npartitions = 1\n",
     )
