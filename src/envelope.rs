@@ -518,7 +518,10 @@ impl Job {
             if let Some(attributes) = self.extra.get(ATTRIBUTES_KEY) {
                 map.insert(ATTRIBUTES_KEY.into(), attributes.clone());
             }
-            map.insert("continuation".into(), continuation.to_json());
+            map.insert(
+                "continuation".into(),
+                continuation.to_json_for(target, zones)?,
+            );
             map.insert(
                 "resumptions".into(),
                 int(Some(self.resumptions.unwrap_or(0))),

@@ -17,6 +17,13 @@
 //! | Range | refused | `RangeSerializer` | same | same | same | same |
 //! | composite GlobalID id | refused | refused | written | written | written | written |
 //! | continuation | refused | refused | refused | refused | refused | written |
+//! | cursor | - | - | - | - | - | raw JSON (`as_json`) |
+//!
+//! Rails main (the future 8.2; `rails_version = "8.2"` or `"main"`) writes what 8.1 writes, except
+//! a continuation's cursor, which goes through `ActiveJob::Arguments` (a Date cursor is a
+//! `DateSerializer` object, a Symbol a `SymbolSerializer` one, a Hash carries `_aj_symbol_keys`;
+//! see [`crate::continuation`]). It is not the default: 8.1 reads a raw cursor as main reads it,
+//! but main's serialized cursor is a Hash of markers to 8.1.
 //!
 //! The reading side follows the same version: a TimeWithZone written without `time_zone` is put
 //! in the worker's `Time.zone` before 8.1 (arguments are deserialized outside the job's
@@ -43,20 +50,23 @@ pub enum RailsVersion {
     /// Rails 8.1, the default.
     #[default]
     V8_1,
+    /// Rails main, unreleased (8.2): `"8.2"` or `"main"`.
+    V8_2,
 }
 
 /// Every series, oldest first.
-pub const ALL_RAILS_VERSIONS: [RailsVersion; 6] = [
+pub const ALL_RAILS_VERSIONS: [RailsVersion; 7] = [
     RailsVersion::V6_1,
     RailsVersion::V7_0,
     RailsVersion::V7_1,
     RailsVersion::V7_2,
     RailsVersion::V8_0,
     RailsVersion::V8_1,
+    RailsVersion::V8_2,
 ];
 
 impl RailsVersion {
-    /// The newest series this crate knows.
+    /// The newest released series this crate knows (the default target).
     pub const LATEST: RailsVersion = RailsVersion::V8_1;
 
     /// `"6.1"`, `"7.0"`, ...
@@ -68,6 +78,7 @@ impl RailsVersion {
             RailsVersion::V7_2 => "7.2",
             RailsVersion::V8_0 => "8.0",
             RailsVersion::V8_1 => "8.1",
+            RailsVersion::V8_2 => "8.2",
         }
     }
 
@@ -109,6 +120,12 @@ impl RailsVersion {
         self >= RailsVersion::V8_1
     }
 
+    /// Whether a continuation's cursor is written through `ActiveJob::Arguments` (Rails main);
+    /// before, as raw JSON.
+    pub fn writes_cursor_as_argument(self) -> bool {
+        self >= RailsVersion::V8_2
+    }
+
     /// Whether arguments are deserialized inside the job's `Time.use_zone(timezone)` (8.1's
     /// `ExecutionState`); before, in the worker's own `Time.zone`.
     pub fn reads_arguments_in_job_zone(self) -> bool {
@@ -124,7 +141,9 @@ impl fmt::Display for RailsVersion {
 
 /// A `rails_version` that names no series this crate writes for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown Rails version {given:?}: expected one of 6.1, 7.0, 7.1, 7.2, 8.0, 8.1")]
+#[error(
+    "unknown Rails version {given:?}: expected one of 6.1, 7.0, 7.1, 7.2, 8.0, 8.1, 8.2 (main)"
+)]
 pub struct UnknownRailsVersion {
     /// The text given.
     pub given: String,
@@ -133,9 +152,13 @@ pub struct UnknownRailsVersion {
 impl FromStr for RailsVersion {
     type Err = UnknownRailsVersion;
 
-    /// `"6.1"`, or a full release (`"6.1.7.10"`, `"7.0.10"`) of a known series.
+    /// `"6.1"`, or a full release (`"6.1.7.10"`, `"7.0.10"`) of a known series; `"main"` is
+    /// 8.2.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let trimmed = text.trim();
+        if trimmed == "main" {
+            return Ok(RailsVersion::V8_2);
+        }
         let mut parts = trimmed.split('.');
         let series = match (parts.next(), parts.next()) {
             (Some(major), Some(minor)) => format!("{major}.{minor}"),
@@ -167,7 +190,9 @@ mod tests {
         assert_eq!("6.1".parse(), Ok(RailsVersion::V6_1));
         assert_eq!("7.0.10".parse(), Ok(RailsVersion::V7_0));
         assert_eq!(" 8.1.3.1 ".parse(), Ok(RailsVersion::V8_1));
-        for bad in ["6.0", "8.2", "6", "", "7.1.x", "7.1.", "v7.1"] {
+        assert_eq!("8.2".parse(), Ok(RailsVersion::V8_2));
+        assert_eq!("main".parse(), Ok(RailsVersion::V8_2));
+        for bad in ["6.0", "8.3", "6", "", "7.1.x", "7.1.", "v7.1", "Main"] {
             assert!(bad.parse::<RailsVersion>().is_err(), "{bad:?}");
         }
         assert_eq!(RailsVersion::default(), RailsVersion::LATEST);

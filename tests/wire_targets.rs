@@ -369,3 +369,112 @@ async fn rails_main_cursors_read_as_the_arguments_they_are() {
     }
     assert_eq!(read, 3, "every cursor was handed to the step");
 }
+
+/// Property: a cursor a Rust step sets is written, in the resumed payload, as each target writes it: through
+/// `ActiveJob::Arguments` for Rails main (a Hash with `_aj_symbol_keys`, a main-form Date cursor kept as its
+/// `DateSerializer` object), raw JSON for 8.1, unchanged from before; Rust reads both back as the same cursor,
+/// with main's `attributes` key kept in main's place.
+#[tokio::test]
+async fn cursors_set_in_rust_are_written_as_each_target_writes_them() {
+    use activejob_karafka::consumer::SignalSwitch;
+    use activejob_karafka::continuation::{resumed_job, ContinuableOptions, Steps};
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Page {
+        page: i64,
+        token: String,
+    }
+    let main_job = Job::decode_with(
+        RAILS_MAIN_PAYLOAD.as_bytes(),
+        &app_options(RailsVersion::V8_2),
+    )
+    .unwrap();
+    let (switch, signals) = SignalSwitch::new();
+    let mut steps = Steps::new(main_job.continuation.clone().unwrap(), signals);
+    steps.step("validate", async |_| Ok(())).await.unwrap();
+    let interrupted = steps
+        .step_from("walk", 0, async |step| {
+            switch.stop();
+            step.set(Page {
+                page: 3,
+                token: "abc".into(),
+            })?;
+            Ok(())
+        })
+        .await;
+    assert!(
+        matches!(
+            interrupted,
+            Err(activejob_karafka::continuation::StepError::Interrupted(_))
+        ),
+        "the stop interrupts the step at set: {interrupted:?}"
+    );
+    let outcome = steps.outcome();
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap();
+    let resumed = resumed_job(
+        &main_job,
+        &outcome,
+        "stopping",
+        &ContinuableOptions::default(),
+        now,
+    );
+
+    let main = written(&resumed, RailsVersion::V8_2);
+    assert_eq!(
+        main["continuation"]["current"],
+        json!(["walk", {"page": 3, "token": "abc", "_aj_symbol_keys": []}])
+    );
+    let keys: Vec<&str> = main
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let at = keys
+        .iter()
+        .position(|k| *k == "attributes")
+        .expect("attributes kept");
+    assert_eq!(
+        keys[at + 1],
+        "continuation",
+        "attributes written before continuation"
+    );
+    let rails81 = written(&resumed, RailsVersion::V8_1);
+    assert_eq!(
+        rails81["continuation"]["current"],
+        json!(["walk", {"page": 3, "token": "abc"}])
+    );
+    assert_eq!(
+        resumed.encode_for(RailsVersion::V8_1).unwrap(),
+        resumed.encode().unwrap(),
+        "8.1 is the default and writes as before"
+    );
+
+    for (version, payload) in [(RailsVersion::V8_2, main), (RailsVersion::V8_1, rails81)] {
+        let options = app_options(version);
+        let back = Job::decode_with(payload.to_string().as_bytes(), &options).unwrap();
+        let (_switch, signals) = SignalSwitch::new();
+        let mut steps = Steps::new(back.continuation.clone().unwrap(), signals);
+        steps.step("validate", async |_| Ok(())).await.unwrap();
+        steps
+            .step_from("walk", 0, async |step| {
+                assert_eq!(
+                    step.cursor::<Page>()?,
+                    Page {
+                        page: 3,
+                        token: "abc".into()
+                    },
+                    "{version}"
+                );
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(back.attributes(&options).is_some(), "{version}");
+    }
+
+    // A cursor read in main's form and not moved is written back as main wrote it.
+    assert_eq!(
+        String::from_utf8(main_job.encode_for(RailsVersion::V8_2).unwrap()).unwrap(),
+        RAILS_MAIN_PAYLOAD
+    );
+}

@@ -21,8 +21,10 @@ pub fn resumptions_during_run(job: &Job) -> i64 {
 /// As Rails' `resume_job` + `retry_job(**resume_options)`: `executions` counts this run,
 /// `resumptions` is the count during this run, `exception_executions[reason] += 1`,
 /// `enqueued_at` is now and `scheduled_at` is now + the resume wait; the job id stays.
-/// `reason` is the interruption message, or for an error after advancing the error's message
-/// (Rails main's key; 8.1 writes a Ruby-specific `{exception: ...}` text instead).
+/// `reason` is the interruption message, or for an error after advancing the error's message,
+/// for every target that reads continuations: Rails main and 8-1-stable after 8.1.3.1 count
+/// `resume_job(e)` under `e.to_s`; 8.1.0 to 8.1.3.1 used the text of `{exception: e}`, a key
+/// nothing reads back (it only counts), which depends on the Ruby version's `Hash#inspect`.
 pub fn resumed_job(
     job: &Job,
     outcome: &StepsOutcome,
