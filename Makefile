@@ -30,7 +30,7 @@ kafka-down: ## stop the local broker and delete its data
 demo: ## run the worker example against a fresh broker
 	$(KAFKA) with -- cargo run --release --example worker
 
-bench-decode: ## decode rate, Rust vs Ruby ActiveJob on the same payloads; last line decode_ratio=
+bench-decode: ## decode rate, Rust vs Ruby ActiveJob on the same payloads; typed_decode_ratio=, last line decode_ratio=
 	@set -euo pipefail; \
 	dirs="fixtures/6.1 fixtures/7.1 fixtures/8.1"; seconds="$${BENCH_SECONDS:-3}"; \
 	bin=$$(cargo build --release --example bench_decode --message-format=json-render-diagnostics \
@@ -44,7 +44,7 @@ bench-decode: ## decode rate, Rust vs Ruby ActiveJob on the same payloads; last 
 	cat "$$ruby_out"; \
 	sed -n 's/^bench_decode: skipped \([^:]*\):.*/  left out on both sides (Ruby cannot read it): \1/p' "$$ruby_err"; \
 	skips=$$(sed -n 's/^bench_decode: skipped \([^:]*\):.*/--skip \1/p' "$$ruby_err"); \
-	echo "== Rust: Job::decode_with, one thread, $$seconds s"; \
+	echo "== Rust: JobView + typed arguments, and Job::decode_with, one thread, $$seconds s"; \
 	rust_out=$$("$$bin" --seconds "$$seconds" --app fixtures/app.toml $$skips $$dirs); \
 	echo "$$rust_out"; \
 	ruby_rate=$$(sed -n 's/^ruby_decode_per_sec=//p' "$$ruby_out"); \
@@ -54,6 +54,8 @@ bench-decode: ## decode rate, Rust vs Ruby ActiveJob on the same payloads; last 
 	awk -v syntax="$$syntax_rate" -v tree="$$tree_rate" -v ruby="$$ruby_rate" 'BEGIN { \
 	  printf "for scale: serde_json checking the syntax alone = %.1fx Ruby\n", syntax / ruby; \
 	  printf "for scale: sonic-rs building a generic JSON tree, no Rails rule = %.1fx Ruby\n", tree / ruby }'; \
+	typed_rate=$$(sed -n 's/^rust_typed_decode_per_sec=//p' <<<"$$rust_out"); \
+	awk -v ours="$$typed_rate" -v ruby="$$ruby_rate" 'BEGIN { printf "typed_decode_ratio=%.1f\n", ours / ruby }'; \
 	awk -v ours="$$rust_rate" -v ruby="$$ruby_rate" 'BEGIN { printf "decode_ratio=%.1f\n", ours / ruby }'
 
 bench-e2e: ## end-to-end worker throughput

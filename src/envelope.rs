@@ -85,6 +85,17 @@ impl EnvelopeTime {
             .to_string()
     }
 
+    /// The time `text` (the value of `key`) stands for.
+    pub(crate) fn from_text(text: &str, key: &str) -> Result<Option<EnvelopeTime>, DecodeError> {
+        // What Rails 7.1+ writes (nine digits, `Z`) is what `to_wire` writes back: no copy.
+        if text.len() == 30 {
+            if let Some(time) = time::parse_plain_utc(text) {
+                return Ok(Some(EnvelopeTime { time, source: None }));
+            }
+        }
+        EnvelopeTime::parse(text, key)
+    }
+
     /// Any other text Ruby's `Time.iso8601` reads, kept as written.
     fn parse(text: &str, key: &str) -> Result<Option<EnvelopeTime>, DecodeError> {
         match time::parse_xmlschema(text) {
@@ -102,14 +113,7 @@ impl EnvelopeTime {
     fn decode<N: Node>(raw: N, key: &str) -> Result<Option<EnvelopeTime>, DecodeError> {
         match raw.into_kind() {
             Kind::Null => Ok(None),
-            // What Rails 7.1+ writes (nine digits, `Z`) is what `to_wire` writes back: no copy.
-            Kind::String(text) if text.as_ref().len() == 30 => {
-                match time::parse_plain_utc(text.as_ref()) {
-                    Some(time) => Ok(Some(EnvelopeTime { time, source: None })),
-                    None => EnvelopeTime::parse(text.as_ref(), key),
-                }
-            }
-            Kind::String(text) => EnvelopeTime::parse(text.as_ref(), key),
+            Kind::String(text) => EnvelopeTime::from_text(text.as_ref(), key),
             // Rails 7.1+ raises TypeError for the pre-7.1 epoch-float form.
             other => Err(DecodeError::shape(
                 &JsonPath::key(key),
@@ -594,7 +598,7 @@ thread_local! {
 
 /// Refuses a zone name Rails does not know, as `argument_zone` would, without resolving a
 /// name this thread already resolved in the same database (whose zone list does not change).
-fn check_zone(name: &str, zones: &ZoneDatabase) -> Result<(), DecodeError> {
+pub(crate) fn check_zone(name: &str, zones: &ZoneDatabase) -> Result<(), DecodeError> {
     let known = |cache: &RefCell<Option<(u64, String)>>| {
         cache.try_borrow().is_ok_and(|known| {
             known

@@ -7,6 +7,9 @@ use std::fmt;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JsonPath(String);
 
+/// The root path, for paths that must outlive any caller.
+pub(crate) static ROOT_PATH: JsonPath = JsonPath(String::new());
+
 impl JsonPath {
     /// The document root (prints as `$`).
     pub fn root() -> Self {

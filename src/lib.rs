@@ -50,6 +50,7 @@ pub mod serializers;
 pub mod shadow;
 pub mod topics;
 pub mod typed;
+pub mod view;
 pub mod web_ui;
 pub mod write_rules;
 

@@ -183,12 +183,20 @@ impl DecodeOptions {
         job_class: &str,
         keys: &serde_json::Map<String, serde_json::Value>,
     ) -> bool {
+        let continuation_keys =
+            keys.contains_key("continuation") || keys.contains_key("resumptions");
+        self.is_continuable_with(job_class, continuation_keys)
+    }
+
+    /// [`is_continuable`](Self::is_continuable) for a payload that has (or has not) a
+    /// `continuation` or `resumptions` key.
+    pub(crate) fn is_continuable_with(&self, job_class: &str, continuation_keys: bool) -> bool {
         if !self.rails_version.reads_continuations() {
             return false;
         }
         match &self.continuable_jobs {
             Some(known) => known.contains(job_class),
-            None => keys.contains_key("continuation") || keys.contains_key("resumptions"),
+            None => continuation_keys,
         }
     }
 }

@@ -56,6 +56,17 @@ pub fn from_value<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, Argumen
     T::deserialize(ValueDeserializer { value, path }).map_err(|e| with_path(e, path))
 }
 
+/// A deserializer over one decoded value, handing it over exactly as [`from_values`] hands over
+/// each argument (errors name no path).
+pub(crate) fn value_deserializer(
+    value: &Value,
+) -> impl de::Deserializer<'_, Error = ArgumentError> {
+    ValueDeserializer {
+        value,
+        path: PathRef::At(&crate::error::ROOT_PATH),
+    }
+}
+
 /// Errors raised by serde itself (missing field, unknown variant) have no path yet: give them the
 /// path of the value being deserialized when they surfaced.
 fn with_path(mut err: ArgumentError, path: PathRef<'_>) -> ArgumentError {

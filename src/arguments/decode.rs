@@ -17,11 +17,11 @@ use crate::ruby::{bigdecimal, time, Numeric};
 use crate::serializers::{self, SerializerRegistry};
 use serde_json::Value as Json;
 
-const GLOBALID_KEY: &str = "_aj_globalid";
+pub(crate) const GLOBALID_KEY: &str = "_aj_globalid";
 pub(crate) const SERIALIZED_KEY: &str = "_aj_serialized";
-const SYMBOL_KEYS_KEY: &str = "_aj_symbol_keys";
-const RUBY2_KEYWORDS_KEY: &str = "_aj_ruby2_keywords";
-const INDIFFERENT_KEY: &str = "_aj_hash_with_indifferent_access";
+pub(crate) const SYMBOL_KEYS_KEY: &str = "_aj_symbol_keys";
+pub(crate) const RUBY2_KEYWORDS_KEY: &str = "_aj_ruby2_keywords";
+pub(crate) const INDIFFERENT_KEY: &str = "_aj_hash_with_indifferent_access";
 
 /// The keys Rails refuses in an argument Hash because it uses them as markers.
 pub(crate) const RESERVED_KEYS: [&str; 5] = [
@@ -124,6 +124,13 @@ pub(crate) fn decode_argument_list<N: Node>(
             format!("expected an array, found {}", other.type_name()),
         )),
     }
+}
+
+/// Decodes one serialized argument from either kind of [`Node`] (errors name paths from the
+/// root).
+pub(crate) fn decode_argument_node<N: Node>(raw: N, ctx: &Ctx<'_>) -> Result<Value, DecodeError> {
+    let root = JsonPath::root();
+    decode_node(raw.into_kind(), ctx, PathRef::At(&root))
 }
 
 fn decode_items<N: Node>(

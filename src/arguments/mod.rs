@@ -10,14 +10,19 @@ mod de;
 mod decode;
 mod encode;
 mod global_id;
+pub(crate) mod lexer;
 pub(crate) mod node;
 pub(crate) mod range_order;
 pub(crate) mod tape;
 mod value;
 
+pub(crate) use de::value_deserializer;
 pub use de::{from_value, from_values, ArgumentError};
 pub use decode::{decode_argument, decode_arguments, DecodeContext};
-pub(crate) use decode::{decode_argument_list, invalid_timezone, Ctx, Zone};
+pub(crate) use decode::{decode_argument_list, decode_argument_node, invalid_timezone, Ctx, Zone};
+pub(crate) use decode::{
+    GLOBALID_KEY, INDIFFERENT_KEY, RUBY2_KEYWORDS_KEY, SERIALIZED_KEY, SYMBOL_KEYS_KEY,
+};
 pub use encode::{encode_argument, encode_argument_for, encode_arguments, encode_arguments_for};
 pub use global_id::{GlobalId, ModelId};
 pub use value::{

@@ -13,6 +13,7 @@
 //! serde_json does, and such payloads go through `serde_json::Deserializer` as
 //! `serde_json::from_str` would.
 
+pub(crate) use super::lexer::NUMBER_TOKEN;
 use super::node::{Kind, Node, Num, Object};
 use crate::ruby::Integer;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -21,10 +22,6 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
-
-/// The key serde_json's `arbitrary_precision` mode uses to hand a number's text to a visitor (a
-/// one-entry map). `serde_json::Value` reads an object whose first key is this text the same way.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// An object with a key that occurs more than once.
 const DUPLICATE_KEYS: u8 = 1;

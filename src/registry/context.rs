@@ -2,26 +2,75 @@
 
 use crate::consumer::{InboundMessage, PartitionSignals};
 use crate::envelope::{EnvelopeTime, Job};
+use crate::error::DecodeError;
+use crate::options::DecodeOptions;
+use crate::view::{Envelope, Kept};
 use serde_json::{Map, Value as Json};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What a handler returns: any error fails the job (it is retried, then dead-lettered).
 pub type HandlerResult = anyhow::Result<()>;
 
 /// Everything about the running job besides its arguments.
+///
+/// The envelope's fields are read where they are in the payload; the owned [`Job`] is decoded
+/// only when asked for ([`job`](Self::job)).
 #[derive(Debug, Clone)]
 pub struct JobContext {
-    job: Arc<Job>,
+    job: Arc<JobSource>,
     message: Arc<InboundMessage>,
     signals: PartitionSignals,
     shadow: bool,
+}
+
+/// The job of a context: decoded, or read in place and decoded on first use.
+#[derive(Debug)]
+// It lives in one `Arc` per job: boxing the envelope would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum JobSource {
+    Decoded(Arc<Job>),
+    InPlace(InPlace),
+}
+
+/// A job whose envelope was read in place from the message payload.
+#[derive(Debug)]
+struct InPlace {
+    /// Where the job's JSON starts in the payload.
+    at: usize,
+    envelope: Envelope,
+    options: Arc<DecodeOptions>,
+    decoded: OnceLock<Arc<Job>>,
 }
 
 impl JobContext {
     /// A context for `job` read from `message`.
     pub fn new(job: Arc<Job>, message: Arc<InboundMessage>, signals: PartitionSignals) -> Self {
         JobContext {
-            job,
+            job: Arc::new(JobSource::Decoded(job)),
+            message,
+            signals,
+            shadow: false,
+        }
+    }
+
+    /// A context for the job of `message` as a [`JobView`](crate::view::JobView) kept it.
+    pub(super) fn kept(
+        kept: Kept,
+        message: Arc<InboundMessage>,
+        options: Arc<DecodeOptions>,
+        signals: PartitionSignals,
+    ) -> Self {
+        let source = match kept {
+            Kept::Owned(job) => JobSource::Decoded(job),
+            Kept::InPlace { at, envelope } => JobSource::InPlace(InPlace {
+                at,
+                envelope,
+                options,
+                decoded: OnceLock::new(),
+            }),
+        };
+        JobContext {
+            job: Arc::new(source),
             message,
             signals,
             shadow: false,
@@ -43,45 +92,111 @@ impl JobContext {
         self.shadow
     }
 
-    /// The whole decoded job.
+    /// The whole decoded job, with every argument a [`Value`](crate::arguments::Value):
+    /// decoded from the payload on first use when the handler got its arguments read in place.
+    ///
+    /// # Panics
+    ///
+    /// If the payload cannot be decoded the owned way although its arguments were read in
+    /// place. The two readings agree on every payload (a tested property), so this is a bug;
+    /// the worker turns a handler's panic into a failed job.
     pub fn job(&self) -> &Job {
-        &self.job
+        match self.decoded_job() {
+            Ok(job) => job,
+            Err(e) => panic!("the job was read in place but its owned decoding failed: {e}"),
+        }
+    }
+
+    /// The owned job, decoded on first use.
+    fn decoded_job(&self) -> Result<&Arc<Job>, DecodeError> {
+        let in_place = match &*self.job {
+            JobSource::Decoded(job) => return Ok(job),
+            JobSource::InPlace(in_place) => in_place,
+        };
+        if let Some(job) = in_place.decoded.get() {
+            return Ok(job);
+        }
+        let payload = self.message.payload.as_deref().unwrap_or_default();
+        let job = Job::decode_with(payload, &in_place.options)?;
+        Ok(in_place.decoded.get_or_init(|| Arc::new(job)))
+    }
+
+    /// The owned job, shared, decoded on first use.
+    pub(super) fn shared_job(&self) -> Result<Arc<Job>, DecodeError> {
+        self.decoded_job().map(Arc::clone)
+    }
+
+    /// The text of an envelope field read in place.
+    fn field<'a>(&'a self, in_place: &'a InPlace, text: &'a crate::view::Text) -> &'a str {
+        let payload = self.message.payload.as_deref().unwrap_or_default();
+        text.of_bytes(payload.get(in_place.at..).unwrap_or_default())
     }
 
     /// The job's UUID (constant across retries).
     pub fn job_id(&self) -> Option<&str> {
-        self.job.job_id.as_deref()
+        match &*self.job {
+            JobSource::InPlace(in_place) => in_place
+                .envelope
+                .job_id
+                .as_ref()
+                .map(|s| self.field(in_place, s)),
+            JobSource::Decoded(job) => job.job_id.as_deref(),
+        }
     }
 
     /// How many times Ruby ran the job before this payload was written.
     pub fn executions(&self) -> i64 {
-        self.job.executions.unwrap_or(0)
+        match &*self.job {
+            JobSource::InPlace(in_place) => in_place.envelope.executions,
+            JobSource::Decoded(job) => job.executions,
+        }
+        .unwrap_or(0)
     }
 
     /// When the payload was written.
     pub fn enqueued_at(&self) -> Option<&EnvelopeTime> {
-        self.job.enqueued_at.as_ref()
+        match &*self.job {
+            JobSource::InPlace(in_place) => in_place.envelope.enqueued_at.as_ref(),
+            JobSource::Decoded(job) => job.enqueued_at.as_ref(),
+        }
     }
 
     /// When the job was meant to run (Karafka runs it when consumed).
     pub fn scheduled_at(&self) -> Option<&EnvelopeTime> {
-        self.job.scheduled_at.as_ref()
+        match &*self.job {
+            JobSource::InPlace(in_place) => in_place.envelope.scheduled_at.as_ref(),
+            JobSource::Decoded(job) => job.scheduled_at.as_ref(),
+        }
     }
 
     /// The job's locale (`I18n.locale` at enqueue).
     pub fn locale(&self) -> Option<&str> {
-        self.job.locale.as_deref()
+        match &*self.job {
+            JobSource::InPlace(in_place) => in_place
+                .envelope
+                .locale
+                .as_ref()
+                .map(|s| self.field(in_place, s)),
+            JobSource::Decoded(job) => job.locale.as_deref(),
+        }
     }
 
     /// The job's time zone name (`Time.zone.name` at enqueue).
     pub fn timezone(&self) -> Option<&str> {
-        self.job.timezone.as_deref()
+        match &*self.job {
+            JobSource::InPlace(in_place) => in_place
+                .envelope
+                .timezone
+                .as_ref()
+                .map(|s| self.field(in_place, s)),
+            JobSource::Decoded(job) => job.timezone.as_deref(),
+        }
     }
 
     /// Karafka's persisted CurrentAttributes: the `cattr_0`, `cattr_1`, ... objects in order.
     pub fn current_attributes(&self) -> Vec<&Map<String, Json>> {
         (0..)
-            .map_while(|i| self.job.extra.get(&format!("cattr_{i}")))
+            .map_while(|i| self.job().extra.get(&format!("cattr_{i}")))
             .filter_map(Json::as_object)
             .collect()
     }

@@ -2,11 +2,11 @@
 
 use super::context::{HandlerResult, JobContext};
 use super::settle::Settle;
-use crate::arguments::from_values;
 use crate::consumer::JobFailure;
 use crate::continuation::{resume_limit_error, resumed_job, ContinuableOptions, StepError, Steps};
 use crate::envelope::Job;
 use crate::payload_format::PayloadFormat;
+use crate::view::{ArgumentsError, JobView};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -51,17 +51,25 @@ pub(super) type Run = Result<BoxFuture<'static, Result<(), JobFailure>>, JobFail
 
 /// A job handler, its argument type erased.
 pub(super) trait ErasedHandler: Send + Sync {
-    /// Starts a run of `job`; an error the handler returns goes through `settle`.
-    fn call(&self, job: Arc<Job>, ctx: JobContext, env: &RunEnv, settle: Settle) -> Run;
+    /// Starts a run of the job in `view`; an error the handler returns goes through `settle`.
+    fn call(&self, view: &JobView<'_>, ctx: JobContext, env: &RunEnv, settle: Settle) -> Run;
 }
 
-fn decode_args<A: DeserializeOwned>(job: &Job) -> Result<A, JobFailure> {
-    from_values::<A>(&job.arguments).map_err(|e| {
-        JobFailure::Undecodable(format!(
+/// The handler's arguments, read from the payload in place.
+fn decode_args<A: DeserializeOwned>(view: &JobView<'_>) -> Result<A, JobFailure> {
+    view.arguments::<A>().map_err(|e| match e {
+        ArgumentsError::Fit(e) => JobFailure::Undecodable(format!(
             "arguments do not fit the {} handler: {e}",
-            job.job_class
-        ))
+            view.job_class()
+        )),
+        e => JobFailure::Undecodable(e.to_string()),
     })
+}
+
+/// The owned job, for what needs it (policies, continuations).
+fn owned_job(ctx: &JobContext) -> Result<Arc<Job>, JobFailure> {
+    ctx.shared_job()
+        .map_err(|e| JobFailure::Undecodable(e.to_string()))
 }
 
 pub(super) struct TypedHandler<F, A> {
@@ -75,13 +83,14 @@ where
     A: DeserializeOwned + Send + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
 {
-    fn call(&self, job: Arc<Job>, ctx: JobContext, _env: &RunEnv, settle: Settle) -> Run {
-        let args = decode_args::<A>(&job)?;
+    fn call(&self, view: &JobView<'_>, ctx: JobContext, _env: &RunEnv, settle: Settle) -> Run {
+        let args = decode_args::<A>(view)?;
+        let held = ctx.clone();
         let run = (self.f)(args, ctx);
         Ok(async move {
             match run.await {
                 Ok(()) => Ok(()),
-                Err(error) => settle.error(&job, error).await,
+                Err(error) => settle.error(&*owned_job(&held)?, error).await,
             }
         }
         .boxed())
@@ -100,8 +109,9 @@ where
     A: DeserializeOwned + Send + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
 {
-    fn call(&self, job: Arc<Job>, ctx: JobContext, env: &RunEnv, settle: Settle) -> Run {
-        let args = decode_args::<A>(&job)?;
+    fn call(&self, view: &JobView<'_>, ctx: JobContext, env: &RunEnv, settle: Settle) -> Run {
+        let args = decode_args::<A>(view)?;
+        let job = owned_job(&ctx)?;
         let continuation = job.continuation.clone().unwrap_or_default();
         let steps = Steps::new(continuation, ctx.signals().clone());
         let key = ctx.key().map(<[u8]>::to_vec);

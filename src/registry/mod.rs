@@ -28,9 +28,9 @@ pub use policy::{Attempts, ErrorKind, JobPolicies, RetryOn, Wait};
 
 use crate::consumer::{InboundMessage, JobFailure, MessageHandler, PartitionSignals};
 use crate::continuation::{ContinuableOptions, Steps};
-use crate::envelope::Job;
 use crate::options::DecodeOptions;
 use crate::payload_format::{job_json_in, PayloadFormat};
+use crate::view::JobView;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use handler::{ContinuableHandler, ErasedHandler, Run, RunEnv, TypedHandler};
@@ -307,35 +307,46 @@ impl Registry {
 
     /// The run of a message's job, or why it cannot start (undecodable, no handler, arguments
     /// that do not fit).
+    ///
+    /// The envelope is read in place and a typed handler's arguments straight from the
+    /// payload ([`crate::view`]); the failures, and their order, are those of decoding the
+    /// owned [`Job`](crate::Job) first.
     fn start(&self, message: Arc<InboundMessage>, signals: PartitionSignals) -> Run {
-        let job = Arc::new(self.decode(&message)?);
-        let handler = self
-            .handlers
-            .get(&job.job_class)
-            .map(Arc::clone)
-            .ok_or_else(|| self.unknown_job_class(job.job_class.clone()))?;
-        let ctx = JobContext::new(Arc::clone(&job), message, signals).with_shadow(self.env.shadow);
-        let settle = Settle::new(
-            self.policies.get(&job.job_class).cloned(),
-            self.env
-                .retry_requeue
-                .clone()
-                .or_else(|| self.env.requeue.clone()),
-            ctx.key(),
-        );
-        handler.call(job, ctx, &self.env, settle)
+        let payload = message.payload.as_deref().ok_or(JobFailure::Tombstone)?;
+        let view = JobView::decode_with(payload, &self.options)
+            .map_err(|e| self.decode_failure(e, payload))?;
+        let Some(handler) = self.handlers.get(view.job_class()).map(Arc::clone) else {
+            // An argument Rails cannot read fails the job before its missing handler does.
+            view.to_job().map_err(|e| self.decode_failure(e, payload))?;
+            return Err(self.unknown_job_class(view.job_class().to_owned()));
+        };
+        let policies = self.policies.get(view.job_class()).cloned();
+        let ctx = JobContext::kept(
+            view.kept(),
+            Arc::clone(&message),
+            Arc::clone(&self.options),
+            signals,
+        )
+        .with_shadow(self.env.shadow);
+        let requeue = self
+            .env
+            .retry_requeue
+            .clone()
+            .or_else(|| self.env.requeue.clone());
+        let settle = Settle::new(policies, requeue, ctx.key());
+        handler.call(&view, ctx, &self.env, settle)
     }
 
-    fn decode(&self, message: &InboundMessage) -> Result<Job, JobFailure> {
-        let payload = message.payload.as_deref().ok_or(JobFailure::Tombstone)?;
-        Job::decode_with(payload, &self.options).map_err(|e| match e.kind {
+    /// The failure of a payload that does not decode.
+    fn decode_failure(&self, e: crate::DecodeError, payload: &[u8]) -> JobFailure {
+        match e.kind {
             // The same failure as a class without a handler: it names the class.
             crate::DecodeErrorKind::UnknownJobClass => match self.job_class_of(payload) {
                 Some(job_class) => self.unknown_job_class(job_class),
                 None => JobFailure::UnknownJobClass(e.message),
             },
             _ => JobFailure::Undecodable(e.to_string()),
-        })
+        }
     }
 
     /// The `job_class` string of a payload, read on its own (for the error of a class the

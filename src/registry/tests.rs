@@ -1,5 +1,6 @@
 use super::names::check_ruby_class_name;
 use super::*;
+use crate::envelope::Job;
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 

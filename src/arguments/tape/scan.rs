@@ -8,7 +8,9 @@
 //! errors. So this scan never refuses a payload and never accepts one serde_json refuses.
 
 use super::{ObjectKeys, Tape, Tok, NUMBER_TOKEN};
+use crate::arguments::lexer::{Lexer, Number};
 use std::borrow::Cow;
+use std::ops::{Deref, DerefMut};
 
 /// Deeper documents are left to serde_json, whose recursion limit is 128.
 const MAX_DEPTH: u32 = 100;
@@ -43,9 +45,7 @@ fn scan_whole<'de, T>(
     read: impl FnOnce(&mut Scanner<'de, '_>) -> Option<T>,
 ) -> Option<T> {
     let mut scanner = Scanner {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
+        lex: Lexer::new(text),
         tape,
     };
     let read = read(&mut scanner)?;
@@ -61,44 +61,27 @@ pub(crate) struct KeyedRoot<'de, const N: usize> {
     pub(crate) others: Vec<(&'de str, u32)>,
 }
 
+/// The lexer's cursor, and the tape it scans onto.
 struct Scanner<'de, 't> {
-    text: &'de str,
-    bytes: &'de [u8],
-    at: usize,
+    lex: Lexer<'de>,
     tape: &'t mut Tape<'de>,
 }
 
+impl<'de> Deref for Scanner<'de, '_> {
+    type Target = Lexer<'de>;
+
+    fn deref(&self) -> &Lexer<'de> {
+        &self.lex
+    }
+}
+
+impl DerefMut for Scanner<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.lex
+    }
+}
+
 impl<'de> Scanner<'de, '_> {
-    #[inline]
-    fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
-            self.at += 1;
-        }
-    }
-
-    /// The next byte that is not whitespace, not consumed.
-    #[inline]
-    fn peek(&mut self) -> Option<u8> {
-        self.skip_whitespace();
-        self.bytes.get(self.at).copied()
-    }
-
-    #[inline]
-    fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.peek()? == byte).then(|| self.at += 1)
-    }
-
-    /// After an element: `true` past a comma, `false` past `close`, `None` at anything else.
-    #[inline]
-    fn separator(&mut self, close: u8) -> Option<bool> {
-        let byte = self.peek()?;
-        if byte != b',' && byte != close {
-            return None;
-        }
-        self.at += 1;
-        Some(byte == b',')
-    }
-
     fn value(&mut self, depth: u32) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
@@ -122,144 +105,15 @@ impl<'de> Scanner<'de, '_> {
     }
 
     fn literal(&mut self, word: &str, tok: Tok<'de>) -> Option<Tok<'de>> {
-        self.bytes[self.at..].starts_with(word.as_bytes()).then(|| {
-            self.at += word.len();
-            tok
-        })
+        self.lex.literal(word).map(|()| tok)
     }
 
-    /// A string: borrowed from the payload, or unescaped when it has escapes.
-    #[inline]
-    fn string(&mut self) -> Option<Cow<'de, str>> {
-        let start = self.at + 1;
-        let end = start + closing_quote(&self.bytes[start..])?;
-        if self.bytes[end] == b'"' {
-            self.at = end + 1;
-            // Quotes are ASCII, so both ends are character boundaries of the (valid UTF-8) text.
-            return self.text.get(start..end).map(Cow::Borrowed);
-        }
-        let mut out = String::from(self.text.get(start..end)?);
-        self.at = end;
-        loop {
-            match self.bytes.get(self.at)? {
-                b'"' => break,
-                b'\\' => {
-                    self.at += 1;
-                    self.escape(&mut out)?;
-                }
-                _ => {
-                    let from = self.at;
-                    self.at += closing_quote(&self.bytes[from..])?;
-                    out.push_str(self.text.get(from..self.at)?);
-                }
-            }
-        }
-        self.at += 1;
-        Some(Cow::Owned(out))
-    }
-
-    /// One escape after its backslash, as serde_json reads it; `None` for those it refuses
-    /// (unknown escapes, surrogates without their pair).
-    fn escape(&mut self, out: &mut String) -> Option<()> {
-        let byte = *self.bytes.get(self.at)?;
-        self.at += 1;
-        let plain = match byte {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => self.unicode()?,
-            _ => return None,
-        };
-        out.push(plain);
-        Some(())
-    }
-
-    /// The character of a `\uXXXX` escape (and of the low surrogate that must follow a high
-    /// one).
-    fn unicode(&mut self) -> Option<char> {
-        let first = self.hex4()?;
-        match first {
-            0xD800..=0xDBFF => {
-                if !self.bytes[self.at..].starts_with(b"\\u") {
-                    return None;
-                }
-                self.at += 2;
-                let second = self.hex4()?;
-                if !(0xDC00..=0xDFFF).contains(&second) {
-                    return None;
-                }
-                char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
-            }
-            0xDC00..=0xDFFF => None,
-            _ => char::from_u32(first),
-        }
-    }
-
-    fn hex4(&mut self) -> Option<u32> {
-        let digits = self.bytes.get(self.at..self.at + 4)?;
-        self.at += 4;
-        digits
-            .iter()
-            .try_fold(0_u32, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
-    }
-
-    /// A number literal as the JSON grammar has it: an integer that fits an `i64` as such,
-    /// anything else (fraction, exponent, `-0`, big integers) as the text serde_json's
-    /// `arbitrary_precision` hands over (the literal, with its exponent written `e±`).
+    /// A number literal, its text kept on the tape unless it is an `i64`.
     fn number(&mut self) -> Option<Tok<'de>> {
-        let start = self.at;
-        if self.bytes[self.at] == b'-' {
-            self.at += 1;
-        }
-        match self.bytes.get(self.at)? {
-            b'0' => self.at += 1,
-            b'1'..=b'9' => self.digits(),
-            _ => return None,
-        }
-        let mut integer = true;
-        if self.bytes.get(self.at) == Some(&b'.') {
-            self.at += 1;
-            self.required_digits()?;
-            integer = false;
-        }
-        let mantissa = &self.text[start..self.at];
-        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
-            self.at += 1;
-            // serde_json writes the exponent as `e`, always signed: `1E2` is `1e+2`.
-            let sign = match self.bytes.get(self.at) {
-                Some(b'-') => "-",
-                Some(b'+') => "+",
-                _ => "",
-            };
-            self.at += sign.len();
-            let digits_start = self.at;
-            self.required_digits()?;
-            let digits = &self.text[digits_start..self.at];
-            let sign = if sign.is_empty() { "+" } else { sign };
-            let text = format!("{mantissa}e{sign}{digits}");
-            return Some(Tok::Number(self.tape.own(text)));
-        }
-        match mantissa.parse::<i64>() {
-            Ok(value) if integer && mantissa != "-0" => Some(Tok::Int(value)),
-            _ => Some(Tok::Number(self.tape.own(mantissa.to_owned()))),
-        }
-    }
-
-    fn digits(&mut self) {
-        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
-            self.at += 1;
-        }
-    }
-
-    fn required_digits(&mut self) -> Option<()> {
-        let start = self.at;
-        self.digits();
-        (self.at > start).then_some(())
+        Some(match self.lex.number()? {
+            Number::Int(value) => Tok::Int(value),
+            Number::Text(text) => Tok::Number(self.tape.own(text.into_owned())),
+        })
     }
 
     fn array(&mut self, depth: u32) -> Option<()> {
@@ -386,124 +240,5 @@ impl<'de> Scanner<'de, '_> {
         };
         let seen = keys.contains(&key) || others.iter().any(|(other, _)| *other == key);
         (!seen && key != NUMBER_TOKEN).then_some(key)
-    }
-}
-
-/// The index of the first `"` or `\\` in `bytes` (the end of a string, or an escape in it), or
-/// `None` when a control character or the end of the text comes first.
-#[inline(always)]
-fn closing_quote(bytes: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    #[cfg(target_arch = "x86_64")]
-    while let Some(chunk) = bytes.get(at..at + 16) {
-        let flagged = sse2::needs_a_look(chunk);
-        if flagged != 0 {
-            at += flagged.trailing_zeros() as usize;
-            return (bytes[at] >= 0x20).then_some(at);
-        }
-        at += 16;
-    }
-    // Eight bytes at a time: the lowest flagged byte is the first that needs a look.
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        let flagged = needs_a_look(word);
-        if flagged != 0 {
-            at += (flagged.trailing_zeros() / 8) as usize;
-            return (bytes[at] >= 0x20).then_some(at);
-        }
-        at += 8;
-    }
-    while let Some(&b) = bytes.get(at) {
-        if b == b'"' || b == b'\\' {
-            return Some(at);
-        }
-        if b < 0x20 {
-            return None;
-        }
-        at += 1;
-    }
-    None
-}
-
-/// Sixteen bytes at a time with SSE2, which every x86-64 processor has.
-#[cfg(target_arch = "x86_64")]
-mod sse2 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
-    };
-
-    /// One bit per byte of `chunk` (16 bytes) that is `"`, `\\` or below 0x20.
-    #[inline]
-    pub(super) fn needs_a_look(chunk: &[u8]) -> u32 {
-        assert_eq!(chunk.len(), 16);
-        // SAFETY: SSE2 is part of the x86-64 baseline, and the unaligned load reads the 16
-        // bytes of `chunk`, checked above.
-        unsafe {
-            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
-            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-            // Unsigned `v < 0x20` is `max(v, 0x1f) == 0x1f`.
-            let limit = _mm_set1_epi8(0x1f);
-            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
-        }
-    }
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `word` that is `"`, `\\` or below 0x20 (bits above the lowest
-/// one may be spurious, the lowest is exact).
-#[inline]
-fn needs_a_look(word: u64) -> u64 {
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
-    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    quote | backslash | control
-}
-
-#[cfg(test)]
-mod tests {
-    use super::closing_quote;
-
-    /// What `closing_quote` must find, one byte at a time.
-    fn naive(bytes: &[u8]) -> Option<usize> {
-        let at = bytes
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        (bytes[at] >= 0x20).then_some(at)
-    }
-
-    #[test]
-    fn finds_the_first_byte_that_needs_a_look_at_every_position() {
-        let specials = [b'"', b'\\', 0x00, 0x1f, b'\n'];
-        let near_misses = [b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xe9, 0xff];
-        for len in 0..40 {
-            let plain = vec![b'a'; len];
-            assert_eq!(closing_quote(&plain), naive(&plain), "plain of {len}");
-            for at in 0..len {
-                for &byte in specials.iter().chain(&near_misses) {
-                    let mut bytes = plain.clone();
-                    bytes[at] = byte;
-                    assert_eq!(
-                        closing_quote(&bytes),
-                        naive(&bytes),
-                        "{byte:#x} at {at} of {len}"
-                    );
-                    // A second special later must not hide the first one.
-                    if at + 1 < len {
-                        bytes[len - 1] = b'"';
-                        assert_eq!(
-                            closing_quote(&bytes),
-                            naive(&bytes),
-                            "{byte:#x} at {at}, quote last, of {len}"
-                        );
-                    }
-                }
-            }
-        }
     }
 }

@@ -1,0 +1,328 @@
+//! The lexical pieces of JSON as serde_json reads it (whitespace, strings with their escapes,
+//! number literals), over payload text, shared by the tape [scan](super::tape) and the typed
+//! [view](crate::view). Each piece gives `None` where serde_json would refuse the text or where
+//! its exact reading is left to serde_json (lone surrogates), never a different reading.
+
+use std::borrow::Cow;
+
+/// The key serde_json's `arbitrary_precision` mode uses to hand a number's text to a visitor (a
+/// one-entry map). `serde_json::Value` reads an object whose first key is this text the same way.
+pub(crate) const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// A number literal: an integer that fits an `i64`, or the text serde_json's
+/// `arbitrary_precision` mode hands over for any other (fraction, exponent written `e±`, `-0`,
+/// big integers).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Number<'de> {
+    Int(i64),
+    Text(Cow<'de, str>),
+}
+
+/// A cursor over JSON text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lexer<'de> {
+    pub(crate) text: &'de str,
+    pub(crate) bytes: &'de [u8],
+    pub(crate) at: usize,
+}
+
+impl<'de> Lexer<'de> {
+    /// A cursor at the start of `text`.
+    pub(crate) fn new(text: &'de str) -> Lexer<'de> {
+        Lexer {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, not consumed.
+    #[inline]
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        self.bytes.get(self.at).copied()
+    }
+
+    #[inline]
+    pub(crate) fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// After an element: `true` past a comma, `false` past `close`, `None` at anything else.
+    #[inline]
+    pub(crate) fn separator(&mut self, close: u8) -> Option<bool> {
+        let byte = self.peek()?;
+        if byte != b',' && byte != close {
+            return None;
+        }
+        self.at += 1;
+        Some(byte == b',')
+    }
+
+    /// Consumes `word` (`true`, `false`, `null`) at the cursor.
+    #[inline]
+    pub(crate) fn literal(&mut self, word: &str) -> Option<()> {
+        self.bytes[self.at..].starts_with(word.as_bytes()).then(|| {
+            self.at += word.len();
+        })
+    }
+
+    /// A string: borrowed from the payload, or unescaped when it has escapes.
+    #[inline]
+    pub(crate) fn string(&mut self) -> Option<Cow<'de, str>> {
+        let start = self.at + 1;
+        let end = start + closing_quote(&self.bytes[start..])?;
+        if self.bytes[end] == b'"' {
+            self.at = end + 1;
+            // Quotes are ASCII, so both ends are character boundaries of the (valid UTF-8) text.
+            return self.text.get(start..end).map(Cow::Borrowed);
+        }
+        let mut out = String::from(self.text.get(start..end)?);
+        self.at = end;
+        loop {
+            match self.bytes.get(self.at)? {
+                b'"' => break,
+                b'\\' => {
+                    self.at += 1;
+                    self.escape(&mut out)?;
+                }
+                _ => {
+                    let from = self.at;
+                    self.at += closing_quote(&self.bytes[from..])?;
+                    out.push_str(self.text.get(from..self.at)?);
+                }
+            }
+        }
+        self.at += 1;
+        Some(Cow::Owned(out))
+    }
+
+    /// One escape after its backslash, as serde_json reads it; `None` for those it refuses
+    /// (unknown escapes, surrogates without their pair).
+    pub(crate) fn escape(&mut self, out: &mut String) -> Option<()> {
+        let byte = *self.bytes.get(self.at)?;
+        self.at += 1;
+        let plain = match byte {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => self.unicode()?,
+            _ => return None,
+        };
+        out.push(plain);
+        Some(())
+    }
+
+    /// The character of a `\uXXXX` escape (and of the low surrogate that must follow a high
+    /// one).
+    pub(crate) fn unicode(&mut self) -> Option<char> {
+        let first = self.hex4()?;
+        match first {
+            0xD800..=0xDBFF => {
+                if !self.bytes[self.at..].starts_with(b"\\u") {
+                    return None;
+                }
+                self.at += 2;
+                let second = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&second) {
+                    return None;
+                }
+                char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+            }
+            0xDC00..=0xDFFF => None,
+            _ => char::from_u32(first),
+        }
+    }
+
+    pub(crate) fn hex4(&mut self) -> Option<u32> {
+        let digits = self.bytes.get(self.at..self.at + 4)?;
+        self.at += 4;
+        digits
+            .iter()
+            .try_fold(0_u32, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
+    }
+
+    /// A number literal as the JSON grammar has it: an integer that fits an `i64` as such,
+    /// anything else (fraction, exponent, `-0`, big integers) as the text serde_json's
+    /// `arbitrary_precision` hands over (the literal, with its exponent written `e±`).
+    pub(crate) fn number(&mut self) -> Option<Number<'de>> {
+        let start = self.at;
+        if self.bytes[self.at] == b'-' {
+            self.at += 1;
+        }
+        match self.bytes.get(self.at)? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        let mut integer = true;
+        if self.bytes.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            self.required_digits()?;
+            integer = false;
+        }
+        let mantissa = &self.text[start..self.at];
+        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
+            self.at += 1;
+            // serde_json writes the exponent as `e`, always signed: `1E2` is `1e+2`.
+            let sign = match self.bytes.get(self.at) {
+                Some(b'-') => "-",
+                Some(b'+') => "+",
+                _ => "",
+            };
+            self.at += sign.len();
+            let digits_start = self.at;
+            self.required_digits()?;
+            let digits = &self.text[digits_start..self.at];
+            let sign = if sign.is_empty() { "+" } else { sign };
+            let text = format!("{mantissa}e{sign}{digits}");
+            return Some(Number::Text(Cow::Owned(text)));
+        }
+        match mantissa.parse::<i64>() {
+            Ok(value) if integer && mantissa != "-0" => Some(Number::Int(value)),
+            _ => Some(Number::Text(Cow::Borrowed(mantissa))),
+        }
+    }
+
+    pub(crate) fn digits(&mut self) {
+        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+    }
+
+    pub(crate) fn required_digits(&mut self) -> Option<()> {
+        let start = self.at;
+        self.digits();
+        (self.at > start).then_some(())
+    }
+}
+
+/// `None` when a control character or the end of the text comes first.
+#[inline(always)]
+pub(crate) fn closing_quote(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(chunk) = bytes.get(at..at + 16) {
+        let flagged = sse2::needs_a_look(chunk);
+        if flagged != 0 {
+            at += flagged.trailing_zeros() as usize;
+            return (bytes[at] >= 0x20).then_some(at);
+        }
+        at += 16;
+    }
+    // Eight bytes at a time: the lowest flagged byte is the first that needs a look.
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        let flagged = needs_a_look(word);
+        if flagged != 0 {
+            at += (flagged.trailing_zeros() / 8) as usize;
+            return (bytes[at] >= 0x20).then_some(at);
+        }
+        at += 8;
+    }
+    while let Some(&b) = bytes.get(at) {
+        if b == b'"' || b == b'\\' {
+            return Some(at);
+        }
+        if b < 0x20 {
+            return None;
+        }
+        at += 1;
+    }
+    None
+}
+
+/// Sixteen bytes at a time with SSE2, which every x86-64 processor has.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// One bit per byte of `chunk` (16 bytes) that is `"`, `\\` or below 0x20.
+    #[inline]
+    pub(super) fn needs_a_look(chunk: &[u8]) -> u32 {
+        assert_eq!(chunk.len(), 16);
+        // SAFETY: SSE2 is part of the x86-64 baseline, and the unaligned load reads the 16
+        // bytes of `chunk`, checked above.
+        unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            // Unsigned `v < 0x20` is `max(v, 0x1f) == 0x1f`.
+            let limit = _mm_set1_epi8(0x1f);
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+        }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that is `"`, `\\` or below 0x20 (bits above the lowest
+/// one may be spurious, the lowest is exact).
+#[inline]
+fn needs_a_look(word: u64) -> u64 {
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quote | backslash | control
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closing_quote;
+
+    /// What `closing_quote` must find, one byte at a time.
+    fn naive(bytes: &[u8]) -> Option<usize> {
+        let at = bytes
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        (bytes[at] >= 0x20).then_some(at)
+    }
+
+    #[test]
+    fn finds_the_first_byte_that_needs_a_look_at_every_position() {
+        let specials = [b'"', b'\\', 0x00, 0x1f, b'\n'];
+        let near_misses = [b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xe9, 0xff];
+        for len in 0..40 {
+            let plain = vec![b'a'; len];
+            assert_eq!(closing_quote(&plain), naive(&plain), "plain of {len}");
+            for at in 0..len {
+                for &byte in specials.iter().chain(&near_misses) {
+                    let mut bytes = plain.clone();
+                    bytes[at] = byte;
+                    assert_eq!(
+                        closing_quote(&bytes),
+                        naive(&bytes),
+                        "{byte:#x} at {at} of {len}"
+                    );
+                    // A second special later must not hide the first one.
+                    if at + 1 < len {
+                        bytes[len - 1] = b'"';
+                        assert_eq!(
+                            closing_quote(&bytes),
+                            naive(&bytes),
+                            "{byte:#x} at {at}, quote last, of {len}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

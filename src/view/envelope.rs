@@ -1,0 +1,332 @@
+//! The envelope read in place: where each top-level value is in the job's JSON, with the checks
+//! Rails 8.1's `deserialize` makes on it, and nothing owned but the two times.
+//!
+//! [`read`] gives `None` for anything it does not take exactly as [`Job::decode_with`] does (an
+//! error, a key written with escapes, a repeated key, a continuable job, a number that is not a
+//! plain `i64`); the caller then decodes the owned way, which decides and words the error.
+//!
+//! [`Job::decode_with`]: crate::Job::decode_with
+
+use super::syntax::{skip_json, skip_raw};
+use crate::arguments::lexer::{Lexer, Number};
+use crate::continuation::Continuation;
+use crate::envelope::{check_zone, EnvelopeTime, FIELD_KEYS};
+use crate::options::DecodeOptions;
+use crate::write_rules;
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// Where a value is in the job's JSON: the text between its quotes for a string, the whole
+/// value for an array or object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn new(range: Range<usize>) -> Option<Span> {
+        Some(Span {
+            start: u32::try_from(range.start).ok()?,
+            end: u32::try_from(range.end).ok()?,
+        })
+    }
+
+    /// The spanned text of `text`, the job's JSON this span was read from.
+    pub(crate) fn of<'t>(&self, text: &'t str) -> &'t str {
+        text.get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// The spanned bytes of `bytes`, the job's JSON this span was read from.
+    pub(crate) fn of_bytes<'t>(&self, bytes: &'t [u8]) -> &'t [u8] {
+        bytes
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// An envelope string: where it is in the job's JSON, or unescaped when it has escapes
+/// (ActiveSupport writes `&` as `\u0026`: `"Eastern Time (US \u0026 Canada)"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Text {
+    At(Span),
+    Unescaped(Box<str>),
+}
+
+impl Text {
+    /// The string, `text` being the job's JSON it was read from.
+    pub(crate) fn of<'t>(&'t self, text: &'t str) -> &'t str {
+        match self {
+            Text::At(span) => span.of(text),
+            Text::Unescaped(unescaped) => unescaped,
+        }
+    }
+
+    /// The string, `bytes` being the job's JSON it was read from.
+    pub(crate) fn of_bytes<'t>(&'t self, bytes: &'t [u8]) -> &'t str {
+        match self {
+            Text::At(span) => std::str::from_utf8(span.of_bytes(bytes)).unwrap_or_default(),
+            Text::Unescaped(unescaped) => unescaped,
+        }
+    }
+}
+
+/// The envelope of one job, as spans into its JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Envelope {
+    pub(crate) job_class: Text,
+    pub(crate) job_id: Option<Text>,
+    pub(crate) queue_name: Option<Text>,
+    pub(crate) priority: Option<i64>,
+    /// The `arguments` array, `[` to `]`; `None` when the payload has no such key (no
+    /// arguments, as Rails reads it).
+    pub(crate) arguments: Option<Span>,
+    pub(crate) executions: Option<i64>,
+    pub(crate) locale: Option<Text>,
+    pub(crate) timezone: Option<Text>,
+    pub(crate) enqueued_at: Option<EnvelopeTime>,
+    pub(crate) scheduled_at: Option<EnvelopeTime>,
+}
+
+/// Indices into [`FIELD_KEYS`].
+const JOB_CLASS: usize = 0;
+const JOB_ID: usize = 1;
+const PROVIDER_JOB_ID: usize = 2;
+const QUEUE_NAME: usize = 3;
+const PRIORITY: usize = 4;
+const ARGUMENTS: usize = 5;
+const EXECUTIONS: usize = 6;
+const EXCEPTION_EXECUTIONS: usize = 7;
+const LOCALE: usize = 8;
+const TIMEZONE: usize = 9;
+const ENQUEUED_AT: usize = 10;
+const SCHEDULED_AT: usize = 11;
+
+/// Up to this many keys besides [`FIELD_KEYS`] (Karafka's `cattr_N`, a job's own additions) are
+/// read in place; more go the owned way.
+const MAX_OTHER_KEYS: usize = 8;
+
+/// The envelope of `text`, the job's JSON, when it is read in place exactly as the owned
+/// decoding reads it and passes all of Rails' checks (arguments aside: they are checked when
+/// read).
+pub(crate) fn read(text: &str, options: &DecodeOptions) -> Option<Envelope> {
+    let mut lex = Lexer::new(text);
+    let mut reader = Reader {
+        envelope: Envelope {
+            job_class: Text::At(Span { start: 0, end: 0 }),
+            job_id: None,
+            queue_name: None,
+            priority: None,
+            arguments: None,
+            executions: None,
+            locale: None,
+            timezone: None,
+            enqueued_at: None,
+            scheduled_at: None,
+        },
+        seen: 0,
+        others: [Span { start: 0, end: 0 }; MAX_OTHER_KEYS],
+        other_count: 0,
+        continuation: None,
+        resumptions: None,
+    };
+    lex.eat(b'{')?;
+    loop {
+        if lex.peek()? != b'"' {
+            return None;
+        }
+        let key_start = lex.at + 1;
+        let Cow::Borrowed(key) = lex.string()? else {
+            return None;
+        };
+        let key_span = Span::new(key_start..lex.at - 1)?;
+        lex.eat(b':')?;
+        reader.member(&mut lex, key, key_span)?;
+        if !lex.separator(b'}')? {
+            break;
+        }
+    }
+    lex.skip_whitespace();
+    if lex.at != text.len() {
+        return None;
+    }
+    reader.finish(text, options)
+}
+
+/// The envelope being read.
+struct Reader {
+    envelope: Envelope,
+    /// One bit per [`FIELD_KEYS`] entry found.
+    seen: u16,
+    /// The other keys found, to refuse a repeat.
+    others: [Span; MAX_OTHER_KEYS],
+    other_count: usize,
+    /// The `continuation` and `resumptions` values, which a continuable job's owned decoding
+    /// reads.
+    continuation: Option<Span>,
+    resumptions: Option<Span>,
+}
+
+impl Reader {
+    /// Reads the value of `key`, the cursor past its `:`.
+    fn member(&mut self, lex: &mut Lexer<'_>, key: &str, key_span: Span) -> Option<()> {
+        let Some(field) = FIELD_KEYS.iter().position(|k| *k == key) else {
+            return self.other(lex, key, key_span);
+        };
+        if self.seen & (1 << field) != 0 {
+            return None;
+        }
+        self.seen |= 1 << field;
+        let envelope = &mut self.envelope;
+        match field {
+            JOB_CLASS => envelope.job_class = string(lex)??,
+            JOB_ID => envelope.job_id = string(lex)?,
+            PROVIDER_JOB_ID => {
+                string(lex)?;
+            }
+            QUEUE_NAME => envelope.queue_name = string(lex)?,
+            PRIORITY => envelope.priority = integer(lex)?,
+            ARGUMENTS => {
+                // Read by the handler's type, or checked when the owned job is built.
+                if lex.peek()? != b'[' {
+                    return None;
+                }
+                let start = lex.at;
+                lex.at = skip_raw(lex.bytes, start)?.end;
+                envelope.arguments = Some(Span::new(start..lex.at)?);
+            }
+            EXECUTIONS => envelope.executions = integer(lex)?,
+            EXCEPTION_EXECUTIONS => match lex.peek()? {
+                b'n' => lex.literal("null")?,
+                b'{' => skip_json(lex, 1)?,
+                _ => return None,
+            },
+            LOCALE => envelope.locale = string(lex)?,
+            TIMEZONE => envelope.timezone = string(lex)?,
+            ENQUEUED_AT => envelope.enqueued_at = time(lex, key)?,
+            SCHEDULED_AT => envelope.scheduled_at = time(lex, key)?,
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// A key Rails does not write in every envelope: kept by the owned job, checked here only
+    /// for what the owned decoding would read differently.
+    fn other(&mut self, lex: &mut Lexer<'_>, key: &str, key_span: Span) -> Option<()> {
+        if key == crate::arguments::lexer::NUMBER_TOKEN
+            || self.other_count == MAX_OTHER_KEYS
+            || self.others[..self.other_count]
+                .iter()
+                .any(|seen| seen.of_bytes(lex.bytes) == key.as_bytes())
+        {
+            return None;
+        }
+        self.others[self.other_count] = key_span;
+        self.other_count += 1;
+        let start = lex.at;
+        skip_json(lex, 1)?;
+        let value = Span::new(start..lex.at);
+        match key {
+            "continuation" => self.continuation = value,
+            "resumptions" => self.resumptions = value,
+            _ => {}
+        }
+        Some(())
+    }
+
+    /// Rails' checks on the envelope as a whole.
+    fn finish(self, text: &str, options: &DecodeOptions) -> Option<Envelope> {
+        let envelope = self.envelope;
+        if self.seen & (1 << JOB_CLASS) == 0 {
+            return None;
+        }
+        let job_class = envelope.job_class.of(text);
+        if !options.knows_job_class(job_class) {
+            return None;
+        }
+        let continuation_keys = self.continuation.is_some() || self.resumptions.is_some();
+        if options.is_continuable_with(job_class, continuation_keys) {
+            check_continuation(text, self.continuation, self.resumptions)?;
+        }
+        let locale = envelope.locale.as_ref().map(|s| s.of(text));
+        if let Some(locale) = locale {
+            if !write_rules::locale_available(locale, options.available_locales.as_deref()) {
+                return None;
+            }
+        }
+        let timezone = envelope.timezone.as_ref().map(|s| s.of(text));
+        check_zone(
+            timezone.unwrap_or(&options.default_timezone),
+            &options.time_zones,
+        )
+        .ok()?;
+        check_zone(arguments_zone(timezone, options), &options.time_zones).ok()?;
+        Some(envelope)
+    }
+}
+
+/// Checks a continuable job's progress as its owned decoding reads it (the progress itself is
+/// only in the owned job).
+fn check_continuation(
+    text: &str,
+    continuation: Option<Span>,
+    resumptions: Option<Span>,
+) -> Option<()> {
+    if let Some(continuation) = continuation {
+        let raw = serde_json::from_str(continuation.of(text)).ok()?;
+        Continuation::decode(raw).ok()?;
+    }
+    if let Some(resumptions) = resumptions {
+        integer(&mut Lexer::new(resumptions.of(text)))?;
+    }
+    Some(())
+}
+
+/// The zone a TimeWithZone argument without `time_zone` is read in, as
+/// [`Job::argument_zone`](crate::Job::argument_zone) has it.
+pub(crate) fn arguments_zone<'a>(timezone: Option<&'a str>, options: &'a DecodeOptions) -> &'a str {
+    match timezone {
+        Some(zone) if options.rails_version.reads_arguments_in_job_zone() => zone,
+        _ => &options.default_timezone,
+    }
+}
+
+/// A string, or `null`: `Some(None)` for `null`.
+fn string(lex: &mut Lexer<'_>) -> Option<Option<Text>> {
+    match lex.peek()? {
+        b'n' => lex.literal("null").map(|()| None),
+        b'"' => {
+            let start = lex.at + 1;
+            Some(Some(match lex.string()? {
+                Cow::Borrowed(_) => Text::At(Span::new(start..lex.at - 1)?),
+                Cow::Owned(unescaped) => Text::Unescaped(unescaped.into_boxed_str()),
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// An integer that fits an `i64`, or `null`.
+fn integer(lex: &mut Lexer<'_>) -> Option<Option<i64>> {
+    match lex.peek()? {
+        b'n' => lex.literal("null").map(|()| None),
+        b'-' | b'0'..=b'9' => match lex.number()? {
+            Number::Int(value) => Some(Some(value)),
+            Number::Text(_) => None,
+        },
+        _ => None,
+    }
+}
+
+/// An envelope time, or `null`.
+fn time(lex: &mut Lexer<'_>, key: &str) -> Option<Option<EnvelopeTime>> {
+    match lex.peek()? {
+        b'n' => lex.literal("null").map(|()| None),
+        b'"' => match lex.string()? {
+            Cow::Borrowed(text) => EnvelopeTime::from_text(text, key).ok(),
+            Cow::Owned(_) => None,
+        },
+        _ => None,
+    }
+}
