@@ -181,7 +181,9 @@ pub(crate) fn parse_plain_utc(s: &str) -> Option<RubyTime> {
 /// local time and `±hh:mm`.
 pub fn format_iso8601_9(t: &RubyTime) -> String {
     if t.utc {
-        format!("{}Z", local_9(&t.instant.naive_utc()))
+        let mut text = local_9(&t.instant.naive_utc());
+        text.push('Z');
+        text
     } else {
         format_with_offset(&t.instant)
     }
@@ -201,7 +203,9 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, TimeParseError> {
 
 /// Ruby's `Date#iso8601`: `2024-02-29`, `-0001-12-31`, `12345-01-01`.
 pub fn format_date(d: NaiveDate) -> String {
-    format!("{}-{:02}-{:02}", year(d.year()), d.month(), d.day())
+    let mut text = String::with_capacity(10);
+    push_date(&mut text, d.year(), d.month(), d.day());
+    text
 }
 
 /// Ruby's `DateTime.iso8601`: the date forms of [`parse_date`] with an optional time
@@ -219,8 +223,9 @@ pub fn format_datetime_iso8601_9(dt: &DateTime<FixedOffset>) -> String {
 }
 
 fn format_with_offset(dt: &DateTime<FixedOffset>) -> String {
-    let local = local_9(&dt.naive_local());
-    format!("{local}{}", format_offset(dt.offset().local_minus_utc()))
+    let mut text = local_9(&dt.naive_local());
+    text.push_str(&format_offset(dt.offset().local_minus_utc()));
+    text
 }
 
 /// `±hh:mm` as Ruby's `%:z` and ActiveSupport's `seconds_to_utc_offset` print it: seconds of
@@ -233,16 +238,39 @@ pub fn format_offset(seconds: i32) -> String {
 
 /// `%Y-%m-%dT%H:%M:%S.%9N` the way Ruby prints it.
 pub(crate) fn local_9(t: &NaiveDateTime) -> String {
-    format!(
-        "{}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}",
-        year(t.year()),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond() % 1_000_000_000
-    )
+    // Digits pushed by hand: `format!` was a tenth of decoding a payload with times.
+    let mut text = String::with_capacity(36);
+    push_date(&mut text, t.year(), t.month(), t.day());
+    text.push('T');
+    push_digits(&mut text, t.hour(), 2);
+    text.push(':');
+    push_digits(&mut text, t.minute(), 2);
+    text.push(':');
+    push_digits(&mut text, t.second(), 2);
+    text.push('.');
+    push_digits(&mut text, t.nanosecond() % 1_000_000_000, 9);
+    text
+}
+
+/// `%Y-%m-%d`.
+fn push_date(text: &mut String, y: i32, month: u32, day: u32) {
+    match u32::try_from(y) {
+        Ok(y) if y <= 9999 => push_digits(text, y, 4),
+        _ => text.push_str(&year(y)),
+    }
+    text.push('-');
+    push_digits(text, month, 2);
+    text.push('-');
+    push_digits(text, day, 2);
+}
+
+/// `n` in decimal, zero-padded to `width` digits (`n` has no more).
+fn push_digits(text: &mut String, n: u32, width: u32) {
+    let mut divisor = 10_u32.pow(width - 1);
+    while divisor > 0 {
+        text.push(char::from(b'0' + (n / divisor % 10) as u8));
+        divisor /= 10;
+    }
 }
 
 /// Ruby's `%Y`: at least four digits, negative years with a leading `-` (year 0 is `0000`,

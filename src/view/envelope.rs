@@ -169,9 +169,20 @@ struct Reader {
 }
 
 impl Reader {
+    /// Which of [`FIELD_KEYS`] `key` is. Rails writes them in that order, so the key after the
+    /// last one found is tried first.
+    #[inline]
+    fn field(&self, key: &str) -> Option<usize> {
+        let next = (16 - self.seen.leading_zeros()) as usize;
+        if FIELD_KEYS.get(next) == Some(&key) {
+            return Some(next);
+        }
+        FIELD_KEYS.iter().position(|k| *k == key)
+    }
+
     /// Reads the value of `key`, the cursor past its `:`.
     fn member(&mut self, lex: &mut Lexer<'_>, key: &str, key_span: Span) -> Option<()> {
-        let Some(field) = FIELD_KEYS.iter().position(|k| *k == key) else {
+        let Some(field) = self.field(key) else {
             return self.other(lex, key, key_span);
         };
         if self.seen & (1 << field) != 0 {

@@ -98,3 +98,16 @@ pub(crate) struct Delimited {
     /// How many brackets deep it nests (1 for `[]`).
     pub(crate) depth: u32,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::skip_raw;
+
+    #[test]
+    fn delimits_a_value_by_its_brackets_outside_strings() {
+        let text = br#"[1,{"a":"]}\"[","b":[[]]}] ,"x""#;
+        let found = skip_raw(text, 0).expect("delimited");
+        assert_eq!((&text[..found.end], found.depth), (&text[..26], 4));
+        assert!(skip_raw(b"[1,[2]", 0).is_none());
+    }
+}
