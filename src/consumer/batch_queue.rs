@@ -1,24 +1,26 @@
-//! Reads a split partition queue many messages per call.
+//! The worker's one message queue: every assigned partition's librdkafka queue is forwarded to
+//! it, and the fetch thread reads it many messages per call.
 //!
-//! rust-rdkafka's `PartitionQueue::poll` hands over one message per call, and every call pays
-//! for a whole poll: two clock reads, librdkafka's application-poll bookkeeping, the app
-//! position update under the partition lock and an event allocation. With a million small jobs
-//! a second that was about a sixth of the worker's CPU. librdkafka's
-//! `rd_kafka_consume_batch_queue` takes all ready messages up to a limit in one call; rust-rdkafka
-//! does not expose it, so this module does: a second handle on the partition's librdkafka queue
-//! (queues are reference counted, so it is the same queue the split `PartitionQueue` holds, whose
-//! non-empty callback wakes the task) and an owned message destroyed on drop.
+//! librdkafka applies its read-ahead bounds (`queued.min.messages`,
+//! `queued.max.messages.kbytes`) to the queue a partition's messages land in: when partition
+//! queues are forwarded to one queue, the bounds apply to that queue, i.e. once for all
+//! partitions, as with the high-level consumer's single consumer queue (Karafka's setup). A
+//! partition queue split off on its own would get the whole bound for itself. This queue is not
+//! the consumer queue, so it carries messages only: rebalances, errors, commit results and
+//! statistics stay on the consumer queue, which the poller serves.
 //!
-//! The batch call keeps librdkafka's own rules: messages of an outdated fetch version (before a
-//! pause or seek) are dropped, control messages are skipped, and the application position moves
-//! past the last message taken, exactly as one poll per message would leave it. Messages taken
-//! but not yet run stay librdkafka's (not copied) and keep their fetch buffer alive, so with
-//! large messages a partition holds up to about twice its read-ahead setting.
+//! rust-rdkafka's poll hands over one message per call, and every call pays for a whole poll:
+//! two clock reads, librdkafka's application-poll bookkeeping, the app position update under
+//! the partition lock and an event allocation. `rd_kafka_consume_batch_queue` takes all ready
+//! messages up to a limit in one call; rust-rdkafka does not expose it, so this module does,
+//! with an owned message destroyed on drop. The batch call keeps librdkafka's own rules:
+//! messages of an outdated fetch version (before a pause or seek) are dropped, control messages
+//! are skipped, and the application position moves past the last message taken, exactly as one
+//! poll per message would leave it.
 
-use std::collections::VecDeque;
 use std::ffi::{c_void, CStr, CString};
 use std::ptr::{self, NonNull};
-use std::sync::Arc;
+use std::time::Duration;
 
 use rdkafka::bindings as rd;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -27,64 +29,95 @@ use rdkafka::types::RDKafkaErrorCode;
 use super::poller::WorkerContext;
 use super::InboundMessage;
 
-/// Messages taken from librdkafka per call. Taken messages leave librdkafka's read-ahead
-/// accounting, so a partition may hold one batch beyond `queued.min.messages` /
-/// `queued.max.messages.kbytes`; a batch can only take what that read-ahead held, so in bytes
-/// it is bounded by the same setting (plus the fetch that crossed it).
-pub(crate) const BATCH_MESSAGES: usize = 32;
+/// The most messages taken from librdkafka per call.
+pub(crate) const BATCH_MESSAGES: usize = 64;
 
-/// A handle on one partition's librdkafka queue that takes messages in batches.
-pub(crate) struct BatchQueue {
+/// A librdkafka queue of the worker's consumer that the assigned partitions' messages are
+/// forwarded to. It must be dropped before the consumer is destroyed (the poller drops it at
+/// the end of its shutdown).
+pub(crate) struct MessageQueue {
     queue: NonNull<rd::rd_kafka_queue_t>,
-    /// Keeps the client alive while the handle and its messages exist.
-    _consumer: Arc<BaseConsumer<WorkerContext>>,
 }
 
 // SAFETY: librdkafka queues are thread-safe; the handle is only used through librdkafka calls.
-unsafe impl Send for BatchQueue {}
+unsafe impl Send for MessageQueue {}
 // SAFETY: as above; `take` may run concurrently with librdkafka's own threads.
-unsafe impl Sync for BatchQueue {}
+unsafe impl Sync for MessageQueue {}
 
-impl BatchQueue {
-    /// A handle on the queue of `topic`/`partition`, which must already be split off the
-    /// consumer queue (otherwise messages would keep going to the consumer queue).
-    pub(crate) fn new(
-        consumer: &Arc<BaseConsumer<WorkerContext>>,
+impl MessageQueue {
+    /// A new, empty queue of `consumer`.
+    pub(crate) fn new(consumer: &BaseConsumer<WorkerContext>) -> Option<MessageQueue> {
+        // SAFETY: the client pointer is valid while `consumer` lives; librdkafka returns a new
+        // queue owned by the caller (or null).
+        let queue = unsafe { rd::rd_kafka_queue_new(consumer.client().native_ptr()) };
+        NonNull::new(queue).map(|queue| MessageQueue { queue })
+    }
+
+    /// Forwards the queue of `topic`/`partition` to this one: its messages land here instead of
+    /// on the consumer queue. Must happen before fetching starts (in the assignment callback),
+    /// or the first messages would land on the consumer queue. False when librdkafka has no
+    /// queue for the partition.
+    pub(crate) fn forward_partition(
+        &self,
+        consumer: &BaseConsumer<WorkerContext>,
         topic: &str,
         partition: i32,
-    ) -> Option<BatchQueue> {
-        let topic = CString::new(topic).ok()?;
+    ) -> bool {
+        let Ok(topic) = CString::new(topic) else {
+            return false;
+        };
         // SAFETY: the client pointer is valid while `consumer` lives, and the topic is a valid
         // C string; librdkafka returns a new reference to the partition's queue (or null).
-        let queue = unsafe {
+        let source = unsafe {
             rd::rd_kafka_queue_get_partition(
                 consumer.client().native_ptr(),
                 topic.as_ptr(),
                 partition,
             )
         };
-        NonNull::new(queue).map(|queue| BatchQueue {
-            queue,
-            _consumer: Arc::clone(consumer),
-        })
+        let Some(source) = NonNull::new(source) else {
+            return false;
+        };
+        // SAFETY: both handles are valid; the forward keeps its own reference on this queue,
+        // and destroying `source` drops only the reference taken above.
+        unsafe {
+            rd::rd_kafka_queue_forward(source.as_ptr(), self.queue.as_ptr());
+            rd::rd_kafka_queue_destroy(source.as_ptr());
+        }
+        true
     }
 
-    /// Moves the messages ready now (up to [`BATCH_MESSAGES`]) to the back of `into`, without
-    /// waiting; returns how many were taken.
-    pub(crate) fn take(&self, into: &mut VecDeque<RawMessage>) -> usize {
+    /// Waits up to `wait` for a message, then moves the messages ready (up to `limit`, at
+    /// most [`BATCH_MESSAGES`]) to the back of `into`; returns how many were taken.
+    ///
+    /// librdkafka's batch call waits until the batch is full or the timeout passes, so the
+    /// wait is for the first message alone: the rest are only those ready now.
+    pub(crate) fn take(&self, into: &mut Vec<RawMessage>, wait: Duration, limit: usize) -> usize {
+        let wait_ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        let first = self.consume(into, wait_ms, 1);
+        if first == 0 || limit <= 1 {
+            return first;
+        }
+        first + self.consume(into, 0, limit - 1)
+    }
+
+    /// One `rd_kafka_consume_batch_queue` call for up to `limit` (at most [`BATCH_MESSAGES`])
+    /// messages, waiting up to `wait_ms` for the batch to fill.
+    fn consume(&self, into: &mut Vec<RawMessage>, wait_ms: i32, limit: usize) -> usize {
         let mut batch: [*mut rd::rd_kafka_message_t; BATCH_MESSAGES] =
             [ptr::null_mut(); BATCH_MESSAGES];
-        // SAFETY: the queue handle is valid; librdkafka writes at most `BATCH_MESSAGES` message
+        let limit = limit.min(BATCH_MESSAGES);
+        // SAFETY: the queue handle is valid; librdkafka writes at most `limit` message
         // pointers, each owned by the caller from then on.
         let taken = unsafe {
             rd::rd_kafka_consume_batch_queue(
                 self.queue.as_ptr(),
-                0,
+                wait_ms,
                 batch.as_mut_ptr(),
-                BATCH_MESSAGES,
+                limit,
             )
         };
-        let taken = usize::try_from(taken).unwrap_or(0).min(BATCH_MESSAGES);
+        let taken = usize::try_from(taken).unwrap_or(0).min(limit);
         into.extend(
             batch[..taken]
                 .iter()
@@ -93,12 +126,18 @@ impl BatchQueue {
         );
         taken
     }
+
+    /// Wakes a [`take`](Self::take) waiting on this queue.
+    pub(crate) fn wake(&self) {
+        // SAFETY: the queue handle is valid.
+        unsafe { rd::rd_kafka_queue_yield(self.queue.as_ptr()) }
+    }
 }
 
-impl Drop for BatchQueue {
+impl Drop for MessageQueue {
     fn drop(&mut self) {
-        // SAFETY: the handle came from `rd_kafka_queue_get_partition` and is destroyed once;
-        // this drops this handle's reference only.
+        // SAFETY: the handle came from `rd_kafka_queue_new` and is destroyed once; forwarded
+        // partition queues keep their own references.
         unsafe { rd::rd_kafka_queue_destroy(self.queue.as_ptr()) }
     }
 }
@@ -115,6 +154,25 @@ impl RawMessage {
     fn raw(&self) -> &rd::rd_kafka_message_t {
         // SAFETY: the pointer is valid until `drop`.
         unsafe { self.0.as_ref() }
+    }
+
+    /// The message's topic handle, the same for every message of a topic: a cheap way to tell
+    /// whether two messages share a topic.
+    pub(crate) fn topic_handle(&self) -> *const c_void {
+        self.raw().rkt.cast_const().cast()
+    }
+
+    /// The name of the message's topic.
+    pub(crate) fn topic_name(&self) -> String {
+        // SAFETY: the message holds a reference on its topic handle, whose name is a valid C
+        // string for as long as the handle lives.
+        let name = unsafe { CStr::from_ptr(rd::rd_kafka_topic_name(self.raw().rkt)) };
+        name.to_string_lossy().into_owned()
+    }
+
+    /// The message's partition.
+    pub(crate) fn partition(&self) -> i32 {
+        self.raw().partition
     }
 
     /// The error librdkafka reports in place of a message (e.g. partition EOF), if any.

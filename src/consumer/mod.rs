@@ -7,19 +7,26 @@
 //!   carries only events: rebalances (handled inside `poll`, see below), errors, commit results
 //!   and statistics. It never waits on a job, so the group membership and
 //!   `max.poll.interval.ms` do not depend on how long jobs take.
-//! * **One task per assigned partition.** When a partition is assigned, its librdkafka queue is
-//!   split off the consumer queue (before fetching starts) and a task is spawned that reads it
-//!   directly, up to 32 ready messages per librdkafka call: messages go from librdkafka to the
-//!   task that runs them, with no hop through another thread and no per-message task. Jobs of
-//!   a partition run strictly in offset order; a semaphore of `concurrency` permits bounds how
-//!   many partitions run jobs at once, and a partition gives its permit back every
+//! * **One fetch thread** reads the messages of every assigned partition: each partition's
+//!   librdkafka queue is forwarded (before fetching starts) to one message queue of the
+//!   worker, which the thread reads up to 64 messages per librdkafka call, copies out of
+//!   librdkafka and hands to the partitions' inboxes.
+//! * **One task per assigned partition** runs what its inbox holds: no per-message task, and
+//!   jobs of a partition run strictly in offset order. A semaphore of `concurrency` permits
+//!   bounds how many partitions run jobs at once, and a partition gives its permit back every
 //!   `max_messages` jobs so that waiting partitions get a turn. A permit is held only while
 //!   jobs run: a partition waiting out a retry backoff, a `scheduled_at` hold or the pause
 //!   after a dead letter holds none (Karafka pauses the partition and frees the worker thread),
-//!   so any number of poisoned partitions cannot stop the healthy ones. A partition whose task is busy
-//!   simply stops being drained: librdkafka's read-ahead for it fills up to
-//!   `queued.min.messages` / `queued.max.messages.kbytes` and fetching for it stops, while the
-//!   other partitions go on.
+//!   so any number of poisoned partitions cannot stop the healthy ones.
+//! * **Memory** is bounded by one budget for the whole worker,
+//!   [`WorkerConfig::max_buffered_bytes`] (32 MiB): half for librdkafka's read-ahead (which
+//!   applies once, to the one message queue, as with Karafka's single consumer queue), half
+//!   for the inboxes, split evenly between the assigned partitions. A partition whose inbox
+//!   holds more than its share (its jobs run slower than it is fetched) is paused in
+//!   librdkafka until its jobs have worked it down to half its share: librdkafka drops what it
+//!   had read ahead for that partition and later fetches again from after the last message
+//!   taken, so nothing is skipped or read twice, and the other partitions go on meanwhile.
+//!   The bytes held are in [`StatsSnapshot::buffered_bytes`].
 //! * **Offsets**: after each successful job the task stores `offset + 1` (Karafka's
 //!   `mark_as_consumed`; `store_offsets` takes the next offset, unlike `store_offset`). Stores of
 //!   jobs that finish without ever waiting are coalesced up to the next await point or the end of
@@ -169,11 +176,13 @@
 //! ```
 
 mod batch_queue;
+mod buffer;
 mod commit_state;
 mod committer;
 mod config;
 mod dispatch;
 mod failure;
+mod fetcher;
 mod health;
 mod message;
 mod observer;
@@ -196,6 +205,7 @@ pub use config::{
     BadMessagePolicies, BadMessagePolicy, ConfigError, ConsumerGroupConfig, ConsumerGroupRoutes,
     DeadLetterQueue, Declaratives, InitialOffset, PauseConfig, SubscriptionGroup, TopicConfig,
     TopicDeclaration, TopicPattern, WorkerConfig, WorkerConfigBuilder, BOOTSTRAP_ENV,
+    DEFAULT_MAX_BUFFERED_BYTES, MIN_MAX_BUFFERED_BYTES,
 };
 pub use dispatch::{
     dead_letter_headers, dead_letter_partition, partition_for_key, DispatchError, SOURCE_HEADERS,

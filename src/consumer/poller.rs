@@ -7,19 +7,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::batch_queue::MessageQueue;
+use super::committer::Committer;
+use super::fetcher::FetchThread;
+use super::message::{copy_headers, InboundMessage};
+use super::partition::{PartitionShared, PartitionTask};
+use super::stats::WorkerStats;
+use super::worker::{WorkerError, WorkerShared};
+use crate::kafka::log::{log_error, log_line};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{ClientContext, Message, TopicPartitionList};
-use tokio::sync::mpsc;
-
-use super::committer::Committer;
-use super::message::{copy_headers, InboundMessage};
-use super::partition::{Batch, PartitionShared, PartitionTask, Source};
-use super::stats::WorkerStats;
-use super::worker::{WorkerError, WorkerShared};
-use crate::kafka::log::{log_error, log_line};
 
 /// Longest wait in `poll`: bounds how late a shutdown request is noticed.
 const IDLE_POLL: Duration = Duration::from_millis(20);
@@ -32,10 +32,7 @@ const JOIN_EXPLAIN_AFTER: Duration = Duration::from_secs(3);
 /// Poller-side record of one assigned partition.
 struct PartitionEntry {
     shared: Arc<PartitionShared>,
-    tx: mpsc::UnboundedSender<Batch>,
     task: tokio::task::JoinHandle<()>,
-    /// Messages that came through the consumer queue, handed over after each poll round.
-    pending: Batch,
 }
 
 #[derive(Default)]
@@ -45,8 +42,8 @@ struct Registry {
 }
 
 impl Registry {
-    fn get_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionEntry> {
-        self.partitions.get_mut(topic)?.get_mut(&partition)
+    fn get(&self, topic: &str, partition: i32) -> Option<&PartitionEntry> {
+        self.partitions.get(topic)?.get(&partition)
     }
 
     fn remove(&mut self, topic: &str, partition: i32) -> Option<PartitionEntry> {
@@ -62,8 +59,8 @@ impl Registry {
         self.partitions.values().flat_map(|m| m.values())
     }
 
-    fn entries_mut(&mut self) -> impl Iterator<Item = &mut PartitionEntry> {
-        self.partitions.values_mut().flat_map(|m| m.values_mut())
+    fn count(&self) -> usize {
+        self.partitions.values().map(HashMap::len).sum()
     }
 }
 
@@ -106,6 +103,8 @@ pub(crate) fn commit(consumer: &BaseConsumer<WorkerContext>, mode: CommitMode, w
 pub(crate) struct WorkerContext {
     pub(crate) shared: Arc<WorkerShared>,
     registry: Mutex<Registry>,
+    /// The queue assigned partitions' messages are forwarded to, while the poller runs.
+    messages: Mutex<Option<Arc<MessageQueue>>>,
 }
 
 impl WorkerContext {
@@ -113,6 +112,52 @@ impl WorkerContext {
         WorkerContext {
             shared,
             registry: Mutex::new(Registry::default()),
+            messages: Mutex::new(None),
+        }
+    }
+
+    /// Delivers copied messages (in the order librdkafka gave them, so each partition's in
+    /// offset order) to their partitions' inboxes, then pauses the partitions that now hold
+    /// more than their share of the buffer budget. Empties `messages`.
+    pub(crate) fn deliver(
+        &self,
+        consumer: &BaseConsumer<WorkerContext>,
+        messages: &mut Vec<Arc<InboundMessage>>,
+    ) {
+        let mut touched: Vec<Arc<PartitionShared>> = Vec::new();
+        {
+            let registry = lock(&self.registry);
+            let mut start = 0;
+            while start < messages.len() {
+                let first = &messages[start];
+                let run = messages[start..]
+                    .iter()
+                    .take_while(|m| m.partition == first.partition && m.topic == first.topic)
+                    .count();
+                let end = start + run;
+                match registry.get(&first.topic, first.partition) {
+                    Some(entry) => {
+                        entry
+                            .shared
+                            .inbox
+                            .deliver(messages[start..end].iter().cloned());
+                        if !touched.iter().any(|s| Arc::ptr_eq(s, &entry.shared)) {
+                            touched.push(entry.shared.clone());
+                        }
+                    }
+                    None => tracing::debug!(
+                        topic = %first.topic,
+                        partition = first.partition,
+                        offset = first.offset,
+                        "messages of an unassigned partition dropped"
+                    ),
+                }
+                start = end;
+            }
+        }
+        messages.clear();
+        for shared in touched {
+            shared.throttle_if_full(consumer);
         }
     }
 
@@ -139,41 +184,38 @@ impl WorkerContext {
                 topic.to_string(),
                 partition,
                 registry.next_generation,
+                self.shared.budget.clone(),
             ));
             let Some(consumer) = self.shared.consumer.get().and_then(|w| w.upgrade()) else {
                 // Only while the consumer is being dropped.
                 continue;
             };
-            let (tx, rx) = mpsc::unbounded_channel();
-            let source = Source::new(&consumer, topic, partition, rx);
-            let task = PartitionTask::new(
-                shared.clone(),
-                self.shared.clone(),
-                consumer,
-                topic_config,
-                source,
-            );
+            let forwarded = lock(&self.messages)
+                .as_ref()
+                .is_some_and(|q| q.forward_partition(&consumer, topic, partition));
+            if !forwarded {
+                tracing::warn!(
+                    topic,
+                    partition,
+                    "partition queue not forwarded; messages come through the poller"
+                );
+            }
+            let task =
+                PartitionTask::new(shared.clone(), self.shared.clone(), consumer, topic_config);
             let task = self.shared.runtime.spawn(task.run());
             registry
                 .partitions
                 .entry(topic.to_string())
                 .or_default()
-                .insert(
-                    partition,
-                    PartitionEntry {
-                        shared,
-                        tx,
-                        task,
-                        pending: Vec::new(),
-                    },
-                );
+                .insert(partition, PartitionEntry { shared, task });
             assigned.push(format!("{topic}/{partition}"));
         }
         WorkerStats::add(
             &self.shared.stats.partitions_assigned,
             assigned.len() as u64,
         );
-        self.shared.health.assigned(registry.entries().count());
+        self.shared.health.assigned(registry.count());
+        self.shared.budget.set_partitions(registry.count());
         tracing::info!(partitions = ?assigned, "partitions assigned");
     }
 
@@ -193,8 +235,9 @@ impl WorkerContext {
             if lost {
                 self.shared.health.lost();
             } else {
-                self.shared.health.assigned(registry.entries().count());
+                self.shared.health.assigned(registry.count());
             }
+            self.shared.budget.set_partitions(registry.count());
         }
         if revoked.is_empty() {
             return;
@@ -237,29 +280,17 @@ impl WorkerContext {
         tracing::info!(partitions = ?names, "partitions revoked");
     }
 
-    /// Hands a polled message to its partition's pending batch.
-    fn route(&self, message: &BorrowedMessage<'_>) {
+    /// Delivers a message that came through the consumer queue (only when its partition's
+    /// queue could not be forwarded).
+    fn route(&self, consumer: &BaseConsumer<WorkerContext>, message: &BorrowedMessage<'_>) {
         let inbound = Arc::new(to_inbound(message, message.topic()));
-        let mut registry = lock(&self.registry);
-        match registry.get_mut(&inbound.topic, inbound.partition) {
-            Some(entry) => {
-                if entry.pending.is_empty() {
-                    tracing::debug!(
-                        topic = %inbound.topic,
-                        partition = inbound.partition,
-                        offset = inbound.offset,
-                        "message on the consumer queue; handing it to the partition task"
-                    );
-                }
-                entry.pending.push(inbound)
-            }
-            None => tracing::debug!(
-                topic = %inbound.topic,
-                partition = inbound.partition,
-                offset = inbound.offset,
-                "message of an unassigned partition dropped"
-            ),
-        }
+        tracing::debug!(
+            topic = %inbound.topic,
+            partition = inbound.partition,
+            offset = inbound.offset,
+            "message on the consumer queue; handing it to the partition task"
+        );
+        self.deliver(consumer, &mut vec![inbound]);
     }
 }
 
@@ -404,11 +435,22 @@ impl Poller {
 
     /// Consumes until shutdown, then stops cleanly; the consumer is closed when `self` drops.
     pub(crate) fn run(self) -> Result<(), WorkerError> {
+        let fetch = match self.start_fetching() {
+            Ok(f) => f,
+            Err(source) => {
+                self.context().shared.begin_stop();
+                let _ = self.shutdown(None, None);
+                return Err(WorkerError::Io {
+                    what: "starting the fetch thread",
+                    source,
+                });
+            }
+        };
         let committer = match Committer::start(&self.consumer) {
             Ok(c) => c,
             Err(source) => {
                 self.context().shared.begin_stop();
-                let _ = self.shutdown(None);
+                let _ = self.shutdown(None, fetch);
                 return Err(WorkerError::Io {
                     what: "starting the committer thread",
                     source,
@@ -420,8 +462,20 @@ impl Poller {
             // A fatal consumer error: stop the partition tasks as a shutdown would.
             self.context().shared.begin_stop();
         }
-        let shutdown = self.shutdown(Some(committer));
+        let shutdown = self.shutdown(Some(committer), fetch);
         result.and(shutdown)
+    }
+
+    /// Creates the worker's message queue and starts the thread that reads it; before the first
+    /// poll, so that every assignment finds the queue. Without a queue (librdkafka refused one)
+    /// messages stay on the consumer queue and come through the poller.
+    fn start_fetching(&self) -> std::io::Result<Option<FetchThread>> {
+        let Some(queue) = MessageQueue::new(&self.consumer).map(Arc::new) else {
+            tracing::warn!("no message queue; messages come through the poller");
+            return Ok(None);
+        };
+        *lock(&self.context().messages) = Some(queue.clone());
+        FetchThread::start(self.consumer.clone(), queue).map(Some)
     }
 
     fn consume(&self) -> Result<(), WorkerError> {
@@ -436,22 +490,15 @@ impl Poller {
                 }
             }
             let mut timeout = IDLE_POLL;
-            let mut routed = false;
             // Events are served inside poll; a message only shows up here when its partition
-            // queue could not be split.
+            // queue could not be forwarded to the message queue.
             loop {
                 match self.consumer.poll(timeout) {
                     None => break,
-                    Some(Ok(message)) => {
-                        self.context().route(&message);
-                        routed = true;
-                    }
+                    Some(Ok(message)) => self.context().route(&self.consumer, &message),
                     Some(Err(error)) => self.poll_error(error)?,
                 }
                 timeout = Duration::ZERO;
-            }
-            if routed {
-                self.hand_out();
             }
             self.watch_commits();
         }
@@ -504,20 +551,12 @@ impl Poller {
         }
     }
 
-    /// Sends each partition's pending messages to its task.
-    fn hand_out(&self) {
-        let mut registry = lock(&self.context().registry);
-        for entry in registry.entries_mut() {
-            if !entry.pending.is_empty() {
-                let batch = std::mem::take(&mut entry.pending);
-                // A closed channel means the task ended (revoked or stopping): nothing to run.
-                let _ = entry.tx.send(batch);
-            }
-        }
-    }
-
     /// Lets running jobs finish (polling on, so the membership stays alive), commits, closes.
-    fn shutdown(&self, committer: Option<Committer>) -> Result<(), WorkerError> {
+    fn shutdown(
+        &self,
+        committer: Option<Committer>,
+        fetch: Option<FetchThread>,
+    ) -> Result<(), WorkerError> {
         let shared = self.context().shared.clone();
         let started = shared.stop_started();
         let deadline = started + shared.config.shutdown_timeout;
@@ -575,6 +614,11 @@ impl Poller {
             }
             let _ = self.consumer.poll(Duration::from_millis(50));
         }
+        // Nothing is fetched for a job any more; the queue must go before the consumer.
+        if let Some(fetch) = fetch {
+            fetch.stop();
+        }
+        lock(&self.context().messages).take();
         if running > 0 && shared.must_stop_now() {
             tracing::warn!(
                 running,

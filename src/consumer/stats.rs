@@ -16,6 +16,8 @@ pub struct WorkerStats {
     pub(crate) max_poll_exceeded: AtomicU64,
     pub(crate) commit_failures: AtomicU64,
     pub(crate) paused_partitions: AtomicU64,
+    pub(crate) buffered_bytes: AtomicU64,
+    pub(crate) buffered_bytes_peak: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -44,6 +46,12 @@ pub struct StatsSnapshot {
     /// Partitions paused by the worker right now (backing off after a failure, after a dead
     /// letter, or holding a job until its `scheduled_at`): a gauge, not a counter.
     pub paused_partitions: u64,
+    /// Bytes of fetched messages the runtime holds right now (taken from librdkafka, not yet
+    /// run), a gauge; see [`WorkerConfig::max_buffered_bytes`](super::WorkerConfig::max_buffered_bytes).
+    /// librdkafka's own read-ahead is not included.
+    pub buffered_bytes: u64,
+    /// The highest [`buffered_bytes`](Self::buffered_bytes) seen since the worker started.
+    pub buffered_bytes_peak: u64,
 }
 
 impl WorkerStats {
@@ -62,6 +70,8 @@ impl WorkerStats {
             max_poll_exceeded: r(&self.max_poll_exceeded),
             commit_failures: r(&self.commit_failures),
             paused_partitions: r(&self.paused_partitions),
+            buffered_bytes: r(&self.buffered_bytes),
+            buffered_bytes_peak: r(&self.buffered_bytes_peak),
         }
     }
 

@@ -8,8 +8,11 @@ use rdkafka::error::KafkaError;
 use thiserror::Error;
 use tokio::sync::{oneshot, Semaphore};
 
+use super::buffer::BufferBudget;
 use super::commit_state::CommitState;
-use super::config::{ConfigError, SubscriptionGroup, TopicPattern, WorkerConfig};
+use super::config::{
+    ConfigError, SubscriptionGroup, TopicPattern, WorkerConfig, MIN_MAX_BUFFERED_BYTES,
+};
 use super::dispatch::Dispatcher;
 use super::health::WorkerHealth;
 use super::message::Flag;
@@ -124,6 +127,8 @@ pub(crate) struct WorkerShared {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) dispatcher: Option<Arc<Dispatcher>>,
     pub(crate) stats: Arc<WorkerStats>,
+    /// The runtime's share of `max_buffered_bytes`, split between the assigned partitions.
+    pub(crate) budget: Arc<BufferBudget>,
     pub(crate) commits: Arc<CommitState>,
     pub(crate) health: Arc<WorkerHealth>,
     pub(crate) observer: Option<Arc<dyn WorkerObserver>>,
@@ -315,7 +320,12 @@ impl Worker {
         let slots = Arc::new(Semaphore::new(self.config.concurrency));
         let payload_format = self.handler.payload_format();
         let mut pollers = Vec::new();
-        for member in std::mem::take(&mut self.consumers) {
+        // One budget for the worker: each consumer gets an even part of it.
+        let members = self.consumers.len().max(1);
+        let budget_per_member =
+            (self.config.max_buffered_bytes / members).max(MIN_MAX_BUFFERED_BYTES);
+        for mut member in std::mem::take(&mut self.consumers) {
+            member.group.config.max_buffered_bytes = budget_per_member;
             let shared = Arc::new(WorkerShared {
                 slots: slots.clone(),
                 topics: TopicRoutes::new(&member.group),
@@ -325,6 +335,7 @@ impl Worker {
                 stopping: self.shutdown.inner.flag.clone(),
                 shutdown: self.shutdown.clone(),
                 dispatcher: dispatcher.clone(),
+                budget: Arc::new(BufferBudget::new(budget_per_member, self.stats.clone())),
                 stats: self.stats.clone(),
                 commits: member.commits,
                 health: member.health,

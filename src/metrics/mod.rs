@@ -80,6 +80,7 @@ struct Inner {
     paused: IntGauge,
     up: IntGauge,
     consumer_ready: IntGaugeVec,
+    buffered_bytes: IntGauge,
     worker: WorkerCounters,
     summary: Mutex<BTreeMap<String, ClassSummary>>,
     /// Failed runs per (topic, partition, offset), to number the next run of the same message
@@ -208,6 +209,14 @@ impl Metrics {
         .expect("valid metric");
         r.register(Box::new(consumer_ready.clone()))
             .expect("unique metric");
+        let buffered_bytes = IntGauge::new(
+            "activejob_karafka_worker_buffered_bytes",
+            "Bytes of fetched messages the worker holds, not yet run (librdkafka's read-ahead \
+             excluded); bounded by half of max_buffered_bytes plus one fetch.",
+        )
+        .expect("valid metric");
+        r.register(Box::new(buffered_bytes.clone()))
+            .expect("unique metric");
         let w = |name: &str, help: &str| {
             counter(r, &format!("activejob_karafka_worker_{name}_total"), help)
         };
@@ -281,6 +290,7 @@ impl Metrics {
                 paused,
                 up,
                 consumer_ready,
+                buffered_bytes,
                 worker,
                 summary: Mutex::default(),
                 attempts: Mutex::default(),
@@ -370,6 +380,9 @@ impl Metrics {
             }
             None => return,
         };
+        self.inner
+            .buffered_bytes
+            .set(i64::try_from(stats.buffered_bytes).unwrap_or(i64::MAX));
         let w = &self.inner.worker;
         let mut last = w.last.lock().expect("stats lock");
         let add = |c: &IntCounter, now: u64, before: u64| c.inc_by(now.saturating_sub(before));

@@ -138,6 +138,16 @@ pub enum ConfigError {
          route through one consumer"
     )]
     WebUiNeedsOneConsumer(usize),
+    /// `max_buffered_bytes` (`max_buffered_mib`) leaves no room for one fetch.
+    #[error(
+        "max_buffered_bytes ({bytes}) is below the minimum of {min} bytes (max_buffered_mib = 4)"
+    )]
+    BufferBudgetTooSmall {
+        /// The setting.
+        bytes: usize,
+        /// The smallest value allowed.
+        min: usize,
+    },
     /// `pause.max_timeout_ms` is below `pause.timeout_ms`.
     #[error("pause.max_timeout_ms ({max} ms) is below pause.timeout_ms ({timeout} ms)")]
     PauseMaxBelowTimeout {

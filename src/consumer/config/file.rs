@@ -26,6 +26,7 @@ struct FileConfig {
     revoke_timeout_ms: Option<u64>,
     commit_interval_ms: Option<u64>,
     commit_stall_timeout_ms: Option<u64>,
+    max_buffered_mib: Option<usize>,
     #[serde(default)]
     pause: FilePause,
     #[serde(default)]
@@ -279,6 +280,7 @@ impl WorkerConfig {
     /// revoke_timeout_ms = 10000  # no Karafka equivalent: see WorkerConfig::revoke_timeout
     /// commit_interval_ms = 100   # Karafka: librdkafka's auto-commit, every 5000 ms
     /// commit_stall_timeout_ms = 1000  # new jobs wait while commits fail this long
+    /// max_buffered_mib = 32      # fetched messages held, all partitions (librdkafka's included)
     /// # bootstrap_servers = "..." # else kafka."bootstrap.servers", else $KAFKA_BOOTSTRAP_SERVERS
     ///
     /// [pause]                    # config.pause.*
@@ -365,6 +367,9 @@ impl WorkerConfig {
         }
         if let Some(v) = file.commit_stall_timeout_ms {
             b = b.commit_stall_timeout(Duration::from_millis(v));
+        }
+        if let Some(v) = file.max_buffered_mib {
+            b = b.max_buffered_bytes(v.saturating_mul(1024 * 1024));
         }
         let pause = file.pause.over(PauseConfig::default());
         b = b.pause(pause);

@@ -30,6 +30,13 @@ pub use topic::{
     BadMessagePolicies, BadMessagePolicy, DeadLetterQueue, InitialOffset, PauseConfig, TopicConfig,
 };
 
+/// Default of [`WorkerConfig::max_buffered_bytes`]: 32 MiB.
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 32 * 1024 * 1024;
+
+/// The smallest [`WorkerConfig::max_buffered_bytes`]: librdkafka needs room for one fetch of
+/// a maximum-size message (`message.max.bytes`, 1 MB by default).
+pub const MIN_MAX_BUFFERED_BYTES: usize = 4 * 1024 * 1024;
+
 /// Environment variable naming the brokers when the configuration does not.
 pub const BOOTSTRAP_ENV: &str = client::BOOTSTRAP_ENV;
 
@@ -62,6 +69,16 @@ pub struct WorkerConfig {
     /// (1 s; never more than half of `session.timeout.ms`). Jobs resume once a commit succeeds;
     /// see [`CommitState`](super::CommitState).
     pub commit_stall_timeout: Duration,
+    /// The most bytes of fetched messages the worker buffers, all partitions together (32 MiB):
+    /// librdkafka's read-ahead and the messages the worker has taken from it and not yet run.
+    /// Half goes to librdkafka (`queued.max.messages.kbytes` is a quarter, and a fetch response
+    /// of up to as much may land on top), half to the worker, split evenly between the assigned
+    /// partitions: a partition that holds more than its share is paused until its jobs catch
+    /// up, so memory stays flat however many partitions are assigned and however long the
+    /// backlog, and a slow partition cannot take the others' room. Karafka has no such
+    /// setting: librdkafka's defaults (64 MiB of read-ahead plus a 50 MiB fetch) bound it.
+    /// See "Memory" in the README.
+    pub max_buffered_bytes: usize,
     /// Retry backoff.
     pub pause: PauseConfig,
     /// Routed topics of the default consumer group (`group_id`).
@@ -96,6 +113,7 @@ pub struct WorkerConfigBuilder {
     revoke_timeout: Duration,
     commit_interval: Duration,
     commit_stall_timeout: Duration,
+    max_buffered_bytes: usize,
     pause: PauseConfig,
     topics: Vec<TopicConfig>,
     patterns: Vec<TopicPattern>,
@@ -120,6 +138,7 @@ impl Default for WorkerConfigBuilder {
             revoke_timeout: Duration::from_millis(10_000),
             commit_interval: Duration::from_millis(100),
             commit_stall_timeout: Duration::from_millis(1_000),
+            max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
             pause: PauseConfig::default(),
             topics: Vec::new(),
             patterns: Vec::new(),
@@ -177,6 +196,12 @@ impl WorkerConfigBuilder {
     /// How long stored offsets may go uncommitted before new jobs wait for a commit.
     pub fn commit_stall_timeout(mut self, v: Duration) -> Self {
         self.commit_stall_timeout = v;
+        self
+    }
+    /// Bytes of fetched messages the worker may buffer, all partitions together (see
+    /// [`WorkerConfig::max_buffered_bytes`]).
+    pub fn max_buffered_bytes(mut self, v: usize) -> Self {
+        self.max_buffered_bytes = v;
         self
     }
     /// Retry backoff.
@@ -257,6 +282,7 @@ impl WorkerConfigBuilder {
             revoke_timeout: self.revoke_timeout,
             commit_interval: self.commit_interval,
             commit_stall_timeout: self.commit_stall_timeout,
+            max_buffered_bytes: self.max_buffered_bytes,
             pause: self.pause,
             topics: self.topics,
             patterns: self.patterns,
@@ -331,9 +357,11 @@ impl WorkerConfig {
     /// itself every `commit_interval` (Karafka keeps librdkafka's 5 s auto-commit).
     /// `fetch.queue.backoff.ms` is lowered from librdkafka's 1 000 ms: with the default, the
     /// fetcher idles a full second whenever its read-ahead queue is full.
-    /// `queued.min.messages` / `queued.max.messages.kbytes` (read-ahead bounds) are lowered to
-    /// 10 000 messages / 8 MiB because the worker reads each partition from its own queue, to
-    /// which librdkafka applies them per partition rather than once per consumer.
+    /// `queued.max.messages.kbytes` (librdkafka's read-ahead bound, which applies once to the
+    /// worker's one message queue) is a quarter of [`max_buffered_bytes`](Self::max_buffered_bytes)
+    /// (8 MiB by default; librdkafka sizes `fetch.max.bytes` to it), and `queued.min.messages`
+    /// is 10 000: the worker copies messages out of librdkafka as they arrive and keeps its own
+    /// bounded buffer, so librdkafka's read-ahead only needs to cover one fetch round trip.
     /// `fetch.wait.max.ms` is lowered from 500 ms to 50 ms: librdkafka keeps one fetch in flight
     /// per broker, and a fetch that only asks for caught-up partitions is held by the broker for
     /// up to this long while the partitions with a backlog drain their read-ahead and wait. With
@@ -351,7 +379,10 @@ impl WorkerConfig {
             .set("fetch.queue.backoff.ms", "10")
             .set("fetch.wait.max.ms", "50")
             .set("queued.min.messages", "10000")
-            .set("queued.max.messages.kbytes", "8192");
+            .set(
+                "queued.max.messages.kbytes",
+                (self.max_buffered_bytes / 4 / 1024).to_string(),
+            );
         for (k, v) in &self.kafka {
             c.set(k, v);
         }

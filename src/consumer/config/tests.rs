@@ -543,3 +543,42 @@ fn the_annotated_example_files_parse() {
     assert_eq!(crate_config.group_id, "shop");
     assert!(crate_config.topic("imports").is_some() && crate_config.topic("default").is_some());
 }
+
+#[test]
+fn the_buffer_budget_sets_librdkafkas_read_ahead() {
+    // Property: librdkafka's read-ahead bound is a quarter of the worker's budget (8 MiB by
+    // default), the TOML key is in MiB, a `[kafka]` setting still wins, and a budget below
+    // the minimum is refused at start-up.
+    let c = base().topic(TopicConfig::new("default")).build().unwrap();
+    assert_eq!(c.max_buffered_bytes, 32 * 1024 * 1024);
+    assert_eq!(
+        c.consumer_config().get("queued.max.messages.kbytes"),
+        Some("8192")
+    );
+    let c = WorkerConfig::from_toml_str(
+        "bootstrap_servers = \"127.0.0.1:1\"\nmax_buffered_mib = 64\n[topics.default]\n",
+    )
+    .unwrap();
+    assert_eq!(c.max_buffered_bytes, 64 * 1024 * 1024);
+    assert_eq!(
+        c.consumer_config().get("queued.max.messages.kbytes"),
+        Some("16384")
+    );
+    let c = base()
+        .topic(TopicConfig::new("default"))
+        .kafka("queued.max.messages.kbytes", "1024")
+        .build()
+        .unwrap();
+    assert_eq!(
+        c.consumer_config().get("queued.max.messages.kbytes"),
+        Some("1024")
+    );
+    let small = base()
+        .topic(TopicConfig::new("default"))
+        .max_buffered_bytes(1024 * 1024)
+        .build();
+    assert!(
+        matches!(small, Err(ConfigError::BufferBudgetTooSmall { .. })),
+        "{small:?}"
+    );
+}

@@ -45,6 +45,12 @@ impl WorkerConfig {
         if self.max_messages == 0 {
             return Err(ConfigError::Zero("max_messages"));
         }
+        if self.max_buffered_bytes < super::MIN_MAX_BUFFERED_BYTES {
+            return Err(ConfigError::BufferBudgetTooSmall {
+                bytes: self.max_buffered_bytes,
+                min: super::MIN_MAX_BUFFERED_BYTES,
+            });
+        }
         if self.commit_interval.is_zero() {
             return Err(ConfigError::Zero("commit_interval_ms"));
         }

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::consumer::CommitMode;
 
 use super::policy::{next_after, Next};
 use super::PartitionTask;
 use crate::consumer::failure::JobFailure;
 use crate::consumer::message::InboundMessage;
 use crate::consumer::observer::{FinishedJob, PauseReason};
-use crate::consumer::poller::{commit, single};
+use crate::consumer::poller::commit;
 use crate::consumer::stats::WorkerStats;
 
 impl PartitionTask {
@@ -167,13 +167,7 @@ impl PartitionTask {
             }
         }
         let (topic, partition) = (&self.shared.topic, self.shared.partition);
-        let tpl = single(topic, partition);
-        let result = if paused {
-            self.consumer.pause(&tpl)
-        } else {
-            self.consumer.resume(&tpl)
-        };
-        match result {
+        match self.shared.set_task_pause(&self.consumer, paused) {
             Ok(()) => tracing::debug!(topic = %topic, partition, paused, "partition pause changed"),
             Err(error) => {
                 tracing::warn!(topic = %topic, partition, paused, %error, "pause/resume failed")

@@ -13,7 +13,6 @@ mod shared;
 mod source;
 mod vp;
 
-use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::Poll;
@@ -33,10 +32,7 @@ use super::stats::WorkerStats;
 use super::worker::WorkerShared;
 
 pub(crate) use self::shared::PartitionShared;
-pub(crate) use self::source::Source;
-
-/// A batch of messages of one partition, in offset order.
-pub(crate) type Batch = Vec<Arc<InboundMessage>>;
+use self::source::Pending;
 
 /// Runs the jobs of one partition assignment: one at a time in offset order, or spread over
 /// virtual partitions (`vp.rs`).
@@ -45,9 +41,7 @@ pub(crate) struct PartitionTask {
     pub(super) worker: Arc<WorkerShared>,
     consumer: Arc<BaseConsumer<WorkerContext>>,
     pub(super) topic: Arc<TopicConfig>,
-    source: Source,
-    fallback_open: bool,
-    pub(super) buffered: VecDeque<Arc<InboundMessage>>,
+    pub(super) buffered: Pending,
     pub(super) signals: PartitionSignals,
     /// Next offset to store (last success + 1), not yet handed to librdkafka.
     pub(super) pending_store: Option<i64>,
@@ -67,17 +61,15 @@ impl PartitionTask {
         worker: Arc<WorkerShared>,
         consumer: Arc<BaseConsumer<WorkerContext>>,
         topic: Arc<TopicConfig>,
-        source: Source,
     ) -> Self {
         let signals = PartitionSignals::new(shared.revoked.clone(), worker.stopping.clone());
+        let buffered = Pending::new(shared.clone());
         PartitionTask {
             shared,
             worker,
             consumer,
             topic,
-            source,
-            fallback_open: true,
-            buffered: VecDeque::new(),
+            buffered,
             signals,
             pending_store: None,
             pending_successes: 0,
