@@ -4,7 +4,7 @@ SHELL := bash
 KAFKA := bash scripts/kafka/kafka.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint kafka-up kafka-down demo bench-decode fuzz bench-e2e bench-vp faults
+.PHONY: help build test lint kafka-up kafka-down demo bench-decode fuzz bench-e2e bench-table bench-latency bench-vp faults
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -58,8 +58,14 @@ bench-decode: ## decode rate, Rust vs Ruby ActiveJob on the same payloads; typed
 	awk -v ours="$$typed_rate" -v ruby="$$ruby_rate" 'BEGIN { printf "typed_decode_ratio=%.1f\n", ours / ruby }'; \
 	awk -v ours="$$rust_rate" -v ruby="$$ruby_rate" 'BEGIN { printf "decode_ratio=%.1f\n", ours / ruby }'
 
-bench-e2e: ## end-to-end worker throughput
+bench-e2e: ## end-to-end worker throughput and peak RSS per side; last line e2e_ratio=
 	$(KAFKA) with -- cargo run --release --example bench_e2e
+
+bench-table: ## bench-e2e at 1, 6, 32 and 128 partitions, as a markdown table
+	bash scripts/bench-table.sh
+
+bench-latency: ## enqueue-to-perform latency at 10k jobs/s on 6 partitions; last line latency_p99_ms=
+	$(KAFKA) with -- cargo run --release --example bench_latency
 
 # Not part of `make test`: minutes long, and it kills its own broker (scripts/kafka/kafka.sh on
 # free ports, whatever KAFKA_BOOTSTRAP_SERVERS says).

@@ -1,8 +1,10 @@
 //! End-to-end throughput on one topic, in one run: a bare rdkafka consumer that only reads the
 //! messages (the ceiling) against the worker with full semantics (per-job offset store,
 //! commits), once with a no-op `MessageHandler` (the runtime alone) and once with the
-//! `Registry` and a registered no-op job class (decode + dispatch by `job_class`: what an
-//! application runs).
+//! `Registry` and a realistic job: `BillingJob.perform_later(id, "customer-#{id}",
+//! priority: :high, at: Time.current)` as Rails 8.1 writes it (an Integer, a String, keyword
+//! arguments with a Symbol and a TimeWithZone), whose handler takes typed arguments and reads
+//! the time (decode + dispatch by `job_class` + deserialization: what an application runs).
 //!
 //! ```sh
 //! make bench-e2e        # or: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092 cargo run --release --example bench_e2e
@@ -14,7 +16,9 @@
 //! measurement runs in a fresh child process (so peak RSS is its own) with a fresh consumer
 //! group; the sides alternate for `BENCH_ROUNDS` rounds and the best run of each side counts,
 //! since the broker shares the cores and single runs vary. Rates are from the first message to
-//! the last. The last line is `e2e_ratio=<registry worker / ceiling>`.
+//! the last. Summary lines: `<side>_msgs_per_s=` and `<side>_peak_rss_mib=` for each side
+//! (`ceiling`, `runtime`, `registry`); the last line is `e2e_ratio=<registry worker / ceiling>`.
+//! `scripts/bench-table.sh` runs it at 1, 6, 32 and 128 partitions.
 
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
@@ -29,9 +33,16 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
-#[path = "../benches/support/noop_job.rs"]
-mod noop_job;
-use noop_job::payload;
+#[path = "../benches/support/billing_job.rs"]
+mod billing_job;
+use billing_job::{perform, BillingArgs, JOB_CLASS};
+
+/// `enqueued_at` of every produced job (the rate does not depend on it).
+const ENQUEUED_AT: &str = "2026-11-24T21:27:56.175007000Z";
+
+fn payload(i: u64) -> String {
+    billing_job::payload(i, ENQUEUED_AT)
+}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -48,6 +59,15 @@ fn peak_rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The 1, 5 and 15 minute load averages (Linux), for the record: figures taken on a busy
+/// machine are not comparable.
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!("{} on {cores} cores", load.join(" "))
 }
 
 async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
@@ -138,9 +158,13 @@ async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Re
     let bootstrap = config.bootstrap_servers.clone();
     let worker = if with_registry {
         let registry =
-            Registry::new().register("NoopJob", move |(_id,): (u64,), _ctx: JobContext| {
+            Registry::new().register(JOB_CLASS, move |args: BillingArgs, _ctx: JobContext| {
                 f.get_or_init(Instant::now);
-                async { Ok(()) }
+                let performed = perform(&args).map(std::hint::black_box);
+                async move {
+                    performed?;
+                    Ok(())
+                }
             });
         Worker::new(config, registry)
     } else {
@@ -263,14 +287,16 @@ async fn main() -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || produce(&b, &t, partitions, n)).await??
     };
     println!(
-        "produced {n} jobs of ~{size} bytes to {topic} ({partitions} partitions) in {:.2} s",
-        took.as_secs_f64()
+        "produced {n} jobs of ~{size} bytes to {topic} ({partitions} partitions) in {:.2} s; \
+         load average {}",
+        took.as_secs_f64(),
+        load_average()
     );
 
     let sides = [
         ("ceiling", "bare BaseConsumer, reads only"),
         ("runtime", "worker, no-op MessageHandler"),
-        ("registry", "worker, Registry decode + no-op job"),
+        ("registry", "worker, Registry + typed BillingJob"),
     ];
     let mut best = [(0f64, 0f64); 3];
     for round in 1..=rounds {

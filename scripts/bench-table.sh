@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs the end-to-end bench (examples/bench_e2e.rs) at 1, 6, 32 and 128 partitions and prints a
+# markdown table of msg/s and peak RSS per side (bare consumer, worker with a no-op handler,
+# worker with the Registry and a typed job).
+#
+#   bash scripts/bench-table.sh                 # builds the bench of this checkout
+#   make bench-table                            # the same
+#   BENCH_E2E_BIN=/path/to/bench_e2e bash scripts/bench-table.sh   # a bench built elsewhere
+#
+# Environment: BENCH_MESSAGES, BENCH_ROUNDS (passed to the bench), BENCH_TABLE_PARTITIONS
+# ("1 6 32 128"), KAFKA_BOOTSTRAP_SERVERS (otherwise a broker is started for the run and
+# stopped after). Only the bench's summary lines are read (`ceiling_msgs_per_s=`,
+# `ceiling_peak_rss_mib=`, `runtime_...`, `registry_...`, `e2e_ratio=`), so a bench of an
+# older commit that prints them works too.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+  exec bash "$here/scripts/kafka/kafka.sh" with -- bash "$here/scripts/bench-table.sh" "$@"
+fi
+
+bin=${BENCH_E2E_BIN:-}
+if [[ -z "$bin" ]]; then
+  bin=$(cd "$here" && cargo build --release --example bench_e2e --message-format=json-render-diagnostics \
+    | sed -n 's/.*"executable":"\([^"]*bench_e2e\)".*/\1/p' | tail -n 1)
+fi
+[[ -x "$bin" ]] || { echo "bench-table: no bench_e2e binary ($bin)" >&2; exit 1; }
+
+partitions=${BENCH_TABLE_PARTITIONS:-1 6 32 128}
+field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2" | tail -n 1; }
+kilo() { awk -v r="$1" 'BEGIN { if (r >= 1e6) printf "%.2f M", r / 1e6; else printf "%.0f k", r / 1e3 }'; }
+
+rows=()
+for p in $partitions; do
+  echo "== BENCH_PARTITIONS=$p (load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)" >&2
+  out=$(BENCH_PARTITIONS=$p "$bin" | tee /dev/stderr)
+  row="| $p |"
+  for side in ceiling runtime registry; do
+    rate=$(field "${side}_msgs_per_s" "$out")
+    rss=$(field "${side}_peak_rss_mib" "$out")
+    row+=" $(kilo "$rate") msg/s, ${rss} MiB |"
+  done
+  row+=" $(field e2e_ratio "$out") |"
+  rows+=("$row")
+done
+
+echo
+echo "bench_e2e: ${BENCH_MESSAGES:-1000000} jobs, best of ${BENCH_ROUNDS:-3} rounds; $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?'); load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+echo
+echo "| partitions | bare rdkafka consumer | worker, no-op handler | worker, Registry (typed job) | e2e_ratio |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
