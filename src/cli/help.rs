@@ -19,14 +19,22 @@ Examples:
 Logging: RUST_LOG (e.g. RUST_LOG=activejob_karafka=debug) sets what is logged to stderr.";
 
 pub(super) const CONSUME_AFTER: &str = "\
-The configuration is laid out like karafka.rb (see the consumer module docs):
+The configuration is laid out like karafka.rb (every key, with its Karafka name: the README's
+\"Configuration reference\"):
 
   group_id = \"app\"
   concurrency = 5
   [kafka]
   \"bootstrap.servers\" = \"127.0.0.1:9092\"
-  [topics.default]
+  [topics.default]                              # active_job_topic :default
   dead_letter_queue = { topic = \"default_dlq\", max_retries = 3 }
+  max_messages = 50                             # per-topic overrides: pause, initial_offset, kafka
+  [patterns.tenants]                            # active_job_pattern (new topics picked up)
+  regex = \"tenant_.*_jobs$\"
+  [consumer_groups.reporting.topics.exports]    # consumer_group :reporting do ... end
+
+Every consumer group (and every set of topics with their own kafka settings) runs as its own
+consumer in this one process; they share concurrency and stop together.
 
 Without bootstrap servers in the file, KAFKA_BOOTSTRAP_SERVERS names them. SIGINT or SIGTERM
 stops the worker after its running jobs (up to shutdown_timeout_ms).
