@@ -298,7 +298,7 @@ impl Worker {
     }
 
     /// Runs until a shutdown completes (Ok) or the consumer fails. Must be called within a
-    /// tokio runtime; the librdkafka poll loop runs on a thread of its own.
+    /// tokio runtime; each consumer's librdkafka poll loop runs on a thread of its own.
     pub async fn run(mut self) -> Result<(), WorkerError> {
         self.config.validate()?;
         // Reporting needs a single consumer (validated): report its group, which need not be
