@@ -2,6 +2,7 @@
 //! producer per distinct class producer config.
 
 use super::*;
+use crate::ruby::time_zone::ZoneDatabase;
 
 /// Builds a [`JobProducer`].
 #[derive(Debug, Clone, Default)]
@@ -14,6 +15,7 @@ pub struct JobProducerBuilder {
     max_payload_size: Option<usize>,
     payload_format: Option<Arc<dyn PayloadFormat>>,
     available_locales: Option<Vec<String>>,
+    time_zones: Option<ZoneDatabase>,
     rails_version: RailsVersion,
 }
 
@@ -26,6 +28,14 @@ impl JobProducerBuilder {
         locales: impl IntoIterator<Item = S>,
     ) -> Self {
         self.available_locales = Some(locales.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The application's tz database (`DecodeOptions::time_zones`, `zoneinfo_dir` in
+    /// `app.toml`): a job whose `timezone` it does not know is refused, since Rails would raise
+    /// `Invalid Timezone` around it. Unset: the host's ([`ZoneDatabase::system`]).
+    pub fn time_zones(mut self, zones: ZoneDatabase) -> Self {
+        self.time_zones = Some(zones);
         self
     }
 
@@ -119,6 +129,7 @@ impl JobProducerBuilder {
                 rails_version: self.rails_version,
                 partition_counts: PartitionCounts::default(),
                 available_locales: self.available_locales,
+                time_zones: self.time_zones.unwrap_or_else(ZoneDatabase::system),
             }),
         })
     }

@@ -79,6 +79,7 @@ use crate::kafka::client;
 pub(crate) use crate::kafka::log::LogContext;
 use crate::payload_format::{PayloadFormat, PayloadFormatError};
 use crate::rails_version::RailsVersion;
+use crate::ruby::time_zone::ZoneDatabase;
 use crate::scheduled::headers as sh;
 
 /// WaterDrop's default `max_payload_size`: larger payloads are refused before producing.
@@ -170,6 +171,7 @@ struct Inner {
     rails_version: RailsVersion,
     partition_counts: PartitionCounts,
     available_locales: Option<Vec<String>>,
+    time_zones: ZoneDatabase,
 }
 
 impl Drop for Inner {
@@ -469,7 +471,7 @@ impl JobProducer {
             job.locale.as_deref(),
             self.inner.available_locales.as_deref(),
         )
-        .and_then(|()| job.encode_for(self.inner.rails_version))
+        .and_then(|()| job.encode_in(self.inner.rails_version, &self.inner.time_zones))
         .map_err(|source| ProduceError::Encode {
             job_class: job_class.clone(),
             source,

@@ -96,3 +96,31 @@ fn topics_follow_waterdrop_rules() {
     assert!(check_topic("a b").is_err());
     assert!(check_topic("a/b").is_err());
 }
+
+#[tokio::test]
+async fn a_timezone_the_apps_tz_database_lacks_is_refused_before_producing() {
+    // Property: the producer checks a job's `timezone` against the application's tz database
+    // (`time_zones`), not the host's: a zone missing from it fails with a typed error and
+    // nothing is produced (no broker is reachable here).
+    let dir = std::env::temp_dir().join(format!("ajk-producer-zones-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("Asia")).unwrap();
+    std::fs::copy("/usr/share/zoneinfo/Asia/Tokyo", dir.join("Asia/Tokyo")).unwrap();
+    let zones = ZoneDatabase::from_dir(&dir).unwrap();
+    let producer = JobProducer::builder()
+        .bootstrap_servers("127.0.0.1:1")
+        .time_zones(zones)
+        .build()
+        .unwrap();
+    let mut job = Job::new("EchoJob").queue("q");
+    job.timezone = Some("Berlin".into());
+    let err = producer
+        .enqueue(&job)
+        .await
+        .expect_err("Berlin is not in the directory");
+    assert!(
+        matches!(&err, ProduceError::Encode { source, .. }
+            if source.kind == crate::error::EncodeErrorKind::TimeZone),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
