@@ -33,7 +33,8 @@ kilo() { awk -v r="$1" 'BEGIN { if (r >= 1e6) printf "%.2f M", r / 1e6; else pri
 rows=()
 for p in $partitions; do
   echo "== BENCH_PARTITIONS=$p (load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)" >&2
-  out=$(BENCH_PARTITIONS=$p "$bin" | tee /dev/stderr)
+  out=$(BENCH_PARTITIONS=$p "$bin")
+  echo "$out" >&2
   row="| $p |"
   for side in ceiling runtime registry; do
     rate=$(field "${side}_msgs_per_s" "$out")
@@ -45,7 +46,8 @@ for p in $partitions; do
 done
 
 echo
-echo "bench_e2e: ${BENCH_MESSAGES:-1000000} jobs, best of ${BENCH_ROUNDS:-3} rounds; $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?'); load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+if [[ -n "${BENCH_E2E_BIN:-}" ]]; then built="$BENCH_E2E_BIN"; else built="commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')"; fi
+echo "bench_e2e ($built): ${BENCH_MESSAGES:-1000000} jobs, best of ${BENCH_ROUNDS:-3} rounds; load average at the end $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo
 echo "| partitions | bare rdkafka consumer | worker, no-op handler | worker, Registry (typed job) | e2e_ratio |"
 echo "|---|---|---|---|---|"
