@@ -143,7 +143,8 @@ impl Drop for MessageQueue {
 }
 
 /// A message taken from librdkafka, destroyed when dropped. It must be dropped before the
-/// consumer is destroyed; holders keep the consumer alive (see [`BatchQueue`]).
+/// consumer is destroyed: the fetch thread, which holds the consumer, destroys each batch before
+/// it takes the next.
 pub(crate) struct RawMessage(NonNull<rd::rd_kafka_message_t>);
 
 // SAFETY: a librdkafka message may be read and destroyed from any thread; this type is its
