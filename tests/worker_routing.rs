@@ -60,16 +60,19 @@ async fn two_consumer_groups_in_one_process_both_consume() {
 
 /// With one concurrency slot, a partition yields it after its topic's own `max_messages`:
 /// topic A (2) and topic B (3) alternate in turns of at most 2 and 3 jobs while both have
-/// work (the worker-wide value, 100, would run each backlog in one turn).
+/// work (the worker-wide value, 100, would run each backlog in one turn). The backlogs are
+/// long enough that the topics still take turns after a first turn that ran alone while the
+/// other partition's first fetch was on its way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_topic_max_messages_bounds_each_turn() {
+    const JOBS: u64 = 30;
     init_tracing();
     let (a, b) = (unique("mm-a"), unique("mm-b"));
     let group = unique("mm-group");
     create_topic(&a, 1).await;
     create_topic(&b, 1).await;
-    produce(&a, (1..=12).map(|id| Out::job(id, 0)).collect()).await;
-    produce(&b, (101..=112).map(|id| Out::job(id, 0)).collect()).await;
+    produce(&a, (1..=JOBS).map(|id| Out::job(id, 0)).collect()).await;
+    produce(&b, (1001..=1000 + JOBS).map(|id| Out::job(id, 0)).collect()).await;
 
     let config = config(
         &group,
@@ -83,8 +86,8 @@ async fn per_topic_max_messages_bounds_each_turn() {
     .unwrap();
     assert_eq!(config.subscription_groups().len(), 1, "one consumer");
     let (worker, runs) = start_recording(config, 5, &[]);
-    wait_until(Duration::from_secs(40), "all 24 jobs", || {
-        runs.ok_on(&a).len() >= 12 && runs.ok_on(&b).len() >= 12
+    wait_until(Duration::from_secs(40), "every job", || {
+        runs.ok_on(&a).len() >= JOBS as usize && runs.ok_on(&b).len() >= JOBS as usize
     })
     .await;
     worker.stop().await;
@@ -95,7 +98,7 @@ async fn per_topic_max_messages_bounds_each_turn() {
     let mut turns: Vec<(String, usize)> = Vec::new();
     let (mut done_a, mut done_b) = (0, 0);
     for topic in order {
-        if done_a == 12 || done_b == 12 {
+        if done_a == JOBS || done_b == JOBS {
             break;
         }
         if topic == a {
