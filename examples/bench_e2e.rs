@@ -27,28 +27,22 @@ use std::time::{Duration, Instant};
 use activejob_karafka::consumer::{handler_fn, TopicConfig, Worker, WorkerConfig};
 use activejob_karafka::registry::{JobContext, Registry};
 use futures::FutureExt;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 #[path = "../benches/support/billing_job.rs"]
 mod billing_job;
+#[path = "../benches/support/kafka_bench.rs"]
+mod kafka_bench;
 use billing_job::{perform, BillingArgs, JOB_CLASS};
+use kafka_bench::{create_topic, env_or, load_average};
 
 /// `enqueued_at` of every produced job (the rate does not depend on it).
 const ENQUEUED_AT: &str = "2026-11-24T21:27:56.175007000Z";
 
 fn payload(i: u64) -> String {
     billing_job::payload(i, ENQUEUED_AT)
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// Peak resident set size of this process, in MiB (Linux: VmHWM).
@@ -59,26 +53,6 @@ fn peak_rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-/// The 1, 5 and 15 minute load averages (Linux), for the record: figures taken on a busy
-/// machine are not comparable.
-fn load_average() -> String {
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    format!("{} on {cores} cores", load.join(" "))
-}
-
-async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()?;
-    let t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
-    for r in admin.create_topics([&t], &AdminOptions::new()).await? {
-        r.map_err(|(t, e)| anyhow::anyhow!("creating {t}: {e}"))?;
-    }
-    Ok(())
 }
 
 fn produce(bootstrap: &str, topic: &str, partitions: i32, n: u64) -> anyhow::Result<Duration> {
@@ -260,8 +234,7 @@ fn run_child(side: &str, topic: &str, n: u64) -> anyhow::Result<(f64, f64)> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let n = env_or("BENCH_MESSAGES", 1_000_000);
-    let bootstrap = std::env::var("KAFKA_BOOTSTRAP_SERVERS")
-        .map_err(|_| anyhow::anyhow!("set KAFKA_BOOTSTRAP_SERVERS (make bench-e2e does)"))?;
+    let bootstrap = kafka_bench::bootstrap_servers("bench-e2e")?;
     let args: Vec<String> = std::env::args().collect();
     if let (Some(side), Some(topic)) = (
         args.iter()
@@ -276,11 +249,8 @@ async fn main() -> anyhow::Result<()> {
 
     let partitions = env_or("BENCH_PARTITIONS", 6) as i32;
     let rounds = env_or("BENCH_ROUNDS", 3).max(1);
-    let topic = format!(
-        "bench-e2e-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
-    create_topic(&bootstrap, &topic, partitions).await?;
+    let topic = kafka_bench::fresh_topic_name("bench-e2e");
+    create_topic(&bootstrap, &topic, partitions, &Default::default()).await?;
     let size = payload(n / 2).len();
     let took = {
         let (b, t) = (bootstrap.clone(), topic.clone());
