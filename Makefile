@@ -64,7 +64,7 @@ bench-e2e: ## end-to-end worker throughput and peak RSS per side; last line e2e_
 bench-table: ## bench-e2e at 1, 6, 32 and 128 partitions, as a markdown table
 	bash scripts/bench-table.sh
 
-bench-latency: ## enqueue-to-perform latency at 10k jobs/s on 6 partitions; last line latency_p99_ms=
+bench-latency: ## enqueue-to-perform latency at 10k jobs/s on 6 partitions, per part, beside a bare consumer; last line latency_p99_ms=
 	$(KAFKA) with -- cargo run --release --example bench_latency
 
 # Not part of `make test`: minutes long, and it kills its own broker (scripts/kafka/kafka.sh on

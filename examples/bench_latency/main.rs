@@ -27,7 +27,8 @@
 //! request), append → perform (the consumer's side: the broker answering a fetch, librdkafka,
 //! and the worker's hand-over, decode and dispatch), enqueue → ack (the producer's round trip),
 //! and how far behind schedule the pacing loop sent. The append time has millisecond
-//! resolution, so enqueue → append reads up to 1 ms low and append → perform up to 1 ms high.
+//! resolution: it is taken as the middle of its millisecond, so the two parts around it are
+//! each off by up to half a millisecond either way (the total is exact).
 //!
 //! **The floor.** Before the worker, a bare rdkafka consumer (the worker's librdkafka
 //! settings, one thread polling) takes the same load on a topic of its own: its latency is what
@@ -211,8 +212,10 @@ fn parts(offered: &Offered, arrivals: &[(i32, i64, i64)], skip: usize) -> Parts 
         parts.total.push(ms(at - enqueued));
         parts.to_ack.push(ms(d.acked_us - enqueued));
         if d.appended_ms != i64::MIN {
-            parts.to_append.push(ms(d.appended_ms * 1000 - enqueued));
-            parts.from_append.push(ms(at - d.appended_ms * 1000));
+            // The middle of the millisecond the broker stamped: off by at most half of it.
+            let appended = d.appended_ms * 1000 + 500;
+            parts.to_append.push(ms(appended - enqueued));
+            parts.from_append.push(ms(at - appended));
         }
     }
     parts.behind = offered.behind_ms[skip.min(offered.behind_ms.len())..].to_vec();

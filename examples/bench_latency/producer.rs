@@ -43,7 +43,7 @@ impl ClientContext for DeliveryLog {
         self.statistics
             .lock()
             .unwrap()
-            .extend(statistics_lines(&statistics, "Produce"));
+            .extend(statistics_lines(&statistics, &["Produce"]));
     }
 }
 

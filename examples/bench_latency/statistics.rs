@@ -8,9 +8,9 @@ use rdkafka::Statistics;
 
 use crate::kafka_bench::env_or;
 
-/// One line per broker of a librdkafka statistics document: requests of kind `request` sent
-/// so far, and the latency windows of the last interval (µs, p50/p99).
-pub(crate) fn statistics_lines(statistics: &Statistics, request: &str) -> Vec<String> {
+/// One line per broker connection of a librdkafka statistics document: the requests of each
+/// kind in `requests` sent so far, and the latency windows of the last interval (µs, p50/p99).
+pub(crate) fn statistics_lines(statistics: &Statistics, requests: &[&str]) -> Vec<String> {
     let window = |w: &Option<rdkafka::statistics::Window>| {
         w.as_ref()
             .map_or("-".into(), |w| format!("{}/{}", w.p50, w.p99))
@@ -18,12 +18,17 @@ pub(crate) fn statistics_lines(statistics: &Statistics, request: &str) -> Vec<St
     statistics
         .brokers
         .values()
-        .filter(|b| b.nodeid >= 0)
+        .filter(|b| b.nodeid >= 0 || b.source == "logical")
         .map(|b| {
+            let counts: Vec<String> = requests
+                .iter()
+                .map(|r| format!("{r} {:>6}", b.req.get(*r).copied().unwrap_or(0)))
+                .collect();
             format!(
-                "{request} requests {:>7}  µs p50/p99: in librdkafka's queue {:>11}  \
-                 in the send buffer {:>9}  round trip {:>11}",
-                b.req.get(request).copied().unwrap_or(0),
+                "{:<24} {}  µs p50/p99: in librdkafka's queue {:>11}  in the send buffer {:>9}  \
+                 round trip {:>11}",
+                b.name,
+                counts.join(" "),
                 window(&b.int_latency),
                 window(&b.outbuf_latency),
                 window(&b.rtt),
@@ -44,7 +49,7 @@ impl FetchStatistics {
             self.lines
                 .lock()
                 .unwrap()
-                .extend(statistics_lines(&statistics, "Fetch"));
+                .extend(statistics_lines(&statistics, &["Fetch", "OffsetCommit"]));
         }
     }
 }
