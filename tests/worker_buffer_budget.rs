@@ -3,11 +3,9 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, JobFailure, TopicConfig, Worker};
-use futures::FutureExt;
+use activejob_karafka::consumer::TopicConfig;
 use support::*;
 
 const PARTITIONS: i32 = 16;
@@ -52,17 +50,9 @@ async fn buffered_bytes_stay_within_the_budget_and_every_partition_progresses() 
     produce(&topic, messages).await;
 
     let recorder = Recorder::default();
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            rec.finish(i, true);
-            Ok::<(), JobFailure>(())
-        }
-        .boxed()
+    let handler = recorder.handler(|_, _, _| async {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        Ok(())
     });
     let config = config(&group, &[TopicConfig::new(&topic)])
         .concurrency(4)
@@ -70,18 +60,13 @@ async fn buffered_bytes_stay_within_the_budget_and_every_partition_progresses() 
         .max_buffered_bytes(BUDGET)
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
 
     // Each partition needs its turns: 4 slots, 50 jobs a turn, about 1 ms a job.
     let progressed = |min: usize| {
-        let mut per_partition: BTreeMap<i32, usize> = BTreeMap::new();
-        for r in recorder.runs() {
-            *per_partition.entry(r.partition).or_default() += 1;
-        }
-        per_partition.len() == PARTITIONS as usize && per_partition.values().all(|n| *n >= min)
+        let by_partition = recorder.ids_by_partition();
+        by_partition.len() == PARTITIONS as usize
+            && by_partition.values().all(|ids| ids.len() >= min)
     };
     wait_until(
         Duration::from_secs(40),
@@ -89,10 +74,10 @@ async fn buffered_bytes_stay_within_the_budget_and_every_partition_progresses() 
         || progressed(150),
     )
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
-
+    let stats = worker.stats.clone();
+    worker.stop().await;
     let snapshot = stats.snapshot();
+
     let fetch = BUDGET / 4;
     println!(
         "peak buffered {} KiB (runtime budget {} KiB, one fetch {} KiB); {} jobs ran",
@@ -114,18 +99,6 @@ async fn buffered_bytes_stay_within_the_budget_and_every_partition_progresses() 
         snapshot.buffered_bytes_peak
     );
     // Per partition: the ids it ran are its produced ids from the start, consecutive.
-    let mut by_partition: BTreeMap<i32, Vec<u64>> = BTreeMap::new();
-    for r in recorder.runs() {
-        assert!(r.ok, "job {} failed", r.id);
-        by_partition.entry(r.partition).or_default().push(r.id);
-    }
-    for (partition, ids) in by_partition {
-        let expected: Vec<u64> = (0..ids.len() as u64)
-            .map(|k| k * PARTITIONS as u64 + partition as u64)
-            .collect();
-        assert_eq!(
-            ids, expected,
-            "partition {partition}: in order, none skipped or repeated"
-        );
-    }
+    assert!(recorder.runs().iter().all(|r| r.ok), "every job succeeded");
+    assert_round_robin_order(&recorder.ids_by_partition(), PARTITIONS);
 }

@@ -5,8 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, TopicConfig, Worker};
-use futures::FutureExt;
+use activejob_karafka::consumer::TopicConfig;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,27 +20,16 @@ async fn job_longer_than_max_poll_interval_is_not_evicted() {
     produce(&topic, out).await;
 
     let recorder = Recorder::default();
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            if id == 1 {
-                tokio::time::sleep(Duration::from_secs(13)).await;
-            }
-            rec.finish(i, true);
-            Ok(())
+    let handler = recorder.handler(|id, _, _| async move {
+        if id == 1 {
+            tokio::time::sleep(Duration::from_secs(13)).await;
         }
-        .boxed()
+        Ok(())
     });
     let config = short_max_poll_interval(config(&group, &[TopicConfig::new(&topic)]))
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
 
     wait_until(Duration::from_secs(40), "all 13 jobs", || {
         recorder.succeeded().len() == 13
@@ -53,9 +41,8 @@ async fn job_longer_than_max_poll_interval_is_not_evicted() {
         recorder.succeeded().contains_key(&200)
     })
     .await;
-    let before_stop = stats.snapshot();
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    let before_stop = worker.stats.snapshot();
+    worker.stop().await;
 
     let runs = recorder.runs();
     let long: Vec<_> = runs.iter().filter(|r| r.id == 1).collect();

@@ -6,8 +6,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, TopicConfig, Worker};
-use futures::FutureExt;
+use activejob_karafka::consumer::TopicConfig;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,35 +32,23 @@ async fn keyed_jobs_run_in_offset_order_per_partition() {
     assert!(per_partition.iter().all(|&n| n > 0), "{per_partition:?}");
 
     let recorder = Recorder::default();
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            // Some jobs yield, so partitions really interleave.
-            if id % 10 == 0 {
-                tokio::task::yield_now().await;
-            }
-            rec.finish(i, true);
-            Ok(())
+    let handler = recorder.handler(|id, _, _| async move {
+        // Some jobs yield, so partitions really interleave.
+        if id % 10 == 0 {
+            tokio::task::yield_now().await;
         }
-        .boxed()
+        Ok(())
     });
     let config = config(&group, &[TopicConfig::new(&topic)])
         .concurrency(5)
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
-
+    let worker = RunningWorker::start(config, handler);
     wait_until(Duration::from_secs(60), "all 1000 jobs", || {
         recorder.succeeded().len() == 1_000
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     let runs = recorder.runs();
     assert_eq!(runs.len(), 1_000, "each job exactly once");
@@ -119,35 +106,28 @@ async fn concurrency_bounds_partitions_running_at_once() {
     let running = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let recorder = Recorder::default();
-    let (r, p, rec) = (running.clone(), peak.clone(), recorder.clone());
-    let handler = handler_fn(move |m, _| {
-        let (r, p, rec) = (r.clone(), p.clone(), rec.clone());
+    let (r, p) = (running.clone(), peak.clone());
+    let handler = recorder.handler(move |_, _, _| {
+        let (r, p) = (r.clone(), p.clone());
         async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
             let now = r.fetch_add(1, Ordering::SeqCst) + 1;
             p.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(100)).await;
             r.fetch_sub(1, Ordering::SeqCst);
-            rec.finish(i, true);
             Ok(())
         }
-        .boxed()
     });
     let config = config(&group, &[TopicConfig::new(&topic)])
         .concurrency(2)
         .max_messages(1)
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stop = worker.shutdown_handle();
-    let run = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
     wait_until(Duration::from_secs(30), "all 20 jobs", || {
         recorder.succeeded().len() == 20
     })
     .await;
-    stop.shutdown();
-    run.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
     assert_eq!(peak.load(Ordering::SeqCst), 2, "two partitions at a time");
     // With max_messages = 1 the slots rotate: every partition made progress early on.
     let first_eight: std::collections::BTreeSet<i32> = recorder

@@ -6,8 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use activejob_karafka::consumer::{handler_fn, JobFailure, TopicConfig, Worker};
-use futures::FutureExt;
+use activejob_karafka::consumer::TopicConfig;
 use support::*;
 
 const CONCURRENCY: usize = 3;
@@ -50,30 +49,19 @@ async fn backoffs_hold_no_slot_so_healthy_partitions_keep_running() {
     produce(&topic, messages).await;
 
     let recorder = Recorder::default();
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            if id >= FAILING {
-                return rec.finish_as(i, false, "poisoned");
-            }
-            tokio::time::sleep(Duration::from_millis(JOB_MS)).await;
-            rec.finish(i, true);
-            Ok::<(), JobFailure>(())
+    let handler = recorder.handler(|id, _, _| async move {
+        if id >= FAILING {
+            return Err("poisoned".to_string());
         }
-        .boxed()
+        tokio::time::sleep(Duration::from_millis(JOB_MS)).await;
+        Ok(())
     });
     let config = config(&group, &[TopicConfig::new(&topic)])
         .concurrency(CONCURRENCY)
         .max_messages(20)
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
 
     let started = Instant::now();
     let healthy_done = || {
@@ -97,8 +85,8 @@ async fn backoffs_hold_no_slot_so_healthy_partitions_keep_running() {
     );
     // Let the poisoned partitions retry a few more times.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    let stats = worker.stats.clone();
+    worker.stop().await;
 
     let runs = recorder.runs();
     let snapshot = stats.snapshot();

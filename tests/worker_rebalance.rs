@@ -6,42 +6,27 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use activejob_karafka::consumer::{
-    handler_fn, MessageHandler, ShutdownHandle, TopicConfig, Worker, WorkerStats,
-};
-use futures::FutureExt;
+use activejob_karafka::consumer::{MessageHandler, TopicConfig};
 use std::sync::Arc;
 use support::*;
 
-/// A started worker: its shutdown handle, its stats and its run.
-type Running = (
-    ShutdownHandle,
-    Arc<WorkerStats>,
-    tokio::task::JoinHandle<Result<(), activejob_karafka::consumer::WorkerError>>,
-);
-
 /// Starts a worker of `group` on `topic` whose rebalances wait only 500 ms for a revoked
 /// partition's running job.
-fn start_impatient(group: &str, topic: TopicConfig, handler: impl MessageHandler) -> Running {
+fn start_impatient(group: &str, topic: TopicConfig, handler: impl MessageHandler) -> RunningWorker {
     let config = config(group, &[topic])
         .revoke_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    (
-        worker.shutdown_handle(),
-        worker.stats(),
-        tokio::spawn(worker.run()),
-    )
+    RunningWorker::start(config, handler)
 }
 
 /// Starts worker A, waits until it runs its first job, then starts worker B in the same group:
 /// the rebalance revokes A's partition while that job runs.
 async fn join_while_the_first_job_runs(
-    start: impl Fn(&Recorder) -> Running,
+    start: impl Fn(&Recorder) -> RunningWorker,
     a: &Recorder,
     b: &Recorder,
-) -> (Running, Running) {
+) -> (RunningWorker, RunningWorker) {
     let first = start(a);
     wait_until(Duration::from_secs(30), "the long job started", || {
         a.started_count() == 1
@@ -50,29 +35,23 @@ async fn join_while_the_first_job_runs(
     (first, start(b))
 }
 
-fn start(group: &str, topic: &str, recorder: &Recorder) -> Running {
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            rec.finish(i, true);
-            Ok(())
-        }
-        .boxed()
+fn start(group: &str, topic: &str, recorder: &Recorder) -> RunningWorker {
+    let handler = recorder.handler(|_, _, _| async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Ok(())
     });
     let config = config(group, &[TopicConfig::new(topic)])
         .concurrency(6)
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    (
-        worker.shutdown_handle(),
-        worker.stats(),
-        tokio::spawn(worker.run()),
-    )
+    RunningWorker::start(config, handler)
+}
+
+/// How many jobs succeeded on either worker.
+fn succeeded_on_either(a: &Recorder, b: &Recorder) -> usize {
+    let mut all = a.succeeded();
+    all.extend(b.succeeded());
+    all.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,23 +69,19 @@ async fn second_worker_takes_partitions_without_losing_jobs() {
 
     let a = Recorder::default();
     let b = Recorder::default();
-    let (stop_a, stats_a, run_a) = start(&group, &topic, &a);
+    let worker_a = start(&group, &topic, &a);
     wait_until(Duration::from_secs(30), "worker A under way", || {
         a.succeeded().len() >= 200
     })
     .await;
-    let (stop_b, stats_b, run_b) = start(&group, &topic, &b);
+    let worker_b = start(&group, &topic, &b);
 
     wait_until(Duration::from_secs(60), "every job", || {
-        let mut all = a.succeeded();
-        all.extend(b.succeeded());
-        all.len() == total as usize
+        succeeded_on_either(&a, &b) == total as usize
     })
     .await;
-    stop_a.shutdown();
-    stop_b.shutdown();
-    run_a.await.unwrap().expect("worker A stops cleanly");
-    run_b.await.unwrap().expect("worker B stops cleanly");
+    let (stats_a, stats_b) = (worker_a.stats.clone(), worker_b.stats.clone());
+    stop_all([worker_a, worker_b]).await;
 
     let mut count: BTreeMap<u64, usize> = BTreeMap::new();
     for r in a.runs().iter().chain(b.runs().iter()).filter(|r| r.ok) {
@@ -145,7 +120,7 @@ async fn second_worker_takes_partitions_without_losing_jobs() {
 /// retried and the jobs behind it run once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partition_paused_for_a_retry_survives_a_rebalance() {
-    use activejob_karafka::consumer::{JobFailure, PauseConfig};
+    use activejob_karafka::consumer::PauseConfig;
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -159,25 +134,19 @@ async fn partition_paused_for_a_retry_survives_a_rebalance() {
 
     let recorder = Recorder::default();
     let failures = Arc::new(AtomicU32::new(0));
-    let (rec, fails) = (recorder.clone(), failures.clone());
-    let handler = handler_fn(move |m, _| {
-        let (rec, fails) = (rec.clone(), fails.clone());
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            // Job 2 fails until the rebalance has happened (two failures at least).
-            let fail = id == 2 && fails.load(Ordering::SeqCst) < 2;
-            if fail {
-                fails.fetch_add(1, Ordering::SeqCst);
-            }
-            rec.finish(i, !fail);
-            if fail {
-                Err(JobFailure::Failed("not yet".into()))
-            } else {
-                Ok(())
-            }
+    let fails = failures.clone();
+    let handler = recorder.handler(move |id, _, _| {
+        // Job 2 fails until the rebalance has happened (two failures at least).
+        let fail = id == 2 && fails.load(Ordering::SeqCst) < 2;
+        if fail {
+            fails.fetch_add(1, Ordering::SeqCst);
         }
-        .boxed()
+        async move {
+            if fail {
+                return Err("not yet".to_string());
+            }
+            Ok(())
+        }
     });
     let config = config(&group, &[TopicConfig::new(&topic)])
         .pause(PauseConfig {
@@ -187,10 +156,8 @@ async fn partition_paused_for_a_retry_survives_a_rebalance() {
         })
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
+    let stats = worker.stats.clone();
 
     // First failure: the partition is now paused for 2 s. Another member joins the group.
     wait_until(Duration::from_secs(30), "job 2 failed once", || {
@@ -223,8 +190,7 @@ async fn partition_paused_for_a_retry_survives_a_rebalance() {
     .await;
     done.store(true, Ordering::SeqCst);
     joiner.join().unwrap();
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
     assert!(recorder.succeeded().values().all(|&n| n == 1));
     let ids: Vec<u64> = recorder
         .runs()
@@ -253,32 +219,26 @@ async fn job_outliving_the_revoke_timeout_runs_again_on_the_new_owner() {
     let first_run = Arc::new(AtomicBool::new(true));
     let saw_revoked: Arc<Mutex<Option<bool>>> = Arc::default();
     let make = |recorder: &Recorder| {
-        let (rec, first, seen) = (recorder.clone(), first_run.clone(), saw_revoked.clone());
-        handler_fn(move |m, signals| {
-            let (rec, first, seen) = (rec.clone(), first.clone(), seen.clone());
+        let (first, seen) = (first_run.clone(), saw_revoked.clone());
+        recorder.handler(move |id, _, signals| {
+            let long = id == 1 && first.swap(false, Ordering::SeqCst);
+            let seen = seen.clone();
             async move {
-                let id = parse_job(&m)?;
-                let i = rec.start(id, &m);
-                if id == 1 && first.swap(false, Ordering::SeqCst) {
+                if long {
                     // Long, and deaf to the revocation until it is done.
                     tokio::time::sleep(Duration::from_secs(4)).await;
                     *seen.lock().unwrap() = Some(signals.is_revoked());
                 }
-                rec.finish(i, true);
                 Ok(())
             }
-            .boxed()
         })
     };
     let start_worker =
         |recorder: &Recorder| start_impatient(&group, TopicConfig::new(&topic), make(recorder));
     let (a, b) = (Recorder::default(), Recorder::default());
-    let ((stop_a, stats_a, run_a), (stop_b, _stats_b, run_b)) =
-        join_while_the_first_job_runs(start_worker, &a, &b).await;
+    let (worker_a, worker_b) = join_while_the_first_job_runs(start_worker, &a, &b).await;
     wait_until(Duration::from_secs(30), "every job", || {
-        let mut all = a.succeeded();
-        all.extend(b.succeeded());
-        all.len() == 5
+        succeeded_on_either(&a, &b) == 5
     })
     .await;
     // Let the first run of job 1 finish (it was abandoned, not cancelled).
@@ -286,10 +246,8 @@ async fn job_outliving_the_revoke_timeout_runs_again_on_the_new_owner() {
         saw_revoked.lock().unwrap().is_some()
     })
     .await;
-    stop_a.shutdown();
-    stop_b.shutdown();
-    run_a.await.unwrap().expect("worker A stops cleanly");
-    run_b.await.unwrap().expect("worker B stops cleanly");
+    let stats_a = worker_a.stats.clone();
+    stop_all([worker_a, worker_b]).await;
 
     assert_eq!(
         *saw_revoked.lock().unwrap(),
@@ -312,7 +270,6 @@ async fn job_outliving_the_revoke_timeout_runs_again_on_the_new_owner() {
 /// dead letter queue holds it once (Karafka 2.6 skips that dispatch too).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_failing_after_its_partition_was_given_up_is_dead_lettered_once() {
-    use activejob_karafka::consumer::JobFailure;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     init_tracing();
@@ -326,33 +283,22 @@ async fn job_failing_after_its_partition_was_given_up_is_dead_lettered_once() {
     let first_run = Arc::new(AtomicBool::new(true));
     let abandoned_run_ended = Arc::new(AtomicBool::new(false));
     let make = |recorder: &Recorder| {
-        let (rec, first, ended) = (
-            recorder.clone(),
-            first_run.clone(),
-            abandoned_run_ended.clone(),
-        );
-        handler_fn(move |m, _| {
-            let (rec, first, ended) = (rec.clone(), first.clone(), ended.clone());
+        let (first, ended) = (first_run.clone(), abandoned_run_ended.clone());
+        recorder.handler(move |id, _, _| {
+            let abandoned = id == 1 && first.swap(false, Ordering::SeqCst);
+            let ended = ended.clone();
             async move {
-                let id = parse_job(&m)?;
-                let i = rec.start(id, &m);
                 if id != 1 {
-                    rec.finish(i, true);
                     return Ok(());
                 }
-                let abandoned = first.swap(false, Ordering::SeqCst);
                 if abandoned {
                     // Outlives the rebalance and its revoke timeout, then fails on its only
                     // attempt.
                     tokio::time::sleep(Duration::from_secs(6)).await;
-                }
-                rec.finish(i, false);
-                if abandoned {
                     ended.store(true, Ordering::SeqCst);
                 }
-                Err(JobFailure::Failed("job 1 always fails".into()))
+                Err("job 1 always fails".to_string())
             }
-            .boxed()
         })
     };
     let start_worker = |recorder: &Recorder| {
@@ -360,12 +306,9 @@ async fn job_failing_after_its_partition_was_given_up_is_dead_lettered_once() {
         start_impatient(&group, topic, make(recorder))
     };
     let (a, b) = (Recorder::default(), Recorder::default());
-    let ((stop_a, stats_a, run_a), (stop_b, stats_b, run_b)) =
-        join_while_the_first_job_runs(start_worker, &a, &b).await;
+    let (worker_a, worker_b) = join_while_the_first_job_runs(start_worker, &a, &b).await;
     wait_until(Duration::from_secs(30), "jobs 2 and 3", || {
-        let mut all = a.succeeded();
-        all.extend(b.succeeded());
-        all.len() == 2
+        succeeded_on_either(&a, &b) == 2
     })
     .await;
     wait_until(Duration::from_secs(15), "the abandoned run ended", || {
@@ -374,10 +317,8 @@ async fn job_failing_after_its_partition_was_given_up_is_dead_lettered_once() {
     .await;
     // Room for a duplicate to arrive: the old owner would dispatch right after the run ended.
     let dead = read_topic(&dlq, 2, Duration::from_secs(5));
-    stop_a.shutdown();
-    stop_b.shutdown();
-    run_a.await.unwrap().expect("worker A stops cleanly");
-    run_b.await.unwrap().expect("worker B stops cleanly");
+    let (stats_a, stats_b) = (worker_a.stats.clone(), worker_b.stats.clone());
+    stop_all([worker_a, worker_b]).await;
 
     assert!(stats_a.snapshot().partitions_revoked >= 1);
     let runs_of_1 = a

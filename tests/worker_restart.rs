@@ -6,8 +6,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, TopicConfig, Worker};
-use futures::FutureExt;
+use activejob_karafka::consumer::TopicConfig;
 use support::*;
 
 async fn run_worker_until(
@@ -16,28 +15,17 @@ async fn run_worker_until(
     recorder: &Recorder,
     done: impl Fn(&Recorder) -> bool,
 ) {
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            rec.finish(i, true);
-            Ok(())
-        }
-        .boxed()
+    let handler = recorder.handler(|_, _, _| async {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        Ok(())
     });
     let config = config(group, &[TopicConfig::new(topic)])
         .concurrency(3)
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
     wait_until(Duration::from_secs(60), "enough jobs", || done(recorder)).await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,8 +8,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, TopicConfig, VirtualPartitioner, Worker};
-use futures::FutureExt;
+use activejob_karafka::consumer::{TopicConfig, VirtualPartitioner};
 use rdkafka::Message;
 use support::*;
 
@@ -35,17 +34,16 @@ async fn one_failure_collapses_without_rerunning_finished_jobs() {
 
     let recorder = Recorder::default();
     let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
+    let handler = recorder.handler(move |id, _, _| {
+        // This run is already recorded: a first run is the only one.
+        let first_run = rec.runs().iter().filter(|r| r.id == id).count() == 1;
         async move {
-            let id = parse_job(&m)?;
-            let first_run = !rec.runs().iter().any(|r| r.id == id);
-            let i = rec.start(id, &m);
             tokio::time::sleep(Duration::from_millis(3)).await;
-            let ok = !(id == POISON && first_run);
-            rec.finish_as(i, ok, "first run of the poison job")
+            if id == POISON && first_run {
+                return Err("first run of the poison job".to_string());
+            }
+            Ok(())
         }
-        .boxed()
     });
     let config = config(
         &group,
@@ -53,16 +51,13 @@ async fn one_failure_collapses_without_rerunning_finished_jobs() {
     )
     .build()
     .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
+    let stats = worker.stats.clone();
     wait_until(Duration::from_secs(60), "every job", || {
         recorder.succeeded().len() == JOBS as usize
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     let runs = recorder.runs();
     let by_id = runs_by_id(&runs);
@@ -144,17 +139,12 @@ async fn dead_letter_comes_from_the_collapsed_retry() {
     )
     .await;
     let recorder = Recorder::default();
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            let ok = id != 77;
-            rec.finish_as(i, ok, "always")
+    let handler = recorder.handler(|id, _, _| async move {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        if id == 77 {
+            return Err("always".to_string());
         }
-        .boxed()
+        Ok(())
     });
     let config = config(
         &group,
@@ -164,16 +154,13 @@ async fn dead_letter_comes_from_the_collapsed_retry() {
     )
     .build()
     .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
+    let stats = worker.stats.clone();
     wait_until(Duration::from_secs(60), "every other job", || {
         recorder.succeeded().len() == 199 && stats.snapshot().dead_lettered == 1
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     let by_id = runs_by_id(&recorder.runs());
     assert_eq!(by_id[&77].len(), 2, "one parallel run, one collapsed retry");

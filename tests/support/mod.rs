@@ -3,9 +3,8 @@
 //! parallel against one broker.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use activejob_karafka::consumer::{
@@ -22,9 +21,17 @@ pub mod broker;
 pub mod child;
 pub mod faults;
 pub mod http;
+pub mod recorder;
 pub mod routing;
+pub mod running;
 pub mod scheduling;
 pub mod secure;
+
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use recorder::{assert_round_robin_order, runs_by_id, Recorder, Run};
+#[allow(unused_imports)]
+pub use running::{stop_all, RunningWorker};
 
 /// Where the tests' broker is: `KAFKA_BOOTSTRAP_SERVERS` when set; else a testcontainers Kafka
 /// when a Docker engine answers; else the project's own broker (`scripts/kafka/kafka.sh up`,
@@ -315,70 +322,6 @@ pub fn short_max_poll_interval(builder: WorkerConfigBuilder) -> WorkerConfigBuil
         .kafka("heartbeat.interval.ms", "1000")
 }
 
-/// One run of one job.
-#[derive(Debug, Clone)]
-pub struct Run {
-    pub id: u64,
-    pub partition: i32,
-    pub offset: i64,
-    pub started: Instant,
-    pub finished: Option<Instant>,
-    pub ok: bool,
-}
-
-/// Collects job runs from handlers.
-#[derive(Debug, Clone, Default)]
-pub struct Recorder(Arc<Mutex<Vec<Run>>>);
-
-impl Recorder {
-    /// Notes the start of a run; returns its index for [`Recorder::finish`].
-    pub fn start(&self, id: u64, m: &InboundMessage) -> usize {
-        let mut v = self.0.lock().unwrap();
-        v.push(Run {
-            id,
-            partition: m.partition,
-            offset: m.offset,
-            started: Instant::now(),
-            finished: None,
-            ok: false,
-        });
-        v.len() - 1
-    }
-
-    pub fn finish(&self, index: usize, ok: bool) {
-        let mut v = self.0.lock().unwrap();
-        v[index].finished = Some(Instant::now());
-        v[index].ok = ok;
-    }
-
-    /// Notes the end of a run and gives the handler's result: `Ok`, or a failed job with `why`.
-    pub fn finish_as(&self, index: usize, ok: bool, why: &str) -> Result<(), JobFailure> {
-        self.finish(index, ok);
-        if ok {
-            Ok(())
-        } else {
-            Err(JobFailure::Failed(why.into()))
-        }
-    }
-
-    pub fn runs(&self) -> Vec<Run> {
-        self.0.lock().unwrap().clone()
-    }
-
-    /// Ids that completed successfully, with how many times each did.
-    pub fn succeeded(&self) -> BTreeMap<u64, usize> {
-        let mut m = BTreeMap::new();
-        for r in self.0.lock().unwrap().iter().filter(|r| r.ok) {
-            *m.entry(r.id).or_insert(0) += 1;
-        }
-        m
-    }
-
-    pub fn started_count(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-}
-
 /// Polls `f` every 20 ms until it is true; panics with `what` after `timeout`.
 pub async fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
@@ -489,15 +432,4 @@ pub fn scheduled_job_payload(class: &str, id: u64, scheduled_at: std::time::Syst
     let mut v: serde_json::Value = serde_json::from_slice(&job_payload(class, id)).unwrap();
     v["scheduled_at"] = at.format("%Y-%m-%dT%H:%M:%S.%9fZ").to_string().into();
     v.to_string().into_bytes()
-}
-
-/// Runs of each id, in the order they started.
-pub fn runs_by_id(runs: &[Run]) -> BTreeMap<u64, Vec<Run>> {
-    let mut m: BTreeMap<u64, Vec<Run>> = BTreeMap::new();
-    let mut sorted = runs.to_vec();
-    sorted.sort_by_key(|r| r.started);
-    for r in sorted {
-        m.entry(r.id).or_default().push(r);
-    }
-    m
 }

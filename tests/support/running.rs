@@ -1,0 +1,56 @@
+//! A worker running in the test's runtime, and its clean stop.
+
+use std::sync::Arc;
+
+use activejob_karafka::consumer::{
+    MessageHandler, ShutdownHandle, Worker, WorkerConfig, WorkerError, WorkerStats,
+};
+use tokio::task::JoinHandle;
+
+/// A worker started by [`RunningWorker::start`] (signals not handled: the test stops it).
+pub struct RunningWorker {
+    /// The worker's counters.
+    pub stats: Arc<WorkerStats>,
+    stop: ShutdownHandle,
+    task: JoinHandle<Result<(), WorkerError>>,
+}
+
+impl RunningWorker {
+    /// Runs a worker of `config` with `handler` on the test's runtime.
+    pub fn start(config: WorkerConfig, handler: impl MessageHandler) -> Self {
+        let worker = Worker::new(config, handler).handle_signals(false);
+        RunningWorker {
+            stats: worker.stats(),
+            stop: worker.shutdown_handle(),
+            task: tokio::spawn(worker.run()),
+        }
+    }
+
+    /// A handle that stops the worker as SIGTERM would.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.stop.clone()
+    }
+
+    /// True once the worker stopped on its own.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Stops the worker and asserts that it shut down cleanly.
+    pub async fn stop(self) {
+        self.stop.shutdown();
+        self.task.await.unwrap().expect("clean shutdown");
+    }
+}
+
+/// Stops all `workers` at once (none takes over the others' partitions while they stop) and
+/// asserts that each shut down cleanly.
+pub async fn stop_all(workers: impl IntoIterator<Item = RunningWorker>) {
+    let workers: Vec<RunningWorker> = workers.into_iter().collect();
+    for w in &workers {
+        w.stop.shutdown();
+    }
+    for w in workers {
+        w.task.await.unwrap().expect("clean shutdown");
+    }
+}
