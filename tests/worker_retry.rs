@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, PauseConfig, TopicConfig, Worker};
-use futures::FutureExt;
+use activejob_karafka::consumer::{PauseConfig, TopicConfig};
 use support::*;
 
 const FAILING: u64 = 3;
@@ -28,26 +27,24 @@ async fn failing_job_is_retried_with_backoff_and_blocks_only_its_partition() {
 
     let recorder = Recorder::default();
     let attempts: Arc<Mutex<HashMap<u64, u32>>> = Arc::default();
-    let (rec, att) = (recorder.clone(), attempts.clone());
-    let handler = handler_fn(move |m, _| {
-        let (rec, att) = (rec.clone(), att.clone());
+    let att = attempts.clone();
+    let handler = recorder.handler(move |id, m, _| {
+        let n = {
+            let mut a = att.lock().unwrap();
+            let n = a.entry(id).or_insert(0);
+            *n += 1;
+            *n
+        };
         async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            let n = {
-                let mut a = att.lock().unwrap();
-                let n = a.entry(id).or_insert(0);
-                *n += 1;
-                *n
-            };
             // Partition 1's jobs are slow enough to still be running while 3 backs off.
             if m.partition == 1 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            let ok = !(id == FAILING && n <= 2);
-            rec.finish_as(i, ok, &format!("attempt {n} of job {id} fails"))
+            if id == FAILING && n <= 2 {
+                return Err(format!("attempt {n} of job {id} fails"));
+            }
+            Ok(())
         }
-        .boxed()
     });
     let pause = PauseConfig {
         timeout: Duration::from_millis(300),
@@ -58,10 +55,8 @@ async fn failing_job_is_retried_with_backoff_and_blocks_only_its_partition() {
         .pause(pause)
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
+    let stats = worker.stats.clone();
 
     // During the second backoff (1.2 s): jobs before 3 are committed, 3 and later are not.
     wait_until(Duration::from_secs(30), "second failure of job 3", || {
@@ -86,8 +81,7 @@ async fn failing_job_is_retried_with_backoff_and_blocks_only_its_partition() {
         recorder.succeeded().len() == 12
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     let runs = recorder.runs();
     let job3: Vec<_> = runs.iter().filter(|r| r.id == FAILING).collect();
@@ -143,31 +137,24 @@ async fn a_panicking_handler_is_a_failure_like_any_other() {
 
     let recorder = Recorder::default();
     let panicked = Arc::new(Mutex::new(false));
-    let (rec, p) = (recorder.clone(), panicked.clone());
-    let handler = handler_fn(move |m, _| {
-        let (rec, p) = (rec.clone(), p.clone());
+    let p = panicked.clone();
+    let handler = recorder.handler(move |id, _, _| {
+        let p = p.clone();
         async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
             if id == 2 && !std::mem::replace(&mut *p.lock().unwrap(), true) {
                 panic!("job 2 panics once");
             }
-            rec.finish(i, true);
             Ok(())
         }
-        .boxed()
     });
     let config = config(&group, &[TopicConfig::new(&topic)]).build().unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
+    let stats = worker.stats.clone();
     wait_until(Duration::from_secs(30), "all 3 jobs", || {
         recorder.succeeded().len() == 3
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
     let ids: Vec<u64> = recorder.runs().iter().map(|r| r.id).collect();
     assert_eq!(ids, vec![1, 2, 2, 3]);
     assert_eq!(stats.snapshot().job_failures, 1);

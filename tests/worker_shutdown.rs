@@ -6,8 +6,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use activejob_karafka::consumer::{handler_fn, TopicConfig, Worker};
-use futures::FutureExt;
+use activejob_karafka::consumer::TopicConfig;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,23 +19,17 @@ async fn shutdown_finishes_the_running_job_and_starts_no_other() {
 
     let recorder = Recorder::default();
     let saw_stopping: Arc<Mutex<Vec<(u64, bool)>>> = Arc::default();
-    let (rec, seen) = (recorder.clone(), saw_stopping.clone());
-    let handler = handler_fn(move |m, signals| {
-        let (rec, seen) = (rec.clone(), seen.clone());
+    let seen = saw_stopping.clone();
+    let handler = recorder.handler(move |id, _, signals| {
+        let seen = seen.clone();
         async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
             tokio::time::sleep(Duration::from_millis(400)).await;
             seen.lock().unwrap().push((id, signals.is_stopping()));
-            rec.finish(i, true);
             Ok(())
         }
-        .boxed()
     });
     let config = config(&group, &[TopicConfig::new(&topic)]).build().unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
 
     wait_until(Duration::from_secs(30), "job 3 started", || {
         recorder.runs().iter().any(|r| r.id == 3)
@@ -44,8 +37,7 @@ async fn shutdown_finishes_the_running_job_and_starts_no_other() {
     .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let asked = Instant::now();
-    stop.shutdown();
-    running.await.unwrap().expect("run() returns Ok");
+    worker.stop().await;
     let took = asked.elapsed();
 
     let runs = recorder.runs();
@@ -74,34 +66,23 @@ async fn shutdown_timeout_abandons_a_stuck_job_but_commits_the_rest() {
     let placed = produce(&topic, (1..=3).map(|id| Out::job(id, 0)).collect()).await;
 
     let recorder = Recorder::default();
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            if id == 2 {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-            }
-            rec.finish(i, true);
-            Ok(())
+    let handler = recorder.handler(|id, _, _| async move {
+        if id == 2 {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
         }
-        .boxed()
+        Ok(())
     });
     let config = config(&group, &[TopicConfig::new(&topic)])
         .shutdown_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
     wait_until(Duration::from_secs(30), "job 2 started", || {
         recorder.runs().iter().any(|r| r.id == 2)
     })
     .await;
     let asked = Instant::now();
-    stop.shutdown();
-    let result = running.await.unwrap();
+    let result = worker.stop_and_wait().await;
     let took = asked.elapsed();
     assert!(
         matches!(

@@ -38,8 +38,13 @@ impl RunningWorker {
 
     /// Stops the worker and asserts that it shut down cleanly.
     pub async fn stop(self) {
+        self.stop_and_wait().await.expect("clean shutdown");
+    }
+
+    /// Stops the worker and gives what its run returned.
+    pub async fn stop_and_wait(self) -> Result<(), WorkerError> {
         self.stop.shutdown();
-        self.task.await.unwrap().expect("clean shutdown");
+        self.task.await.expect("the worker's task panicked")
     }
 }
 
