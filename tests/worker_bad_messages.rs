@@ -7,10 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use activejob_karafka::consumer::{
-    handler_fn, BadMessageKind, BadMessagePolicy, StatsSnapshot, TopicConfig, Worker,
-};
-use futures::FutureExt;
+use activejob_karafka::consumer::{BadMessageKind, BadMessagePolicy, StatsSnapshot, TopicConfig};
 use rdkafka::Message;
 use support::*;
 
@@ -45,28 +42,15 @@ async fn scenario(kind: BadMessageKind, topic_config: TopicConfig, run_for: Dura
     create_topic(&topic, 1).await;
     produce(&topic, vec![bad(kind), Out::job(1, 0)]).await;
     let recorder = Recorder::default();
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            rec.finish(i, true);
-            Ok(())
-        }
-        .boxed()
-    });
+    let handler = recorder.handler(|_, _, _| async { Ok(()) });
     let config = config(&group, &[topic_config]).build().unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
+    let stats = worker.stats.clone();
     let deadline = tokio::time::Instant::now() + run_for;
     while tokio::time::Instant::now() < deadline && recorder.succeeded().is_empty() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
     Outcome {
         ran: recorder.runs().iter().map(|r| r.id).collect(),
         stats: stats.snapshot(),

@@ -9,8 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use activejob_karafka::consumer::{handler_fn, TopicConfig, VirtualPartitioner, Worker};
-use futures::FutureExt;
+use activejob_karafka::consumer::{TopicConfig, VirtualPartitioner};
 use support::*;
 
 /// Jobs produced before the worker starts.
@@ -49,18 +48,14 @@ async fn run_scenario(virtual_partitions: Option<VirtualPartitioner>) {
     produce(&topic, batch(1..=FIRST_BATCH)).await;
 
     let recorder = Recorder::default();
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            if id == LONG {
-                tokio::time::sleep(LONG_RUN).await;
-            }
-            rec.finish_as(i, id != POISON, "the poison job always fails")
+    let handler = recorder.handler(|id, _, _| async move {
+        if id == LONG {
+            tokio::time::sleep(LONG_RUN).await;
         }
-        .boxed()
+        if id == POISON {
+            return Err("the poison job always fails".to_string());
+        }
+        Ok(())
     });
     let mut topic_config = TopicConfig::new(&topic).dead_letter_queue(&dlq, 1);
     if let Some(partitioner) = virtual_partitions {
@@ -69,10 +64,8 @@ async fn run_scenario(virtual_partitions: Option<VirtualPartitioner>) {
     let config = short_max_poll_interval(config(&group, &[topic_config]))
         .build()
         .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
+    let stats = worker.stats.clone();
 
     wait_until(Duration::from_secs(60), "the first batch", || {
         recorder.succeeded().len() == FIRST_BATCH as usize - 1
@@ -87,8 +80,7 @@ async fn run_scenario(virtual_partitions: Option<VirtualPartitioner>) {
     )
     .await;
     let before_stop = stats.snapshot();
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     let runs = recorder.runs();
     for (id, rs) in runs_by_id(&runs) {

@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use activejob_karafka::consumer::{
-    handler_fn, PauseReason, TopicConfig, VirtualPartitioner, Worker, WorkerObserver,
+    PauseReason, TopicConfig, VirtualPartitioner, Worker, WorkerObserver,
 };
-use futures::FutureExt;
 use support::*;
 
 #[derive(Default)]
@@ -57,25 +56,11 @@ fn messages(partition: i32, key: &str, due: SystemTime) -> Vec<Out> {
 
 async fn run_topics(held: TopicConfig, free: TopicConfig, group: &str) -> (Recorder, Arc<Pauses>) {
     let recorder = Recorder::default();
-    let rec = recorder.clone();
-    let handler = handler_fn(move |m, _| {
-        let rec = rec.clone();
-        async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
-            rec.finish(i, true);
-            Ok(())
-        }
-        .boxed()
-    });
+    let handler = recorder.handler(|_, _, _| async { Ok(()) });
     let pauses = Arc::new(Pauses::default());
     let config = config(group, &[held, free]).build().unwrap();
-    let worker = Worker::new(config, handler)
-        .handle_signals(false)
-        .observer(pauses.clone());
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::spawn(Worker::new(config, handler).observer(pauses.clone()));
+    let stats = worker.stats.clone();
     let mut saw_paused = false;
     let deadline = Instant::now() + Duration::from_secs(30);
     while recorder.runs().len() < 8 {
@@ -83,8 +68,7 @@ async fn run_topics(held: TopicConfig, free: TopicConfig, group: &str) -> (Recor
         saw_paused |= stats.snapshot().paused_partitions == 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
     assert!(saw_paused, "the held partition counted as paused");
     assert_eq!(stats.snapshot().paused_partitions, 0);
     (recorder, pauses)

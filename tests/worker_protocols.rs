@@ -12,63 +12,36 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use activejob_karafka::consumer::{
-    handler_fn, ShutdownHandle, TopicConfig, Worker, WorkerError, WorkerHealth, WorkerStats,
-};
+use activejob_karafka::consumer::{handler_fn, TopicConfig, Worker};
 use futures::FutureExt;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use support::*;
 
 const PARTITIONS: i32 = 4;
 
-struct Member {
-    stats: Arc<WorkerStats>,
-    health: Arc<WorkerHealth>,
-    stop: ShutdownHandle,
-    running: tokio::task::JoinHandle<Result<(), WorkerError>>,
+/// Starts a member of `group` on `topic` with the librdkafka `settings`, its jobs taking 5 ms.
+fn start_member(
+    group: &str,
+    topic: &str,
+    settings: &[(&str, &str)],
+    rec: &Recorder,
+) -> RunningWorker {
+    let mut b = config(group, &[TopicConfig::new(topic)]);
+    for (k, v) in settings {
+        b = b.kafka(*k, *v);
+    }
+    let handler = rec.handler(|_, _, _| async {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        Ok(())
+    });
+    RunningWorker::start(b.build().unwrap(), handler)
 }
 
-impl Member {
-    fn start(group: &str, topic: &str, settings: &[(&str, &str)], rec: &Recorder) -> Member {
-        let mut b = config(group, &[TopicConfig::new(topic)]);
-        for (k, v) in settings {
-            b = b.kafka(*k, *v);
-        }
-        let rec = rec.clone();
-        let handler = handler_fn(move |m, _| {
-            let rec = rec.clone();
-            async move {
-                let id = parse_job(&m)?;
-                let run = rec.start(id, &m);
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                rec.finish_as(run, true, "")
-            }
-            .boxed()
-        });
-        let worker = Worker::new(b.build().unwrap(), handler).handle_signals(false);
-        let (stats, health, stop) = (worker.stats(), worker.health(), worker.shutdown_handle());
-        Member {
-            stats,
-            health,
-            stop,
-            running: tokio::spawn(worker.run()),
-        }
-    }
-
-    /// Partitions held now.
-    fn held(&self) -> u64 {
-        let s = self.stats.snapshot();
-        s.partitions_assigned - s.partitions_revoked
-    }
-
-    async fn stop(self) {
-        self.stop.shutdown();
-        tokio::time::timeout(Duration::from_secs(30), self.running)
-            .await
-            .expect("stopped in time")
-            .unwrap()
-            .expect("clean shutdown");
-    }
+/// Stops `member`, which must shut down cleanly within 30 s.
+async fn stop_member(member: RunningWorker) {
+    tokio::time::timeout(Duration::from_secs(30), member.stop())
+        .await
+        .expect("stopped in time");
 }
 
 fn jobs(from: u64, count: u64) -> Vec<Out> {
@@ -84,7 +57,7 @@ async fn rebalance_with(settings: &[(&str, &str)]) -> (u64, Duration) {
     create_topic(&topic, PARTITIONS).await;
     let rec = Recorder::default();
     produce(&topic, jobs(0, 40)).await;
-    let first = Member::start(&group, &topic, settings, &rec);
+    let first = start_member(&group, &topic, settings, &rec);
     wait_until(
         Duration::from_secs(30),
         "the first worker holds every partition",
@@ -92,7 +65,7 @@ async fn rebalance_with(settings: &[(&str, &str)]) -> (u64, Duration) {
     )
     .await;
 
-    let second = Member::start(&group, &topic, settings, &rec);
+    let second = start_member(&group, &topic, settings, &rec);
     wait_until(
         Duration::from_secs(30),
         "the second worker takes a share",
@@ -107,7 +80,7 @@ async fn rebalance_with(settings: &[(&str, &str)]) -> (u64, Duration) {
     })
     .await;
 
-    first.stop().await;
+    stop_member(first).await;
     let stopped = Instant::now();
     wait_until(
         Duration::from_secs(60),
@@ -121,7 +94,7 @@ async fn rebalance_with(settings: &[(&str, &str)]) -> (u64, Duration) {
         rec.succeeded().len() == 100
     })
     .await;
-    second.stop().await;
+    stop_member(second).await;
     assert_fully_committed(&group, &topic, PARTITIONS);
     (given_up, handover)
 }
@@ -197,7 +170,7 @@ async fn a_protocol_mismatch_is_reported() {
     };
     // The cooperative member forms the group first.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let worker = Member::start(&group, &topic, &[], &Recorder::default());
+    let worker = start_member(&group, &topic, &[], &Recorder::default());
     wait_until(Duration::from_secs(30), "the mismatch reported", || {
         worker
             .health
@@ -206,7 +179,7 @@ async fn a_protocol_mismatch_is_reported() {
     })
     .await;
     eprintln!("{}", worker.health.readiness().unwrap_err());
-    worker.stop().await;
+    stop_member(worker).await;
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     member.join().unwrap();
 }
@@ -219,14 +192,14 @@ async fn a_worker_without_partitions_is_ready_and_says_so() {
     let (topic, group) = (unique("nopart"), unique("nopart"));
     create_topic(&topic, 1).await;
     let rec = Recorder::default();
-    let first = Member::start(&group, &topic, &[], &rec);
+    let first = start_member(&group, &topic, &[], &rec);
     wait_until(
         Duration::from_secs(30),
         "the first worker holds the partition",
         || first.held() == 1,
     )
     .await;
-    let second = Member::start(&group, &topic, &[], &rec);
+    let second = start_member(&group, &topic, &[], &rec);
     // Either member may be the one left without the partition.
     let ready = || [first.health.readiness(), second.health.readiness()];
     wait_until(
@@ -244,8 +217,8 @@ async fn a_worker_without_partitions_is_ready_and_says_so() {
     )
     .await;
     eprintln!("{:?}", ready());
-    second.stop().await;
-    first.stop().await;
+    stop_member(second).await;
+    stop_member(first).await;
 }
 
 /// A setting that contradicts the offset semantics or the group protocol stops the worker

@@ -47,13 +47,6 @@ fn start(group: &str, topic: &str, recorder: &Recorder) -> RunningWorker {
     RunningWorker::start(config, handler)
 }
 
-/// How many jobs succeeded on either worker.
-fn succeeded_on_either(a: &Recorder, b: &Recorder) -> usize {
-    let mut all = a.succeeded();
-    all.extend(b.succeeded());
-    all.len()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_worker_takes_partitions_without_losing_jobs() {
     init_tracing();
@@ -77,7 +70,7 @@ async fn second_worker_takes_partitions_without_losing_jobs() {
     let worker_b = start(&group, &topic, &b);
 
     wait_until(Duration::from_secs(60), "every job", || {
-        succeeded_on_either(&a, &b) == total as usize
+        succeeded_on_any(&[&a, &b]) == total as usize
     })
     .await;
     let (stats_a, stats_b) = (worker_a.stats.clone(), worker_b.stats.clone());
@@ -238,7 +231,7 @@ async fn job_outliving_the_revoke_timeout_runs_again_on_the_new_owner() {
     let (a, b) = (Recorder::default(), Recorder::default());
     let (worker_a, worker_b) = join_while_the_first_job_runs(start_worker, &a, &b).await;
     wait_until(Duration::from_secs(30), "every job", || {
-        succeeded_on_either(&a, &b) == 5
+        succeeded_on_any(&[&a, &b]) == 5
     })
     .await;
     // Let the first run of job 1 finish (it was abandoned, not cancelled).
@@ -308,7 +301,7 @@ async fn job_failing_after_its_partition_was_given_up_is_dead_lettered_once() {
     let (a, b) = (Recorder::default(), Recorder::default());
     let (worker_a, worker_b) = join_while_the_first_job_runs(start_worker, &a, &b).await;
     wait_until(Duration::from_secs(30), "jobs 2 and 3", || {
-        succeeded_on_either(&a, &b) == 2
+        succeeded_on_any(&[&a, &b]) == 2
     })
     .await;
     wait_until(Duration::from_secs(15), "the abandoned run ended", || {

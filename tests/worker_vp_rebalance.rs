@@ -10,38 +10,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use activejob_karafka::consumer::{
-    handler_fn, ShutdownHandle, TopicConfig, VirtualPartitioner, Worker, WorkerError, WorkerStats,
-};
-use futures::FutureExt;
+use activejob_karafka::consumer::{TopicConfig, VirtualPartitioner};
 use support::*;
-
-type Started = (
-    ShutdownHandle,
-    Arc<WorkerStats>,
-    tokio::task::JoinHandle<Result<(), WorkerError>>,
-);
 
 fn start(
     group: &str,
     topic: &str,
     recorder: &Recorder,
     after_revoke: &Arc<AtomicUsize>,
-) -> Started {
-    let (rec, late) = (recorder.clone(), after_revoke.clone());
-    let handler = handler_fn(move |m, signals| {
+) -> RunningWorker {
+    let late = after_revoke.clone();
+    let handler = recorder.handler(move |id, _, signals| {
         if signals.is_revoked() {
             late.fetch_add(1, Ordering::SeqCst);
         }
-        let rec = rec.clone();
         async move {
-            let id = parse_job(&m)?;
-            let i = rec.start(id, &m);
             tokio::time::sleep(Duration::from_millis(10 * (1 + id % 3))).await;
-            rec.finish(i, true);
             Ok(())
         }
-        .boxed()
     });
     let config = config(
         group,
@@ -51,12 +37,7 @@ fn start(
     .kafka("heartbeat.interval.ms", "300")
     .build()
     .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    (
-        worker.shutdown_handle(),
-        worker.stats(),
-        tokio::spawn(worker.run()),
-    )
+    RunningWorker::start(config, handler)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,22 +57,18 @@ async fn revocation_starts_no_new_job_and_loses_nothing() {
 
     let (a, b) = (Recorder::default(), Recorder::default());
     let late = Arc::new(AtomicUsize::new(0));
-    let (stop_a, stats_a, run_a) = start(&group, &topic, &a, &late);
+    let worker_a = start(&group, &topic, &a, &late);
     wait_until(Duration::from_secs(30), "worker A under way", || {
         a.succeeded().len() >= 150
     })
     .await;
-    let (stop_b, stats_b, run_b) = start(&group, &topic, &b, &late);
+    let worker_b = start(&group, &topic, &b, &late);
     wait_until(Duration::from_secs(60), "every job", || {
-        let mut all = a.succeeded();
-        all.extend(b.succeeded());
-        all.len() == total as usize
+        succeeded_on_any(&[&a, &b]) == total as usize
     })
     .await;
-    stop_a.shutdown();
-    stop_b.shutdown();
-    run_a.await.unwrap().expect("worker A stops cleanly");
-    run_b.await.unwrap().expect("worker B stops cleanly");
+    let (stats_a, stats_b) = (worker_a.stats.clone(), worker_b.stats.clone());
+    stop_all([worker_a, worker_b]).await;
 
     let (sa, sb) = (stats_a.snapshot(), stats_b.snapshot());
     let mut runs: BTreeMap<u64, Vec<Run>> = BTreeMap::new();

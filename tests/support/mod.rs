@@ -29,7 +29,7 @@ pub mod secure;
 
 // Each test binary uses some of these.
 #[allow(unused_imports)]
-pub use recorder::{assert_round_robin_order, runs_by_id, Recorder, Run};
+pub use recorder::{assert_round_robin_order, runs_by_id, succeeded_on_any, Recorder, Run};
 #[allow(unused_imports)]
 pub use running::{stop_all, RunningWorker};
 

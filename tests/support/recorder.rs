@@ -122,6 +122,15 @@ pub fn runs_by_id(runs: &[Run]) -> BTreeMap<u64, Vec<Run>> {
     m
 }
 
+/// How many distinct jobs succeeded on any of `recorders` (workers sharing a group).
+pub fn succeeded_on_any(recorders: &[&Recorder]) -> usize {
+    let mut all = BTreeMap::new();
+    for r in recorders {
+        all.extend(r.succeeded());
+    }
+    all.len()
+}
+
 /// Asserts that each partition ran the ids `Out::job(id, (id % partitions) as i32)` put on it
 /// from the first, consecutively: in offset order, none skipped or repeated.
 pub fn assert_round_robin_order(by_partition: &BTreeMap<i32, Vec<u64>>, partitions: i32) {

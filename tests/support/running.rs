@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use activejob_karafka::consumer::{
-    MessageHandler, ShutdownHandle, Worker, WorkerConfig, WorkerError, WorkerStats,
+    MessageHandler, ShutdownHandle, Worker, WorkerConfig, WorkerError, WorkerHealth, WorkerStats,
 };
 use tokio::task::JoinHandle;
 
@@ -11,6 +11,8 @@ use tokio::task::JoinHandle;
 pub struct RunningWorker {
     /// The worker's counters.
     pub stats: Arc<WorkerStats>,
+    /// The worker's readiness.
+    pub health: Arc<WorkerHealth>,
     stop: ShutdownHandle,
     task: JoinHandle<Result<(), WorkerError>>,
 }
@@ -18,9 +20,15 @@ pub struct RunningWorker {
 impl RunningWorker {
     /// Runs a worker of `config` with `handler` on the test's runtime.
     pub fn start(config: WorkerConfig, handler: impl MessageHandler) -> Self {
-        let worker = Worker::new(config, handler).handle_signals(false);
+        Self::spawn(Worker::new(config, handler))
+    }
+
+    /// Runs `worker` (set up further than [`RunningWorker::start`] does) on the test's runtime.
+    pub fn spawn(worker: Worker) -> Self {
+        let worker = worker.handle_signals(false);
         RunningWorker {
             stats: worker.stats(),
+            health: worker.health(),
             stop: worker.shutdown_handle(),
             task: tokio::spawn(worker.run()),
         }
@@ -29,6 +37,12 @@ impl RunningWorker {
     /// A handle that stops the worker as SIGTERM would.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.stop.clone()
+    }
+
+    /// Partitions held now.
+    pub fn held(&self) -> u64 {
+        let s = self.stats.snapshot();
+        s.partitions_assigned - s.partitions_revoked
     }
 
     /// True once the worker stopped on its own.
