@@ -199,3 +199,166 @@ proptest! {
         agree_on_all(&payload, &fixture_app(), "corrupted payload").map_err(TestCaseError::fail)?;
     }
 }
+
+/// A job of `EchoJob` in zone `timezone` with the given `arguments` JSON.
+fn echo_job(arguments: &str, timezone: &str) -> Vec<u8> {
+    format!(
+        concat!(
+            r#"{{"job_class":"EchoJob","job_id":"d6009a5d-ee0a-40ec-ae83-75bcc9446424","#,
+            r#""provider_job_id":null,"queue_name":"default","priority":null,"arguments":{},"#,
+            r#""executions":0,"exception_executions":{{}},"locale":"en","timezone":"{}","#,
+            r#""enqueued_at":"2026-11-24T21:27:56.193991000Z","scheduled_at":null}}"#
+        ),
+        arguments, timezone
+    )
+    .into_bytes()
+}
+
+/// `_aj_serialized` objects of the core serializers, in the forms Rails writes and in others
+/// (fewer fraction digits, other offsets, fields out of range, unknown zones, extra or repeated
+/// keys, values of the wrong type, whitespace): both paths agree on each.
+#[test]
+fn typed_and_owned_paths_agree_on_serialized_objects_of_every_form() {
+    let serialized = |name: &str, rest: &str| {
+        format!(r#"{{"_aj_serialized":"ActiveJob::Serializers::{name}Serializer",{rest}}}"#)
+    };
+    let mut arguments = Vec::new();
+    let times = [
+        r#""2024-03-15T12:30:45.123456789Z""#,
+        r#""2024-03-15T12:30:45Z""#,
+        r#""2024-03-15T12:30:45.5Z""#,
+        r#""2024-03-15T14:30:45.500000000+02:00""#,
+        r#""2024-03-15T08:30:45.123456789-04:00""#,
+        r#""2024-03-15T12:30:45.123456789-00:00""#,
+        r#""2024-03-15T12:30:45.123456789+00:00""#,
+        r#""2024-02-30T12:30:45.123456789Z""#,
+        r#""2024-03-15T24:00:00.000000000Z""#,
+        r#""2024-12-31T23:59:60.000000000Z""#,
+        r#""1500-03-15T12:30:45.123456789Z""#,
+        r#""2024-03-15t12:30:45.123456789z""#,
+        r#""2024-03-15T12:30:45.1234567891Z""#,
+        r#""yesterday""#,
+        r#""2024-03-15T12:30:45.123456789\u005a""#,
+        "12",
+        "null",
+    ];
+    for time in times {
+        arguments.push(serialized("Time", &format!(r#""value":{time}"#)));
+        arguments.push(serialized("DateTime", &format!(r#""value":{time}"#)));
+        for zone in [
+            r#","time_zone":"UTC""#,
+            r#","time_zone":"Etc/UTC""#,
+            r#","time_zone":"America/New_York""#,
+            r#","time_zone":"Asia/Kolkata""#,
+            r#","time_zone":"Eastern Time (US & Canada)""#,
+            r#","time_zone":"Nowhere/Zone""#,
+            r#","time_zone":null"#,
+            r#","time_zone":7"#,
+            "",
+        ] {
+            arguments.push(serialized(
+                "TimeWithZone",
+                &format!(r#""value":{time}{zone}"#),
+            ));
+        }
+    }
+    for date in [
+        "2024-02-29",
+        "2024-02-30",
+        "2023-02-29",
+        "2024-060",
+        "2024-W09-4",
+        "20240229",
+        "1500-02-29",
+        "1582-10-10",
+        "2024-02-29T10:00:00Z",
+        "nope",
+    ] {
+        arguments.push(serialized("Date", &format!(r#""value":"{date}""#)));
+    }
+    for module in [
+        "String",
+        "::String",
+        "string",
+        "Billing::Invoice",
+        "Réporting",
+        "A::",
+        "",
+    ] {
+        arguments.push(serialized("Module", &format!(r#""value":"{module}""#)));
+    }
+    for decimal in [
+        "123.456",
+        "-0.5",
+        "0.10",
+        "1e5",
+        "abc",
+        "12345678901234567890.1",
+        "",
+    ] {
+        arguments.push(serialized("BigDecimal", &format!(r#""value":"{decimal}""#)));
+    }
+    let minutes = serialized("Symbol", r#""value":"minutes""#);
+    for duration in [
+        format!(r#""value":300,"parts":[[{minutes},5]]"#),
+        format!(r#""parts":[[{minutes},5]],"value":300"#),
+        format!(r#""value":5400.0,"parts":[[{minutes},90.0]]"#),
+        r#""value":300,"parts":[["minutes",5]]"#.to_owned(),
+        r#""value":300,"parts":[]"#.to_owned(),
+        r#""value":300,"parts":[[5,5]]"#.to_owned(),
+        r#""value":300,"parts":[["minutes"]]"#.to_owned(),
+        r#""value":300,"parts":[["minutes",5,6]]"#.to_owned(),
+        format!(r#""value":300,"parts":[[{minutes},"5"]]"#),
+        r#""value":300"#.to_owned(),
+        r#""value":"300","parts":[]"#.to_owned(),
+        r#""value":1e400,"parts":[]"#.to_owned(),
+        r#""value":123456789012345678901234567890,"parts":[]"#.to_owned(),
+        r#""value":300,"parts":[],"extra":1"#.to_owned(),
+        r#""value":300,"parts":[],"value":301"#.to_owned(),
+        r#""value":300,"parts":{}"#.to_owned(),
+    ] {
+        arguments.push(serialized("Duration", &duration));
+    }
+    arguments.push(serialized("Symbol", r#""value":"fast","extra":1"#));
+    arguments.push(serialized("Symbol", r#""value":5"#));
+    arguments.push(serialized(
+        "Time",
+        r#""value":"2024-03-15T12:30:45.123456789Z","value":"x""#,
+    ));
+    arguments.push(serialized(
+        "Time",
+        r#""value":"2024-03-15T12:30:45.123456789Z","extra":1"#,
+    ));
+    arguments.push(
+        r#"{ "_aj_serialized" : "ActiveJob::Serializers::TimeSerializer" , "value" : "2024-03-15T12:30:45.123456789Z" }"#
+            .to_owned(),
+    );
+    arguments.push(
+        r#"{"value":"2024-03-15T12:30:45.123456789Z","_aj_serialized":"ActiveJob::Serializers::TimeSerializer"}"#
+            .to_owned(),
+    );
+    let app = fixture_app();
+    let mut read = 0;
+    for argument in &arguments {
+        for timezone in [
+            "UTC",
+            "America/New_York",
+            "Eastern Time (US \\u0026 Canada)",
+        ] {
+            for list in [
+                format!("[{argument}]"),
+                format!(r#"[1,{{"at":{argument},"_aj_ruby2_keywords":["at"]}}]"#),
+            ] {
+                let payload = echo_job(&list, timezone);
+                let what = String::from_utf8_lossy(&payload).into_owned();
+                read += agree_on_all(&payload, &app, &what).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    }
+    // Not vacuous: many of the forms are read.
+    assert!(
+        read > arguments.len() * 3,
+        "{read} reads of {} forms",
+        arguments.len()
+    );
+}

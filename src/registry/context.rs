@@ -132,6 +132,12 @@ impl JobContext {
         text.of_bytes(payload.get(in_place.at..).unwrap_or_default())
     }
 
+    /// The job's JSON, from which the envelope was read in place.
+    fn job_bytes(&self, in_place: &InPlace) -> &[u8] {
+        let payload = self.message.payload.as_deref().unwrap_or_default();
+        payload.get(in_place.at..).unwrap_or_default()
+    }
+
     /// The job's UUID (constant across retries).
     pub fn job_id(&self) -> Option<&str> {
         match &*self.job {
@@ -156,7 +162,11 @@ impl JobContext {
     /// When the payload was written.
     pub fn enqueued_at(&self) -> Option<&EnvelopeTime> {
         match &*self.job {
-            JobSource::InPlace(in_place) => in_place.envelope.enqueued_at.as_ref(),
+            JobSource::InPlace(in_place) => in_place
+                .envelope
+                .enqueued_at
+                .as_ref()
+                .map(|time| time.get(self.job_bytes(in_place))),
             JobSource::Decoded(job) => job.enqueued_at.as_ref(),
         }
     }
@@ -164,7 +174,11 @@ impl JobContext {
     /// When the job was meant to run (Karafka runs it when consumed).
     pub fn scheduled_at(&self) -> Option<&EnvelopeTime> {
         match &*self.job {
-            JobSource::InPlace(in_place) => in_place.envelope.scheduled_at.as_ref(),
+            JobSource::InPlace(in_place) => in_place
+                .envelope
+                .scheduled_at
+                .as_ref()
+                .map(|time| time.get(self.job_bytes(in_place))),
             JobSource::Decoded(job) => job.scheduled_at.as_ref(),
         }
     }

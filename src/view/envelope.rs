@@ -15,6 +15,7 @@ use crate::options::DecodeOptions;
 use crate::write_rules;
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// Where a value is in the job's JSON: the text between its quotes for a string, the whole
 /// value for an array or object.
@@ -85,8 +86,41 @@ pub(crate) struct Envelope {
     pub(crate) executions: Option<i64>,
     pub(crate) locale: Option<Text>,
     pub(crate) timezone: Option<Text>,
-    pub(crate) enqueued_at: Option<EnvelopeTime>,
-    pub(crate) scheduled_at: Option<EnvelopeTime>,
+    pub(crate) enqueued_at: Option<Time>,
+    pub(crate) scheduled_at: Option<Time>,
+}
+
+/// An envelope time: checked when read, parsed when first asked for.
+///
+/// A worker rarely looks at `enqueued_at`, and the form Rails writes
+/// (`2026-11-24T21:27:56.175007000Z`) is checked by its digits alone, without building a time.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Time {
+    /// A UTC time with at most nine fraction digits and every field in range (so
+    /// [`EnvelopeTime::from_text`] reads it): where it is, and the time once parsed.
+    Plain {
+        span: Span,
+        parsed: OnceLock<EnvelopeTime>,
+    },
+    /// Any other form, parsed when read.
+    Parsed(EnvelopeTime),
+}
+
+impl Time {
+    /// The time, `bytes` being the job's JSON it was read from.
+    pub(crate) fn get(&self, bytes: &[u8]) -> &EnvelopeTime {
+        match self {
+            Time::Parsed(time) => time,
+            Time::Plain { span, parsed } => parsed.get_or_init(|| {
+                let text = std::str::from_utf8(span.of_bytes(bytes)).unwrap_or_default();
+                match EnvelopeTime::from_text(text, "enqueued_at") {
+                    Ok(Some(time)) => time,
+                    // `plain_time_in_range` only passes texts `from_text` reads.
+                    _ => unreachable!("a checked envelope time does not parse"),
+                }
+            }),
+        }
+    }
 }
 
 /// Indices into [`FIELD_KEYS`].
@@ -137,12 +171,18 @@ pub(crate) fn read(text: &str, options: &DecodeOptions) -> Option<Envelope> {
             return None;
         }
         let key_start = lex.at + 1;
-        let Cow::Borrowed(key) = lex.string()? else {
-            return None;
+        let (key, field) = match reader.expected_key(&mut lex) {
+            Some(field) => (FIELD_KEYS[field], Some(field)),
+            None => {
+                let Cow::Borrowed(key) = lex.string()? else {
+                    return None;
+                };
+                (key, FIELD_KEYS.iter().position(|k| *k == key))
+            }
         };
         let key_span = Span::new(key_start..lex.at - 1)?;
         lex.eat(b':')?;
-        reader.member(&mut lex, key, key_span)?;
+        reader.member(&mut lex, key, field, key_span)?;
         if !lex.separator(b'}')? {
             break;
         }
@@ -169,20 +209,30 @@ struct Reader {
 }
 
 impl Reader {
-    /// Which of [`FIELD_KEYS`] `key` is. Rails writes them in that order, so the key after the
-    /// last one found is tried first.
+    /// The key Rails writes after the last one found, when it is the one at the cursor (a
+    /// `"`): its index in [`FIELD_KEYS`], the cursor past its closing quote.
     #[inline]
-    fn field(&self, key: &str) -> Option<usize> {
+    fn expected_key(&self, lex: &mut Lexer<'_>) -> Option<usize> {
         let next = (16 - self.seen.leading_zeros()) as usize;
-        if FIELD_KEYS.get(next) == Some(&key) {
-            return Some(next);
+        let key = FIELD_KEYS.get(next)?.as_bytes();
+        let quoted = lex.bytes.get(lex.at..lex.at + key.len() + 2)?;
+        if quoted[1..=key.len()] != *key || quoted[key.len() + 1] != b'"' {
+            return None;
         }
-        FIELD_KEYS.iter().position(|k| *k == key)
+        lex.at += key.len() + 2;
+        Some(next)
     }
 
-    /// Reads the value of `key`, the cursor past its `:`.
-    fn member(&mut self, lex: &mut Lexer<'_>, key: &str, key_span: Span) -> Option<()> {
-        let Some(field) = self.field(key) else {
+    /// Reads the value of `key` (the `field`th of [`FIELD_KEYS`], if one), the cursor past its
+    /// `:`.
+    fn member(
+        &mut self,
+        lex: &mut Lexer<'_>,
+        key: &str,
+        field: Option<usize>,
+        key_span: Span,
+    ) -> Option<()> {
+        let Some(field) = field else {
             return self.other(lex, key, key_span);
         };
         if self.seen & (1 << field) != 0 {
@@ -267,12 +317,12 @@ impl Reader {
             }
         }
         let timezone = envelope.timezone.as_ref().map(|s| s.of(text));
-        check_zone(
-            timezone.unwrap_or(&options.default_timezone),
-            &options.time_zones,
-        )
-        .ok()?;
-        check_zone(arguments_zone(timezone, options), &options.time_zones).ok()?;
+        let job_zone = timezone.unwrap_or(&options.default_timezone);
+        check_zone(job_zone, &options.time_zones).ok()?;
+        let arguments_zone = arguments_zone(timezone, options);
+        if arguments_zone != job_zone {
+            check_zone(arguments_zone, &options.time_zones).ok()?;
+        }
         Some(envelope)
     }
 }
@@ -331,13 +381,64 @@ fn integer(lex: &mut Lexer<'_>) -> Option<Option<i64>> {
 }
 
 /// An envelope time, or `null`.
-fn time(lex: &mut Lexer<'_>, key: &str) -> Option<Option<EnvelopeTime>> {
+fn time(lex: &mut Lexer<'_>, key: &str) -> Option<Option<Time>> {
     match lex.peek()? {
         b'n' => lex.literal("null").map(|()| None),
-        b'"' => match lex.string()? {
-            Cow::Borrowed(text) => EnvelopeTime::from_text(text, key).ok(),
-            Cow::Owned(_) => None,
-        },
+        b'"' => {
+            let start = lex.at + 1;
+            match lex.string()? {
+                Cow::Borrowed(text) if plain_time_in_range(text.as_bytes()) => {
+                    Some(Some(Time::Plain {
+                        span: Span::new(start..lex.at - 1)?,
+                        parsed: OnceLock::new(),
+                    }))
+                }
+                Cow::Borrowed(text) => EnvelopeTime::from_text(text, key)
+                    .ok()
+                    .map(|time| time.map(Time::Parsed)),
+                Cow::Owned(_) => None,
+            }
+        }
         _ => None,
     }
+}
+
+/// Whether `b` is `YYYY-MM-DDThh:mm:ss[.f…]Z` with one to nine fraction digits (or none), a year
+/// from 1583 (after the calendar reform) and every field in range: a text Ruby's `Time.iso8601`
+/// reads as written, and [`EnvelopeTime::from_text`] too, without looking further.
+pub(crate) fn plain_time_in_range(b: &[u8]) -> bool {
+    if b.len() < 20 || b.len() > 30 || b.len() == 21 || b[b.len() - 1] != b'Z' {
+        return false;
+    }
+    let layout = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':';
+    if !layout || (b.len() > 20 && b[19] != b'.') {
+        return false;
+    }
+    let fraction = b.get(20..b.len() - 1).unwrap_or_default();
+    let digits = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0_u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return false;
+    };
+    let (Some(hour), Some(minute), Some(second)) = (digits(11..13), digits(14..16), digits(17..19))
+    else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    year >= 1583
+        && (1..=12).contains(&month)
+        && (1..=month_days).contains(&day)
+        && hour <= 23
+        && minute <= 59
+        && second <= 59
+        && fraction.iter().all(u8::is_ascii_digit)
 }

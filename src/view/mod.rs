@@ -173,7 +173,10 @@ impl<'a> JobView<'a> {
     /// When the payload was written.
     pub fn enqueued_at(&self) -> Option<&EnvelopeTime> {
         match &self.read {
-            Read::InPlace { envelope, .. } => envelope.enqueued_at.as_ref(),
+            Read::InPlace { text, envelope, .. } => envelope
+                .enqueued_at
+                .as_ref()
+                .map(|time| time.get(text.as_bytes())),
             Read::Owned(job) => job.enqueued_at.as_ref(),
         }
     }
@@ -181,7 +184,10 @@ impl<'a> JobView<'a> {
     /// When the job was meant to run.
     pub fn scheduled_at(&self) -> Option<&EnvelopeTime> {
         match &self.read {
-            Read::InPlace { envelope, .. } => envelope.scheduled_at.as_ref(),
+            Read::InPlace { text, envelope, .. } => envelope
+                .scheduled_at
+                .as_ref()
+                .map(|time| time.get(text.as_bytes())),
             Read::Owned(job) => job.scheduled_at.as_ref(),
         }
     }

@@ -58,3 +58,47 @@ fn golden_payloads_are_read_in_place() {
     let missed = not_in_place();
     assert!(missed.is_empty(), "not read in place: {missed:#?}");
 }
+
+proptest::proptest! {
+    /// An envelope time the digit check passes is one `EnvelopeTime::from_text` reads (it is
+    /// parsed only when asked for), and every such text in range passes it.
+    #[test]
+    fn plain_envelope_times_that_pass_the_check_parse(
+        text in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{1,9})?Z",
+    ) {
+        let parsed = crate::envelope::EnvelopeTime::from_text(&text, "enqueued_at");
+        if envelope::plain_time_in_range(text.as_bytes()) {
+            proptest::prop_assert!(matches!(parsed, Ok(Some(_))), "{text}: {parsed:?}");
+        } else if let Ok(Some(time)) = parsed {
+            // Refused by the check but read: a year before the reform, or a field that rolls
+            // over (Ruby's reading), never a plain time in range.
+            let year: i32 = text[..4].parse().unwrap();
+            let reformatted = crate::ruby::time::format_iso8601_9(&time.time);
+            proptest::prop_assert!(year < 1583 || reformatted[..19] != text[..19], "{text}");
+        }
+    }
+}
+
+/// An envelope time read in place is the owned job's, whether it was checked by its digits and
+/// parsed when asked for or parsed when read.
+#[test]
+fn envelope_times_read_in_place_are_the_owned_ones() {
+    let options = DecodeOptions::default();
+    for (enqueued_at, scheduled_at) in [
+        ("2026-11-24T21:27:56.193991000Z", "null"),
+        ("2026-11-24T21:27:56Z", "\"2026-11-24T21:27:56.5Z\""),
+        (
+            "2026-11-24T22:27:56.193991000+01:00",
+            "\"2024-02-29T00:00:00.000000000Z\"",
+        ),
+    ] {
+        let payload = format!(
+            r#"{{"job_class":"EchoJob","arguments":[],"enqueued_at":"{enqueued_at}","scheduled_at":{scheduled_at}}}"#
+        );
+        let job = Job::decode_with(payload.as_bytes(), &options).expect("decodes");
+        let view = JobView::decode_with(payload.as_bytes(), &options).expect("decodes");
+        assert!(view.is_in_place(), "{payload}");
+        assert_eq!(view.enqueued_at(), job.enqueued_at.as_ref(), "{payload}");
+        assert_eq!(view.scheduled_at(), job.scheduled_at.as_ref(), "{payload}");
+    }
+}

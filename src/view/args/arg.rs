@@ -2,18 +2,18 @@
 
 use super::super::syntax::{skip_raw, MAX_DEPTH};
 use super::members::{visit_entries, visit_items};
+use super::serialized::{self, Seconds};
 use super::{Read, Refused};
-use crate::arguments::lexer::{Lexer, Number};
+use crate::arguments::lexer::Number;
 use crate::arguments::tape::Tape;
 use crate::arguments::{decode_argument_node, value_deserializer, GlobalId, Value};
 use crate::arguments::{GLOBALID_KEY, SERIALIZED_KEY};
 use crate::ruby::Integer;
-use crate::serializers;
 use serde::de::{self, IgnoredAny, IntoDeserializer, Visitor};
 use std::borrow::Cow;
 
 /// What the next argument value is, as far as serde needs to know.
-enum Next<'de> {
+pub(super) enum Next<'de> {
     Null,
     Bool(bool),
     Int(i64),
@@ -24,6 +24,12 @@ enum Next<'de> {
     Array,
     /// A Hash, its `{` read.
     Hash,
+    /// A Date, Time, DateTime or TimeWithZone, as the text `from_values` hands over.
+    Time(Cow<'de, str>),
+    /// A Module or a BigDecimal, as the text `from_values` hands over.
+    Name(Cow<'de, str>),
+    /// A Duration, as the number of seconds `from_values` hands over.
+    Duration(Seconds),
     /// A value the owned rules decoded.
     Value(&'de Value),
 }
@@ -113,8 +119,12 @@ impl<'de> Arg<'_, 'de> {
 
     /// After the first key `_aj_serialized` of the object at `start`.
     fn serialized(&mut self, start: usize) -> Result<Next<'de>, Refused> {
-        if let Some(name) = self.symbol() {
-            return Ok(Next::Str(name));
+        if self.depth + serialized::DEPTH <= MAX_DEPTH {
+            let mut lex = self.read.lex;
+            if let Some(next) = serialized::read(&mut lex, &self.read.ctx) {
+                self.read.lex = lex;
+                return Ok(next);
+            }
         }
         let delimited = skip_raw(self.read.lex.bytes, start).ok_or(Refused)?;
         if self.depth + delimited.depth > MAX_DEPTH {
@@ -130,30 +140,6 @@ impl<'de> Arg<'_, 'de> {
         let value = decode_argument_node(tape.root(), &self.read.ctx).map_err(|_| Refused)?;
         self.read.lex.at = delimited.end;
         Ok(Next::Value(self.read.arena.alloc(value)))
-    }
-
-    /// A Symbol as Rails writes it, `{"_aj_serialized":"…SymbolSerializer","value":"name"}`,
-    /// read past its first key; `None` (nothing consumed) for anything else.
-    fn symbol(&mut self) -> Option<Cow<'de, str>> {
-        let mut lex = self.read.lex;
-        lex.eat(b':')?;
-        let is_string = |lex: &mut Lexer<'_>| lex.peek() == Some(b'"');
-        if !is_string(&mut lex) || lex.string()? != serializers::SYMBOL || !lex.separator(b'}')? {
-            return None;
-        }
-        if !is_string(&mut lex) || lex.string()? != "value" {
-            return None;
-        }
-        lex.eat(b':')?;
-        if !is_string(&mut lex) {
-            return None;
-        }
-        let name = lex.string()?;
-        if lex.separator(b'}')? {
-            return None;
-        }
-        self.read.lex = lex;
-        Some(name)
     }
 
     fn visit_array<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refused> {
@@ -210,7 +196,9 @@ impl<'de> de::Deserializer<'de> for Arg<'_, 'de> {
             Next::Bool(b) => visitor.visit_bool(b),
             Next::Int(i) => visitor.visit_i64(i),
             Next::Float(f) => visitor.visit_f64(f),
-            Next::Str(text) => visit_text(visitor, text),
+            Next::Str(text) | Next::Time(text) | Next::Name(text) => visit_text(visitor, text),
+            Next::Duration(Seconds::Int(i)) => visitor.visit_i64(i),
+            Next::Duration(Seconds::Float(f)) => visitor.visit_f64(f),
             Next::Array => self.visit_array(visitor),
             Next::Hash => self.visit_hash(visitor),
             Next::Value(value) => decoded!(value, deserialize_any, visitor),
@@ -255,7 +243,7 @@ impl<'de> de::Deserializer<'de> for Arg<'_, 'de> {
 
     fn deserialize_str<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, Refused> {
         match self.next()? {
-            Next::Str(text) => visit_text(visitor, text),
+            Next::Str(text) | Next::Time(text) | Next::Name(text) => visit_text(visitor, text),
             Next::Value(value) => decoded!(value, deserialize_str, visitor),
             _ => Err(Refused),
         }
@@ -267,8 +255,12 @@ impl<'de> de::Deserializer<'de> for Arg<'_, 'de> {
 
     fn deserialize_bytes<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, Refused> {
         match self.next()? {
-            Next::Str(Cow::Borrowed(text)) => visitor.visit_borrowed_bytes(text.as_bytes()),
-            Next::Str(Cow::Owned(text)) => visitor.visit_byte_buf(text.into_bytes()),
+            Next::Str(Cow::Borrowed(text)) | Next::Name(Cow::Borrowed(text)) => {
+                visitor.visit_borrowed_bytes(text.as_bytes())
+            }
+            Next::Str(Cow::Owned(text)) | Next::Name(Cow::Owned(text)) => {
+                visitor.visit_byte_buf(text.into_bytes())
+            }
             Next::Value(value) => decoded!(value, deserialize_bytes, visitor),
             _ => Err(Refused),
         }

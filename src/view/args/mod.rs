@@ -28,6 +28,7 @@ use typed_arena::Arena;
 
 mod arg;
 mod members;
+mod serialized;
 
 use members::visit_items;
 

@@ -1,0 +1,288 @@
+//! The `_aj_serialized` objects Rails writes for core types, read in place.
+//!
+//! The owned decoding turns such an object into a [`Value`](crate::arguments::Value) (a parsed
+//! time, a zone looked up, a Duration with its parts), which
+//! [`from_values`](crate::arguments::from_values) then hands over as a text or a number: a Time
+//! as its `iso8601(9)` text, a Date as `YYYY-MM-DD`, a Module as its name, a BigDecimal as
+//! `BigDecimal#to_s`, a Duration as its number of seconds. Here the object is read straight from
+//! the payload, checked by the same rules (the same parse functions, the same zone database), and
+//! only what the handler is handed is made, borrowed from the payload when the text written is
+//! already the text handed over (what Rails writes: `2026-11-24T21:27:56.175007000Z`).
+//!
+//! Only the shapes Rails writes are taken: the serializer's own keys (`value`, and `time_zone`
+//! or `parts`), each once, without escapes in the keys. Anything else (an extra key, a repeated
+//! one, a value of another type, a text the rules refuse, a Range, the application's own
+//! serializers) gives `None`, and the caller reads the object the owned way.
+
+use super::arg::Next;
+use crate::arguments::lexer::{Lexer, Number};
+use crate::arguments::{Ctx, Zone, SERIALIZED_KEY};
+use crate::ruby::constant::{constant_path, ConstantPath};
+use crate::ruby::time_zone::{self, RailsZone, ZoneDatabase};
+use crate::ruby::{bigdecimal, time};
+use crate::serializers;
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+/// How many brackets deep an object read here nests at most (a Duration:
+/// `{"parts":[[{"_aj_serialized":…}]]}`).
+pub(super) const DEPTH: u32 = 4;
+
+/// The object whose first key, `_aj_serialized`, was just read (the cursor past it), as the
+/// owned rules hand it over; `None` (the cursor anywhere) for anything not taken in place.
+pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Next<'de>> {
+    lex.eat(b':')?;
+    let name = string(lex)?;
+    match &*name {
+        serializers::SYMBOL => only_value(lex).map(Next::Str),
+        serializers::TIME => {
+            let value = only_value(lex)?;
+            time_text(value)
+        }
+        serializers::TIME_WITH_ZONE => {
+            let (value, zone) = value_and_zone(lex)?;
+            time_with_zone_text(value, zone, ctx)
+        }
+        serializers::DATE => {
+            let value = only_value(lex)?;
+            let date = time::parse_date(&value).ok()?;
+            Some(Next::Time(same_or(value, time::format_date(date))))
+        }
+        serializers::DATE_TIME => {
+            let value = only_value(lex)?;
+            let datetime = time::parse_datetime(&value).ok()?;
+            Some(Next::Time(same_or(
+                value,
+                time::format_datetime_iso8601_9(&datetime),
+            )))
+        }
+        serializers::MODULE => match only_value(lex)? {
+            Cow::Borrowed(text) => match constant_path(text) {
+                ConstantPath::Valid(name) | ConstantPath::Unknown(name) => {
+                    Some(Next::Name(Cow::Borrowed(name)))
+                }
+                ConstantPath::Invalid => None,
+            },
+            Cow::Owned(_) => None,
+        },
+        serializers::BIG_DECIMAL => {
+            let value = only_value(lex)?;
+            let text = bigdecimal::bigdecimal_to_s(&value).ok()?;
+            Some(Next::Name(same_or(value, text)))
+        }
+        serializers::DURATION => duration(lex),
+        _ => None,
+    }
+}
+
+/// `text` when `formatted` is the same text (no copy), else `formatted`.
+fn same_or(text: Cow<'_, str>, formatted: String) -> Cow<'_, str> {
+    if *text == formatted {
+        text
+    } else {
+        Cow::Owned(formatted)
+    }
+}
+
+/// A Time's `iso8601(9)` text.
+fn time_text(value: Cow<'_, str>) -> Option<Next<'_>> {
+    // Nine digits and `Z`, fields in range: printed back exactly as written.
+    if value.len() == 30 && time::parse_plain_utc(&value).is_some() {
+        return Some(Next::Time(value));
+    }
+    let parsed = time::parse_xmlschema(&value).ok()?;
+    let formatted = time::format_iso8601_9(&parsed);
+    Some(Next::Time(same_or(value, formatted)))
+}
+
+/// A TimeWithZone's `iso8601(9)` text, in its `time_zone` (or, without one, in the zone
+/// arguments are read in).
+fn time_with_zone_text<'de>(
+    value: Cow<'de, str>,
+    zone: Option<Cow<'de, str>>,
+    ctx: &Ctx<'_>,
+) -> Option<Next<'de>> {
+    let plain = if value.len() == 30 {
+        time::parse_plain_utc(&value)
+    } else {
+        None
+    };
+    let parsed = match plain {
+        Some(parsed) => parsed,
+        None => time::parse_xmlschema(&value).ok()?,
+    };
+    let instant = parsed.instant.to_utc();
+    let text = |zone: &RailsZone| {
+        // Written in UTC with nine digits, in a zone that is UTC then: printed back as written.
+        if plain.is_some() && time_zone::is_utc(instant, zone) {
+            return None;
+        }
+        Some(time_zone::format_in_zone(instant, zone))
+    };
+    let formatted = match (&zone, ctx.zone) {
+        (Some(name), _) => with_zone(name, ctx.zones, text)?,
+        (None, Zone::Named(name)) => with_zone(name, ctx.zones, text)?,
+        (None, Zone::Resolved(zone)) => text(zone),
+    };
+    Some(Next::Time(match formatted {
+        None => value,
+        Some(formatted) => same_or(value, formatted),
+    }))
+}
+
+thread_local! {
+    /// The last zone a TimeWithZone named, resolved in the database of that id: a worker reads
+    /// job after job in the same zones.
+    static LAST_ZONE: RefCell<Option<(u64, RailsZone)>> = const { RefCell::new(None) };
+}
+
+/// `f` of the zone `name` resolves to in `zones`; `None` when it resolves to none (the owned
+/// decoding's error).
+fn with_zone<T>(name: &str, zones: &ZoneDatabase, f: impl FnOnce(&RailsZone) -> T) -> Option<T> {
+    LAST_ZONE.with(|cell| {
+        let Ok(mut last) = cell.try_borrow_mut() else {
+            return zones.lookup(name).map(|zone| f(&zone));
+        };
+        let cached = last
+            .as_ref()
+            .is_some_and(|(id, zone)| *id == zones.id() && zone.name() == name);
+        if !cached {
+            *last = Some((zones.id(), zones.lookup(name)?));
+        }
+        last.as_ref().map(|(_, zone)| f(zone))
+    })
+}
+
+/// The object's only other key, `value`, a string.
+fn only_value<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
+    let mut value = None;
+    while let Some(key) = next_key(lex)? {
+        match key {
+            "value" if value.is_none() => value = Some(string(lex)?),
+            _ => return None,
+        }
+    }
+    value
+}
+
+/// The keys `value` (a string) and `time_zone` (a string or `null`) of a TimeWithZone.
+#[allow(clippy::type_complexity)]
+fn value_and_zone<'de>(lex: &mut Lexer<'de>) -> Option<(Cow<'de, str>, Option<Cow<'de, str>>)> {
+    let mut value = None;
+    let mut zone = None;
+    while let Some(key) = next_key(lex)? {
+        match key {
+            "value" if value.is_none() => value = Some(string(lex)?),
+            "time_zone" if zone.is_none() => {
+                zone = Some(match lex.peek()? {
+                    b'n' => lex.literal("null").map(|()| None)?,
+                    _ => Some(string(lex)?),
+                });
+            }
+            _ => return None,
+        }
+    }
+    Some((value?, zone.flatten()))
+}
+
+/// A Duration, handed over as its number of seconds; its `parts` checked as the owned
+/// decoding reads them (`[unit, amount]` pairs, the unit a Symbol or a String).
+fn duration<'de>(lex: &mut Lexer<'de>) -> Option<Next<'de>> {
+    let mut value = None;
+    let mut parts = false;
+    while let Some(key) = next_key(lex)? {
+        match key {
+            "value" if value.is_none() => value = Some(number(lex)?),
+            "parts" if !parts => {
+                duration_parts(lex)?;
+                parts = true;
+            }
+            _ => return None,
+        }
+    }
+    match (value?, parts) {
+        (Seconds::Int(i), true) => Some(Next::Duration(Seconds::Int(i))),
+        (Seconds::Float(f), true) => Some(Next::Duration(Seconds::Float(f))),
+        _ => None,
+    }
+}
+
+/// A Duration's value.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Seconds {
+    Int(i64),
+    Float(f64),
+}
+
+/// `[[unit, amount], ...]`.
+fn duration_parts(lex: &mut Lexer<'_>) -> Option<()> {
+    lex.eat(b'[')?;
+    if lex.peek()? == b']' {
+        lex.at += 1;
+        return Some(());
+    }
+    loop {
+        lex.eat(b'[')?;
+        match lex.peek()? {
+            b'"' => drop(lex.string()?),
+            b'{' => drop(symbol_object(lex)?),
+            _ => return None,
+        }
+        lex.eat(b',')?;
+        number(lex)?;
+        lex.eat(b']')?;
+        if !lex.separator(b']')? {
+            return Some(());
+        }
+    }
+}
+
+/// A number as the owned decoding reads it: an integer in `i64` or a float (larger integers
+/// are left to the owned decoding).
+fn number(lex: &mut Lexer<'_>) -> Option<Seconds> {
+    if !matches!(lex.peek()?, b'-' | b'0'..=b'9') {
+        return None;
+    }
+    match lex.number()? {
+        Number::Int(i) => Some(Seconds::Int(i)),
+        Number::Text(text) if text.contains(['.', 'e', 'E']) => {
+            text.parse().ok().map(Seconds::Float)
+        }
+        Number::Text(_) => None,
+    }
+}
+
+/// A Symbol object, `{"_aj_serialized":"…SymbolSerializer","value":"name"}`, at the cursor:
+/// its name.
+fn symbol_object<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
+    lex.eat(b'{')?;
+    if string(lex)? != SERIALIZED_KEY {
+        return None;
+    }
+    lex.eat(b':')?;
+    if string(lex)? != serializers::SYMBOL {
+        return None;
+    }
+    only_value(lex)
+}
+
+/// The next key of the object being read, the cursor past its `:`; `None` (inside) past the
+/// object's `}`. A key written with escapes is not taken.
+fn next_key<'de>(lex: &mut Lexer<'de>) -> Option<Option<&'de str>> {
+    if !lex.separator(b'}')? {
+        return Some(None);
+    }
+    let Cow::Borrowed(key) = string(lex)? else {
+        return None;
+    };
+    lex.eat(b':')?;
+    Some(Some(key))
+}
+
+/// A string at the cursor.
+fn string<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
+    if lex.peek()? != b'"' {
+        return None;
+    }
+    lex.string()
+}
