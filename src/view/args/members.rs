@@ -121,6 +121,9 @@ impl<'de> Entries<'_, 'de> {
         if key != INDIFFERENT_KEY && !matches!(first, b'[' | b'"' | b'n' | b'f') {
             return Err(Refused);
         }
+        if first == b'[' && skip_strings(&mut self.read.lex) {
+            return Ok(());
+        }
         de::Deserializer::deserialize_ignored_any(self.value(), IgnoredAny).map(drop)
     }
 
@@ -185,6 +188,32 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
         }
         seed.deserialize(self.value())
     }
+}
+
+/// Moves past an array of strings, which is how Rails writes a marker (`["priority","at"]`):
+/// plain strings, which no rule changes. `false`, the cursor unmoved, for any other value.
+fn skip_strings(lex: &mut Lexer<'_>) -> bool {
+    let mut ahead = *lex;
+    let skipped = (|| {
+        ahead.eat(b'[')?;
+        if ahead.peek()? == b']' {
+            ahead.at += 1;
+            return Some(());
+        }
+        loop {
+            if ahead.peek()? != b'"' {
+                return None;
+            }
+            ahead.string()?;
+            if !ahead.separator(b']')? {
+                return Some(());
+            }
+        }
+    })();
+    if skipped.is_some() {
+        *lex = ahead;
+    }
+    skipped.is_some()
 }
 
 /// The keys of one Hash so far, to refuse a repeated one (serde_json keeps its first position
