@@ -4,7 +4,7 @@ SHELL := bash
 KAFKA := bash scripts/kafka/kafka.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint kafka-up kafka-down demo bench-decode fuzz bench-e2e bench-table bench-latency bench-vp faults
+.PHONY: help build test lint kafka-up kafka-down demo bench-decode fuzz bench-e2e bench-table bench-backlog bench-latency bench-vp faults
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -63,6 +63,10 @@ bench-e2e: ## end-to-end worker throughput and peak RSS per side; last line e2e_
 
 bench-table: ## bench-e2e at 1, 6, 32 and 128 partitions, as a markdown table
 	bash scripts/bench-table.sh
+
+bench-backlog: ## bench-e2e at 32 partitions with backlogs of 100k, 1M and 10M jobs: peak RSS must stay flat
+	BENCH_TABLE_PARTITIONS=32 BENCH_TABLE_MESSAGES="100000 1000000 10000000" BENCH_ROUNDS=$${BENCH_ROUNDS:-1} \
+	  bash scripts/bench-table.sh
 
 bench-latency: ## enqueue-to-perform latency at 10k jobs/s on 6 partitions, per part, beside a bare consumer; last line latency_p99_ms=
 	$(KAFKA) with -- cargo run --release --example bench_latency

@@ -5,11 +5,13 @@
 #
 #   bash scripts/bench-table.sh                 # builds the bench of this checkout
 #   make bench-table                            # the same
+#   make bench-backlog                          # 32 partitions, backlogs of 100k, 1M and 10M jobs
 #   BENCH_E2E_BIN=/path/to/bench_e2e bash scripts/bench-table.sh   # a bench built elsewhere
 #
-# Environment: BENCH_MESSAGES, BENCH_ROUNDS (passed to the bench), BENCH_TABLE_PARTITIONS
-# ("1 6 32 128"), KAFKA_BOOTSTRAP_SERVERS (otherwise a broker is started for the run and
-# stopped after). Only the bench's summary lines are read (`ceiling_msgs_per_s=`,
+# Environment: BENCH_ROUNDS (passed to the bench), BENCH_TABLE_PARTITIONS ("1 6 32 128"),
+# BENCH_TABLE_MESSAGES (the backlogs, "1000000"; each a row per partition count, passed to the
+# bench as BENCH_MESSAGES), KAFKA_BOOTSTRAP_SERVERS (otherwise a broker is started for the run
+# and stopped after). Only the bench's summary lines are read (`ceiling_msgs_per_s=`,
 # `ceiling_peak_rss_mib=`, `runtime_...`, `registry_...`, `e2e_ratio=`), so a bench of an
 # older commit that prints them works too.
 set -euo pipefail
@@ -27,28 +29,31 @@ fi
 [[ -x "$bin" ]] || { echo "bench-table: no bench_e2e binary ($bin)" >&2; exit 1; }
 
 partitions=${BENCH_TABLE_PARTITIONS:-1 6 32 128}
+backlogs=${BENCH_TABLE_MESSAGES:-${BENCH_MESSAGES:-1000000}}
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2" | tail -n 1; }
 kilo() { awk -v r="$1" 'BEGIN { if (r >= 1e6) printf "%.2f M", r / 1e6; else printf "%.0f k", r / 1e3 }'; }
 
 rows=()
-for p in $partitions; do
-  echo "== BENCH_PARTITIONS=$p (load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)" >&2
-  out=$(BENCH_PARTITIONS=$p "$bin")
-  echo "$out" >&2
-  row="| $p |"
-  for side in ceiling runtime registry; do
-    rate=$(field "${side}_msgs_per_s" "$out")
-    rss=$(field "${side}_peak_rss_mib" "$out")
-    row+=" $(kilo "$rate") msg/s, ${rss} MiB |"
+for n in $backlogs; do
+  for p in $partitions; do
+    echo "== BENCH_PARTITIONS=$p BENCH_MESSAGES=$n (load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)" >&2
+    out=$(BENCH_PARTITIONS=$p BENCH_MESSAGES=$n "$bin")
+    echo "$out" >&2
+    row="| $p | $(kilo "$n") |"
+    for side in ceiling runtime registry; do
+      rate=$(field "${side}_msgs_per_s" "$out")
+      rss=$(field "${side}_peak_rss_mib" "$out")
+      row+=" $(kilo "$rate") msg/s, ${rss} MiB |"
+    done
+    row+=" $(field e2e_ratio "$out") |"
+    rows+=("$row")
   done
-  row+=" $(field e2e_ratio "$out") |"
-  rows+=("$row")
 done
 
 echo
 if [[ -n "${BENCH_E2E_BIN:-}" ]]; then built="$BENCH_E2E_BIN"; else built="commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')"; fi
-echo "bench_e2e ($built): ${BENCH_MESSAGES:-1000000} jobs, best of ${BENCH_ROUNDS:-3} rounds; load average at the end $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+echo "bench_e2e ($built): best of ${BENCH_ROUNDS:-3} rounds; load average at the end $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo
-echo "| partitions | bare rdkafka consumer | worker, no-op handler | worker, Registry (typed job) | e2e_ratio |"
-echo "|---|---|---|---|---|"
+echo "| partitions | jobs | bare rdkafka consumer | worker, no-op handler | worker, Registry (typed job) | e2e_ratio |"
+echo "|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
