@@ -81,7 +81,7 @@ fn noop_message(i: u64) -> Arc<InboundMessage> {
         partition: 0,
         offset: i as i64,
         key: None,
-        payload: Some(payload.into_bytes()),
+        payload: Some(payload.into_bytes().into()),
         headers: Vec::new(),
         timestamp_ms: None,
     })

@@ -112,10 +112,10 @@ fn balance(n: u64, groups: usize) -> f64 {
     let mut counts = vec![0u64; groups];
     for i in 0..n {
         let m = activejob_karafka::consumer::InboundMessage {
-            topic: String::new(),
+            topic: "".into(),
             partition: 0,
             offset: i as i64,
-            key: Some(key(i).into_bytes()),
+            key: Some(key(i).into_bytes().into()),
             payload: None,
             headers: Vec::new(),
             timestamp_ms: None,

@@ -144,11 +144,11 @@ impl RecordedMessage {
     /// format keeps it).
     pub fn to_inbound(&self, payload: Option<Vec<u8>>) -> InboundMessage {
         InboundMessage {
-            topic: self.topic.clone(),
+            topic: self.topic.as_str().into(),
             partition: self.partition,
             offset: self.offset,
-            key: self.key.as_ref().map(|k| k.0.clone()),
-            payload,
+            key: self.key.as_ref().map(|k| k.0.clone().into()),
+            payload: payload.map(Into::into),
             headers: self
                 .headers
                 .iter()

@@ -923,7 +923,7 @@ async fn recorded_directories_and_ndjson_carry_their_metadata() {
         partition: 1,
         offset: 5,
         key: None,
-        payload: Some(echo_payload(5)),
+        payload: Some(echo_payload(5).into()),
         headers: vec![],
         timestamp_ms: None,
     };

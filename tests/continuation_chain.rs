@@ -1,7 +1,7 @@
 //! Continuations run in Rust produce the payload chain real Rails 8.1 produced
 //! (`fixtures/8.1/continuation_*.json`): same steps skipped, same cursors, same counters.
 
-use activejob_karafka::consumer::{InboundMessage, JobFailure, SignalSwitch};
+use activejob_karafka::consumer::{Bytes, InboundMessage, JobFailure, SignalSwitch};
 use activejob_karafka::continuation::{ContinuableOptions, Steps};
 use activejob_karafka::registry::{JobContext, Registry, Requeue};
 use activejob_karafka::typed::{compare, typed_dump};
@@ -98,8 +98,8 @@ fn message(payload: Vec<u8>) -> Arc<InboundMessage> {
         topic: "imports".into(),
         partition: 0,
         offset: 0,
-        key: Some(b"123".to_vec()),
-        payload: Some(payload),
+        key: Some(Bytes::from_static(b"123")),
+        payload: Some(payload.into()),
         headers: Vec::new(),
         timestamp_ms: None,
     })

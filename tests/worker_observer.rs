@@ -31,7 +31,7 @@ struct Seen {
 
 impl WorkerObserver for Seen {
     fn job_finished(&self, job: &FinishedJob<'_>) {
-        assert_eq!(job.topic, job.message.topic);
+        assert_eq!(job.topic, &*job.message.topic);
         assert_eq!(job.offset, job.message.offset);
         assert!(
             job.duration >= Duration::from_millis(5),

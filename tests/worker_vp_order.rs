@@ -39,10 +39,10 @@ async fn per_key_order_holds_across_8_concurrent_groups() {
     let groups_used: std::collections::BTreeSet<usize> = (0..KEYS)
         .map(|k| {
             let m = InboundMessage {
-                topic: topic.clone(),
+                topic: topic.as_str().into(),
                 partition: 0,
                 offset: 0,
-                key: Some(key_of(k).into_bytes()),
+                key: Some(key_of(k).into_bytes().into()),
                 payload: None,
                 headers: vec![],
                 timestamp_ms: None,

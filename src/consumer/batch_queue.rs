@@ -27,10 +27,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::poller::WorkerContext;
-use super::InboundMessage;
 
 /// The most messages taken from librdkafka per call.
-pub(crate) const BATCH_MESSAGES: usize = 64;
+pub(crate) const BATCH_MESSAGES: usize = 256;
 
 /// A librdkafka queue of the worker's consumer that the assigned partitions' messages are
 /// forwarded to. It must be dropped before the consumer is destroyed (the poller drops it at
@@ -163,17 +162,23 @@ impl RawMessage {
         self.raw().rkt.cast_const().cast()
     }
 
-    /// The name of the message's topic.
-    pub(crate) fn topic_name(&self) -> String {
+    /// The name of the message's topic (lossy for a name that is not UTF-8, which Kafka does not
+    /// allow).
+    pub(crate) fn topic_name(&self) -> std::borrow::Cow<'_, str> {
         // SAFETY: the message holds a reference on its topic handle, whose name is a valid C
-        // string for as long as the handle lives.
+        // string for as long as the handle lives, so as long as `self`.
         let name = unsafe { CStr::from_ptr(rd::rd_kafka_topic_name(self.raw().rkt)) };
-        name.to_string_lossy().into_owned()
+        name.to_string_lossy()
     }
 
     /// The message's partition.
     pub(crate) fn partition(&self) -> i32 {
         self.raw().partition
+    }
+
+    /// The message's offset.
+    pub(crate) fn offset(&self) -> i64 {
+        self.raw().offset
     }
 
     /// The error librdkafka reports in place of a message (e.g. partition EOF), if any.
@@ -183,28 +188,28 @@ impl RawMessage {
             .then(|| RDKafkaErrorCode::from(err))
     }
 
-    /// Copies the message out of librdkafka; `topic` is its topic's name, known to the caller.
-    pub(crate) fn to_inbound(&self, topic: &str) -> InboundMessage {
+    /// The message's key, `None` when it has none.
+    pub(crate) fn key(&self) -> Option<&[u8]> {
         let m = self.raw();
-        InboundMessage {
-            topic: topic.to_string(),
-            partition: m.partition,
-            offset: m.offset,
-            key: bytes(self, m.key, m.key_len).map(<[u8]>::to_vec),
-            payload: bytes(self, m.payload, m.len).map(<[u8]>::to_vec),
-            headers: self.headers(),
-            timestamp_ms: self.timestamp_ms(),
-        }
+        bytes(self, m.key, m.key_len)
     }
 
-    fn timestamp_ms(&self) -> Option<i64> {
+    /// The message's payload, `None` for a tombstone.
+    pub(crate) fn payload(&self) -> Option<&[u8]> {
+        let m = self.raw();
+        bytes(self, m.payload, m.len)
+    }
+
+    /// The message's timestamp in milliseconds since the Unix epoch, when the broker gave one.
+    pub(crate) fn timestamp_ms(&self) -> Option<i64> {
         let mut kind = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
         // SAFETY: the message is valid; librdkafka writes the timestamp type.
         let at = unsafe { rd::rd_kafka_message_timestamp(self.0.as_ptr(), &mut kind) };
         (kind != rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE).then_some(at)
     }
 
-    fn headers(&self) -> Vec<(String, Option<Vec<u8>>)> {
+    /// The message's headers, copied in wire order.
+    pub(crate) fn headers(&self) -> Vec<(String, Option<Vec<u8>>)> {
         let mut headers = ptr::null_mut();
         // SAFETY: the message is valid; on success librdkafka points `headers` at a list the
         // message owns (valid until the message is destroyed).

@@ -15,55 +15,43 @@
 //!   gets nothing new, and the others must not wait for it). Otherwise it waits, librdkafka's
 //!   read-ahead fills up to its own bound, and fetching stops: as in Karafka, where the next
 //!   poll waits for the jobs of the last one.
-//! * **Fairness**: each partition may hold at most twice its share, the runtime's half divided
-//!   by the number of partitions assigned (at least [`MIN_SHARE`]). A partition that holds more
-//!   (its jobs are slower than the others', or one job runs long) is paused in librdkafka:
-//!   librdkafka stops fetching it and drops what it had read ahead for it, and the room goes to
-//!   the other partitions. Once its jobs have brought it under half its share, it resumes and
-//!   librdkafka fetches again from after the last message taken: nothing is skipped or read
-//!   twice. The pause is the exception, not the rule: pausing drops read-ahead that must be
-//!   fetched again, so the common case is bounded by the shared limit alone.
+//! * **Fairness**: once the partitions together hold half the runtime's half, each may hold at
+//!   most twice its share, the runtime's half divided by the number of partitions assigned (at
+//!   least [`MIN_SHARE`]). A partition that holds more (its jobs are slower than the others', or
+//!   one job runs long) is paused in librdkafka: librdkafka stops fetching it and drops what it
+//!   had read ahead for it, and the room goes to the other partitions. Once its jobs have
+//!   brought it under half its share, it resumes and librdkafka fetches again from after the
+//!   last message taken: nothing is skipped or read twice. The pause is the exception, not the
+//!   rule: pausing drops read-ahead that must be fetched again (librdkafka fetches up to 1 MiB
+//!   of a partition at a time, far more than a share on many partitions), so while there is
+//!   room for everyone nobody is paused, and a stuck partition takes at most about half the
+//!   runtime's half before it is.
 //!
-//! The fetch thread takes batches of about a quarter of a share, so the runtime holds at most
-//! its half of the budget plus one such batch, plus whatever partitions paused after a failure
-//! held when they paused (at most two shares each).
+//! The fetch thread takes batches of about one share, so the runtime holds at most its half of
+//! the budget plus one such batch, plus whatever partitions paused after a failure held when
+//! they paused (at most two shares each). The counts include every byte a partition keeps
+//! alive but those of the messages running (see `fetched.rs`).
+//!
+//! The partitions' tasks take their messages out of the counts in lumps (see
+//! `partition/source.rs`), and the fetch thread wakes a task only when its inbox goes from empty
+//! to not empty: the counts and the wake-ups are shared between threads, and paying for them per
+//! message would cost more than a no-op job.
 //!
 //! So however many partitions are assigned and however long the backlog, the worker holds
 //! about the budget, and a slow or stuck partition cannot take the others' room.
 
 use std::collections::VecDeque;
-use std::mem::size_of;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 
 use tokio::sync::Notify;
 
-use super::message::InboundMessage;
+use super::fetched::FetchedRun;
 use super::stats::WorkerStats;
 
 /// The smallest share of the runtime budget a partition gets, however many are assigned.
 pub(crate) const MIN_SHARE: usize = 64 * 1024;
-
-/// The bytes a message takes in memory while the runtime holds it: its data plus the fixed
-/// size of its record.
-pub(crate) fn held_bytes(m: &InboundMessage) -> usize {
-    let headers: usize = m
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            size_of::<(String, Option<Vec<u8>>)>() + k.len() + v.as_ref().map_or(0, Vec::len)
-        })
-        .sum();
-    // The record, its `Arc` counts and its slot in a queue.
-    size_of::<InboundMessage>()
-        + 2 * size_of::<usize>()
-        + size_of::<Arc<InboundMessage>>()
-        + m.topic.len()
-        + m.key.as_ref().map_or(0, Vec::len)
-        + m.payload.as_ref().map_or(0, Vec::len)
-        + headers
-}
 
 /// The runtime's half of the budget and how it is shared out.
 #[derive(Debug)]
@@ -115,6 +103,12 @@ impl BufferBudget {
     /// the fetch thread may take more.
     pub(crate) fn has_room(&self) -> bool {
         self.counted() < self.runtime_bytes
+    }
+
+    /// True once the partitions hold at least half the runtime's budget together: from then
+    /// on, a partition over its share takes room the others may need.
+    pub(crate) fn under_pressure(&self) -> bool {
+        self.counted() >= self.runtime_bytes / 2
     }
 
     /// A partition holding `bytes` was paused by its task: they leave the shared limit.
@@ -169,7 +163,7 @@ impl BufferBudget {
 /// until its task takes it to run.
 #[derive(Debug)]
 pub(crate) struct Inbox {
-    messages: Mutex<VecDeque<Arc<InboundMessage>>>,
+    runs: Mutex<VecDeque<FetchedRun>>,
     /// Bytes delivered and not yet taken to run (in the inbox or in the task's own queue).
     bytes: AtomicUsize,
     /// True while the fetch thread has the partition paused because it holds more than its
@@ -186,7 +180,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Inbox {
     pub(crate) fn new(budget: Arc<BufferBudget>) -> Self {
         Inbox {
-            messages: Mutex::new(VecDeque::new()),
+            runs: Mutex::new(VecDeque::new()),
             bytes: AtomicUsize::new(0),
             throttled: AtomicBool::new(false),
             wake: Notify::new(),
@@ -194,27 +188,30 @@ impl Inbox {
         }
     }
 
-    /// Appends messages of this partition, in offset order, and wakes the task.
-    pub(crate) fn deliver(&self, messages: impl Iterator<Item = Arc<InboundMessage>>) {
-        let mut added = 0;
-        {
-            let mut queue = lock(&self.messages);
-            for m in messages {
-                added += held_bytes(&m);
-                queue.push_back(m);
-            }
-        }
-        if added == 0 {
+    /// Appends a run of this partition's messages (the next in offset order) and wakes the
+    /// task if the inbox was empty (otherwise the delivery that filled it woke the task, which
+    /// has not drained it yet).
+    pub(crate) fn deliver(&self, run: FetchedRun) {
+        if run.len() == 0 {
             return;
         }
+        let added = run.held();
+        let was_empty = {
+            let mut queue = lock(&self.runs);
+            let was_empty = queue.is_empty();
+            queue.push_back(run);
+            was_empty
+        };
         self.bytes.fetch_add(added, Ordering::Relaxed);
         self.budget.held(added);
-        self.wake.notify_one();
+        if was_empty {
+            self.wake.notify_one();
+        }
     }
 
     /// Moves everything delivered so far to the back of `into` (still counted as buffered).
-    pub(crate) fn drain_into(&self, into: &mut VecDeque<Arc<InboundMessage>>) {
-        let mut queue = lock(&self.messages);
+    pub(crate) fn drain_into(&self, into: &mut VecDeque<FetchedRun>) {
+        let mut queue = lock(&self.runs);
         if into.is_empty() {
             std::mem::swap(into, &mut queue);
         } else {
@@ -227,16 +224,14 @@ impl Inbox {
         self.wake.notified().await
     }
 
-    /// `m` left the buffer to run.
-    pub(crate) fn taken(&self, m: &InboundMessage) {
-        let bytes = held_bytes(m);
+    /// Messages of `bytes` left the buffer to run.
+    pub(crate) fn taken(&self, bytes: usize) {
         self.bytes.fetch_sub(bytes, Ordering::Relaxed);
         self.budget.released(bytes);
     }
 
-    /// `m`, taken, goes back to the front of the line without running.
-    pub(crate) fn put_back(&self, m: &InboundMessage) {
-        let bytes = held_bytes(m);
+    /// Messages of `bytes`, taken, go back to the front of the line without running.
+    pub(crate) fn put_back(&self, bytes: usize) {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.budget.held(bytes);
     }
@@ -251,9 +246,10 @@ impl Inbox {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    /// True when the partition holds more than twice its share: fetching it must pause.
+    /// True when the partition holds more than twice its share while the partitions together
+    /// hold at least half their budget: fetching it must pause.
     pub(crate) fn over_share(&self) -> bool {
-        self.bytes() > 2 * self.budget.share()
+        self.bytes() > 2 * self.budget.share() && self.budget.under_pressure()
     }
 
     /// True when a throttled partition has room again (at most half its share).
@@ -266,5 +262,66 @@ impl Drop for Inbox {
     fn drop(&mut self) {
         // Whatever the assignment still held is freed with it.
         self.budget.released(self.bytes.load(Ordering::Relaxed));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consumer::fetched::{MessageParts, RunBuilder};
+
+    /// A run of `messages` messages of `size` payload bytes each.
+    fn run(messages: usize, size: usize) -> FetchedRun {
+        let payload = vec![b'x'; size];
+        let mut b = RunBuilder::with_capacity(messages, messages * size);
+        for offset in 0..messages {
+            b.push(MessageParts {
+                offset: offset as i64,
+                key: None,
+                payload: Some(&payload),
+                headers: Vec::new(),
+                timestamp_ms: None,
+            });
+        }
+        b.finish("t".into(), 0)
+    }
+
+    #[test]
+    fn a_partition_over_twice_its_share_must_pause_only_once_room_is_short() {
+        // 512 KiB for the runtime, 4 partitions: a share is 128 KiB.
+        let budget = Arc::new(BufferBudget::new(1024 * 1024, Arc::default()));
+        budget.set_partitions(4);
+        let (busy, other) = (Inbox::new(budget.clone()), Inbox::new(budget.clone()));
+        busy.deliver(run(30, 10_000));
+        assert!(busy.bytes() > 2 * budget.share());
+        // 300 KB of 512 KiB: more than half, so the partition takes room the others need.
+        assert!(budget.under_pressure() && busy.over_share());
+        assert!(budget.has_room() && !other.over_share());
+
+        let budget = Arc::new(BufferBudget::new(2 * 1024 * 1024, Arc::default()));
+        budget.set_partitions(8);
+        let busy = Inbox::new(budget.clone());
+        busy.deliver(run(30, 10_000));
+        // Over twice its share (128 KiB) but a third of the room: nobody waits for it yet.
+        assert!(busy.bytes() > 2 * budget.share());
+        assert!(!budget.under_pressure() && !busy.over_share());
+        let other = Inbox::new(budget.clone());
+        other.deliver(run(50, 10_000));
+        assert!(budget.under_pressure() && busy.over_share());
+    }
+
+    #[test]
+    fn counts_go_back_to_zero_when_the_inboxes_go() {
+        let budget = Arc::new(BufferBudget::new(1024 * 1024, Arc::default()));
+        let inbox = Inbox::new(budget.clone());
+        inbox.deliver(run(3, 100));
+        let mut runs = VecDeque::new();
+        inbox.drain_into(&mut runs);
+        let (m, held) = runs[0].pop_front().unwrap();
+        inbox.taken(held);
+        assert_eq!(inbox.bytes(), runs[0].held());
+        drop(m);
+        drop(inbox);
+        assert_eq!(budget.stats.buffered_bytes.load(Ordering::Relaxed), 0);
     }
 }

@@ -81,7 +81,7 @@ pub fn dead_letter_headers(
         .cloned()
         .collect();
     let values = [
-        message.topic.clone(),
+        message.topic.to_string(),
         message.partition.to_string(),
         message.offset.to_string(),
         consumer_group.to_string(),
@@ -238,6 +238,7 @@ impl Dispatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consumer::Bytes;
 
     #[test]
     fn dead_letter_partition_is_crc32_of_the_partition_number() {
@@ -255,8 +256,8 @@ mod tests {
             topic: "jobs".into(),
             partition: 2,
             offset: 41,
-            key: Some(b"k".to_vec()),
-            payload: Some(b"{}".to_vec()),
+            key: Some(Bytes::from_static(b"k")),
+            payload: Some(Bytes::from_static(b"{}")),
             headers: vec![
                 ("trace".into(), Some(b"abc".to_vec())),
                 ("source_topic".into(), Some(b"older".to_vec())),

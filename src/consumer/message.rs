@@ -1,8 +1,15 @@
 //! What a handler receives: the Kafka message and the live state of its partition.
+//!
+//! The fetch thread copies the messages it takes from librdkafka out in runs (the consecutive
+//! messages of one partition in one batch): the keys and payloads of a run go into one buffer,
+//! and each message's [`Bytes`] are a slice of it, so a message costs one allocation (its
+//! record, made by its partition's task) instead of one per field, and the buffer is freed once
+//! the run's last message is dropped. All messages of a topic share its name.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+pub use bytes::Bytes;
 use rdkafka::message::{Headers, Message};
 use tokio::sync::Notify;
 
@@ -21,18 +28,23 @@ pub(crate) fn copy_headers(message: &impl Message) -> Vec<(String, Option<Vec<u8
 }
 
 /// One Kafka message, copied out of librdkafka so it can outlive the poll that fetched it.
+///
+/// Key and payload are [`Bytes`]: cheap to clone, and possibly slices of a buffer shared with
+/// the messages fetched along with this one (see the module docs). A handler that keeps a
+/// message's bytes long after the job keeps that buffer; `Bytes::copy_from_slice` detaches them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundMessage {
-    /// Topic the message was read from (the ActiveJob `queue_name`).
-    pub topic: String,
+    /// Topic the message was read from (the ActiveJob `queue_name`), shared by the messages of
+    /// the topic.
+    pub topic: Arc<str>,
     /// Partition within the topic.
     pub partition: i32,
     /// Offset within the partition.
     pub offset: i64,
     /// Message key, if any (Karafka OSS dispatches without one).
-    pub key: Option<Vec<u8>>,
+    pub key: Option<Bytes>,
     /// Raw payload; `None` for a tombstone.
-    pub payload: Option<Vec<u8>>,
+    pub payload: Option<Bytes>,
     /// Headers in wire order; duplicates are kept.
     pub headers: Vec<(String, Option<Vec<u8>>)>,
     /// Message timestamp in milliseconds since the Unix epoch, when the broker gave one.
@@ -189,6 +201,7 @@ mod tests {
             headers: vec![("a".into(), Some(b"1".to_vec())), ("b".into(), None)],
             timestamp_ms: None,
         };
+        assert_eq!(&*m.topic, "t");
         assert_eq!(m.header("a"), Some(&b"1"[..]));
         assert_eq!(m.header("b"), None);
         assert_eq!(m.header("c"), None);

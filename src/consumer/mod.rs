@@ -182,6 +182,7 @@ mod committer;
 mod config;
 mod dispatch;
 mod failure;
+mod fetched;
 mod fetcher;
 mod health;
 mod message;
@@ -213,7 +214,7 @@ pub use dispatch::{
 pub use failure::{BadMessageKind, JobFailure};
 pub use health::WorkerHealth;
 pub(crate) use message::copy_headers;
-pub use message::{InboundMessage, PartitionSignals, SignalSwitch};
+pub use message::{Bytes, InboundMessage, PartitionSignals, SignalSwitch};
 pub use observer::{FinishedJob, PauseReason, WorkerObserver};
 pub use stats::{StatsSnapshot, WorkerStats};
 pub use virtual_partitions::{VirtualKeyFn, VirtualPartitioner, VirtualPartitions};

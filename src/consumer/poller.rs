@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use super::batch_queue::MessageQueue;
 use super::committer::Committer;
+use super::fetched::{FetchedRun, MessageParts, RunBuilder};
 use super::fetcher::FetchThread;
-use super::message::{copy_headers, InboundMessage};
+use super::message::copy_headers;
 use super::partition::{PartitionShared, PartitionTask};
 use super::stats::WorkerStats;
 use super::worker::{WorkerError, WorkerShared};
@@ -116,46 +117,34 @@ impl WorkerContext {
         }
     }
 
-    /// Delivers copied messages (in the order librdkafka gave them, so each partition's in
-    /// offset order) to their partitions' inboxes, then pauses the partitions that now hold
-    /// more than their share of the buffer budget. Empties `messages`.
+    /// Delivers runs of copied messages (in the order librdkafka gave them, so each
+    /// partition's in offset order) to their partitions' inboxes, then pauses the partitions that
+    /// now hold more than their share of the buffer budget. Empties `runs`.
     pub(crate) fn deliver(
         &self,
         consumer: &BaseConsumer<WorkerContext>,
-        messages: &mut Vec<Arc<InboundMessage>>,
+        runs: &mut Vec<FetchedRun>,
     ) {
         let mut touched: Vec<Arc<PartitionShared>> = Vec::new();
         {
             let registry = lock(&self.registry);
-            let mut start = 0;
-            while start < messages.len() {
-                let first = &messages[start];
-                let run = messages[start..]
-                    .iter()
-                    .take_while(|m| m.partition == first.partition && m.topic == first.topic)
-                    .count();
-                let end = start + run;
-                match registry.get(&first.topic, first.partition) {
+            for run in runs.drain(..) {
+                match registry.get(run.topic(), run.partition()) {
                     Some(entry) => {
-                        entry
-                            .shared
-                            .inbox
-                            .deliver(messages[start..end].iter().cloned());
+                        entry.shared.inbox.deliver(run);
                         if !touched.iter().any(|s| Arc::ptr_eq(s, &entry.shared)) {
                             touched.push(entry.shared.clone());
                         }
                     }
                     None => tracing::debug!(
-                        topic = %first.topic,
-                        partition = first.partition,
-                        offset = first.offset,
+                        topic = %run.topic(),
+                        partition = run.partition(),
+                        offset = run.first_offset(),
                         "messages of an unassigned partition dropped"
                     ),
                 }
-                start = end;
             }
         }
-        messages.clear();
         for shared in touched {
             shared.throttle_if_full(consumer);
         }
@@ -283,28 +272,24 @@ impl WorkerContext {
     /// Delivers a message that came through the consumer queue (only when its partition's
     /// queue could not be forwarded).
     fn route(&self, consumer: &BaseConsumer<WorkerContext>, message: &BorrowedMessage<'_>) {
-        let inbound = Arc::new(to_inbound(message, message.topic()));
         tracing::debug!(
-            topic = %inbound.topic,
-            partition = inbound.partition,
-            offset = inbound.offset,
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
             "message on the consumer queue; handing it to the partition task"
         );
-        self.deliver(consumer, &mut vec![inbound]);
-    }
-}
-
-/// Copies a librdkafka message out of the consumer; `topic` is its topic's name, already known
-/// to the caller (cheaper than reading it back from librdkafka).
-pub(crate) fn to_inbound(m: &BorrowedMessage<'_>, topic: &str) -> InboundMessage {
-    InboundMessage {
-        topic: topic.to_string(),
-        partition: m.partition(),
-        offset: m.offset(),
-        key: m.key().map(<[u8]>::to_vec),
-        payload: m.payload().map(<[u8]>::to_vec),
-        headers: copy_headers(m),
-        timestamp_ms: m.timestamp().to_millis(),
+        let (key, payload) = (message.key(), message.payload());
+        let size = key.map_or(0, <[u8]>::len) + payload.map_or(0, <[u8]>::len);
+        let mut run = RunBuilder::with_capacity(1, size);
+        run.push(MessageParts {
+            offset: message.offset(),
+            key,
+            payload,
+            headers: copy_headers(message),
+            timestamp_ms: message.timestamp().to_millis(),
+        });
+        let run = run.finish(message.topic().into(), message.partition());
+        self.deliver(consumer, &mut vec![run]);
     }
 }
 

@@ -45,7 +45,7 @@ impl VirtualPartitioner {
     /// the job's JSON itself).
     pub fn key(&self, message: &InboundMessage) -> Option<Vec<u8>> {
         match self {
-            VirtualPartitioner::Key => message.key.clone(),
+            VirtualPartitioner::Key => message.key.as_deref().map(<[u8]>::to_vec),
             VirtualPartitioner::Header(name) => message.header(name).map(<[u8]>::to_vec),
             VirtualPartitioner::FirstArgument => message
                 .payload
@@ -210,6 +210,7 @@ impl OffsetTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consumer::Bytes;
 
     #[test]
     fn the_reducer_is_karafkas_string_sum() {
@@ -247,8 +248,8 @@ mod tests {
             topic: "t".into(),
             partition: 0,
             offset: 0,
-            key: Some(b"k".to_vec()),
-            payload: Some(br#"{"arguments":["acct-9",1]}"#.to_vec()),
+            key: Some(Bytes::from_static(b"k")),
+            payload: Some(Bytes::from_static(br#"{"arguments":["acct-9",1]}"#)),
             headers: vec![("tenant".into(), Some(b"t1".to_vec()))],
             timestamp_ms: None,
         };

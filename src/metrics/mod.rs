@@ -67,6 +67,9 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
+/// A message's topic, partition and offset.
+type MessageId = (Arc<str>, i32, i64);
+
 struct Inner {
     registry: prometheus::Registry,
     processed: IntCounterVec,
@@ -85,7 +88,7 @@ struct Inner {
     summary: Mutex<BTreeMap<String, ClassSummary>>,
     /// Failed runs per (topic, partition, offset), to number the next run of the same message
     /// (the worker retries a failed message in place).
-    attempts: Mutex<HashMap<(String, i32, i64), u32>>,
+    attempts: Mutex<HashMap<MessageId, u32>>,
     paused_set: Mutex<HashMap<(String, i32), ()>>,
     health: Health,
 }
@@ -437,7 +440,7 @@ impl Metrics {
         took: Duration,
     ) {
         let i = &self.inner;
-        let labels = [class, message.topic.as_str()];
+        let labels = [class, &*message.topic];
         i.processed.with_label_values(&labels).inc();
         i.duration
             .with_label_values(&labels)
@@ -454,11 +457,7 @@ impl Metrics {
                 }
                 Err(failure) => {
                     i.failed
-                        .with_label_values(&[
-                            class,
-                            message.topic.as_str(),
-                            failure_reason(failure),
-                        ])
+                        .with_label_values(&[class, &message.topic, failure_reason(failure)])
                         .inc();
                     // Bounded by the partitions with a failing message, plus dead-lettered ones
                     // until their dead letter is reported; a cap guards against anything else.

@@ -24,7 +24,7 @@ impl MetricsObserver {
         counter
             .with_label_values(&[
                 class_label_in(message, self.payload_format.as_deref()).as_str(),
-                message.topic.as_str(),
+                &message.topic,
             ])
             .inc();
         self.metrics

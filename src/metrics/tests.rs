@@ -4,17 +4,17 @@ use std::time::Duration;
 
 use super::labels::class_label_in;
 use super::*;
-use crate::consumer::{InboundMessage, JobFailure};
+use crate::consumer::{Bytes, InboundMessage, JobFailure};
 
 #[test]
 fn class_labels_read_through_the_payload_format() {
     use crate::payload_format::testing::Prefixed;
     let message = |payload: &[u8]| InboundMessage {
-        topic: "jobs".to_owned(),
+        topic: "jobs".into(),
         partition: 0,
         offset: 0,
         key: None,
-        payload: Some(payload.to_vec()),
+        payload: Some(Bytes::copy_from_slice(payload)),
         headers: Vec::new(),
         timestamp_ms: None,
     };

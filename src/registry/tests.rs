@@ -1,5 +1,6 @@
 use super::names::check_ruby_class_name;
 use super::*;
+use crate::consumer::Bytes;
 use crate::envelope::Job;
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
@@ -10,7 +11,7 @@ fn message(payload: &str) -> Arc<InboundMessage> {
         partition: 0,
         offset: 7,
         key: None,
-        payload: Some(payload.as_bytes().to_vec()),
+        payload: Some(Bytes::copy_from_slice(payload.as_bytes())),
         headers: Vec::new(),
         timestamp_ms: None,
     })

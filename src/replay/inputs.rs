@@ -49,8 +49,8 @@ impl Entry {
         match (&self.lane, &self.message) {
             (Lane::File(f), _) => Lane::File(f.clone()),
             (_, Some(m)) => match &m.key {
-                Some(key) => Lane::Key(key.clone()),
-                None => Lane::Partition(m.topic.clone(), m.partition),
+                Some(key) => Lane::Key(key.to_vec()),
+                None => Lane::Partition(m.topic.to_string(), m.partition),
             },
             _ => Lane::Alone(index),
         }

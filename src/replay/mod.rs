@@ -191,7 +191,7 @@ impl Replay {
                 line: 0,
                 message: Some(message),
                 body: match payload {
-                    Some(bytes) => Body::Bytes(bytes),
+                    Some(bytes) => Body::Bytes(bytes.to_vec()),
                     None => Body::Tombstone,
                 },
             });

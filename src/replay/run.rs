@@ -161,7 +161,7 @@ pub(super) async fn run_one(mut entry: Entry, mode: &Mode) -> JobResult {
     let text = |v: &Option<Json>| v.as_ref().and_then(Json::as_str).map(str::to_owned);
     let job_class = text(&peek.job_class);
     let mut message = entry.message.take().unwrap_or_else(|| InboundMessage {
-        topic: text(&peek.queue_name).unwrap_or_default(),
+        topic: text(&peek.queue_name).unwrap_or_default().into(),
         partition: 0,
         offset: entry.line,
         key: None,
@@ -173,7 +173,7 @@ pub(super) async fn run_one(mut entry: Entry, mode: &Mode) -> JobResult {
         source: entry.source.clone(),
         job_class,
         job_id: text(&peek.job_id),
-        topic: message.topic.clone(),
+        topic: message.topic.to_string(),
         partition: message.partition,
         offset: message.offset,
         outcome: Outcome::Ok,
@@ -189,7 +189,7 @@ pub(super) async fn run_one(mut entry: Entry, mode: &Mode) -> JobResult {
     };
     let (outcome, reason) = match mode {
         Mode::Run(registry) => {
-            message.payload = payload;
+            message.payload = payload.map(Into::into);
             run_handler(registry, message).await
         }
         Mode::Typed { expected, options } => compare_typed(

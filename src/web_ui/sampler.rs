@@ -138,7 +138,7 @@ impl Sampler {
             consumer: CONSUMER,
             consumer_group: self.identity.group_id.clone(),
             updated_at: now,
-            topic: message.topic.clone(),
+            topic: message.topic.to_string(),
             partition: message.partition,
             first_offset: message.offset,
             last_offset: message.offset,
@@ -207,7 +207,7 @@ impl Sampler {
             error_message: failure.to_string(),
             backtrace: String::new(),
             details: ErrorDetails {
-                topic: message.topic.clone(),
+                topic: message.topic.to_string(),
                 consumer_group: id.group_id.clone(),
                 subscription_group: id.subscription_group.clone(),
                 partition: message.partition,

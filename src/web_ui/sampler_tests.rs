@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use super::*;
+use crate::consumer::Bytes;
 use crate::web_ui::contract::{check_error, check_report};
 use crate::web_ui::schema::SUPPORTED;
 
@@ -23,11 +24,11 @@ fn identity(schema: Schema) -> Identity {
 
 fn message(offset: i64) -> InboundMessage {
     InboundMessage {
-        topic: "jobs".to_owned(),
+        topic: "jobs".into(),
         partition: 0,
         offset,
         key: None,
-        payload: Some(br#"{"job_class":"ImportJob"}"#.to_vec()),
+        payload: Some(Bytes::from_static(br#"{"job_class":"ImportJob"}"#)),
         headers: Vec::new(),
         timestamp_ms: Some((now_secs() * 1000.0) as i64 - 1500),
     }

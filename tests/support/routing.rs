@@ -102,7 +102,7 @@ pub fn start_measured(
             }
             let ok = !failing.contains(&id);
             record.0.lock().unwrap().push(TopicRun {
-                topic: m.topic.clone(),
+                topic: m.topic.to_string(),
                 id,
                 ok,
                 started,
