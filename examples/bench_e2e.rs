@@ -12,7 +12,9 @@
 //!
 //! Environment: `BENCH_MESSAGES` (1 000 000), `BENCH_PARTITIONS` (6), `BENCH_ROUNDS` (3),
 //! `BENCH_COMMIT_INTERVAL_MS` (the worker's `commit_interval`, 100; 5000 commits as often as
-//! librdkafka's auto-commit, which Karafka keeps, for a comparison). Each
+//! librdkafka's auto-commit, which Karafka keeps, for a comparison), `BENCH_MAX_BUFFERED_MIB`
+//! (the worker's `max_buffered_mib`, its default when unset; the bare consumer gets the
+//! librdkafka settings it implies). Each
 //! measurement runs in a fresh child process (so peak RSS is its own) with a fresh consumer
 //! group; the sides alternate for `BENCH_ROUNDS` rounds and the best run of each side counts,
 //! since the broker shares the cores and single runs vary. Rates are from the first message to
@@ -87,15 +89,18 @@ fn produce(bootstrap: &str, topic: &str, partitions: i32, n: u64) -> anyhow::Res
 }
 
 fn worker_config(bootstrap: &str, topic: &str, group: &str) -> anyhow::Result<WorkerConfig> {
-    Ok(WorkerConfig::builder()
+    let mut builder = WorkerConfig::builder()
         .bootstrap_servers(bootstrap)
         .group_id(group)
         .commit_interval(Duration::from_millis(env_or(
             "BENCH_COMMIT_INTERVAL_MS",
             100,
         )))
-        .topic(TopicConfig::new(topic))
-        .build()?)
+        .topic(TopicConfig::new(topic));
+    if let Ok(mib) = std::env::var("BENCH_MAX_BUFFERED_MIB") {
+        builder = builder.max_buffered_bytes(mib.parse::<usize>()? * 1024 * 1024);
+    }
+    Ok(builder.build()?)
 }
 
 /// Reads all `n` messages with a bare `BaseConsumer` (the worker's librdkafka settings, one
