@@ -19,7 +19,7 @@
 //!   after a dead letter holds none (Karafka pauses the partition and frees the worker thread),
 //!   so any number of poisoned partitions cannot stop the healthy ones.
 //! * **Memory** is bounded by one budget for the whole worker,
-//!   [`WorkerConfig::max_buffered_bytes`] (32 MiB): half for librdkafka's read-ahead (which
+//!   [`WorkerConfig::max_buffered_bytes`] (24 MiB): half for librdkafka's read-ahead (which
 //!   applies once, to the one message queue, as with Karafka's single consumer queue), half
 //!   for the inboxes, split evenly between the assigned partitions. A partition whose inbox
 //!   holds more than its share (its jobs run slower than it is fetched) is paused in

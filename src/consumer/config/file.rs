@@ -280,7 +280,7 @@ impl WorkerConfig {
     /// revoke_timeout_ms = 10000  # no Karafka equivalent: see WorkerConfig::revoke_timeout
     /// commit_interval_ms = 100   # Karafka: librdkafka's auto-commit, every 5000 ms
     /// commit_stall_timeout_ms = 1000  # new jobs wait while commits fail this long
-    /// max_buffered_mib = 32      # fetched messages held, all partitions (librdkafka's included)
+    /// max_buffered_mib = 24      # fetched messages held, all partitions (librdkafka's included)
     /// # bootstrap_servers = "..." # else kafka."bootstrap.servers", else $KAFKA_BOOTSTRAP_SERVERS
     ///
     /// [pause]                    # config.pause.*

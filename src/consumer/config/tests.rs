@@ -546,14 +546,14 @@ fn the_annotated_example_files_parse() {
 
 #[test]
 fn the_buffer_budget_sets_librdkafkas_read_ahead() {
-    // Property: librdkafka's read-ahead bound is a quarter of the worker's budget (8 MiB by
+    // Property: librdkafka's read-ahead bound is a quarter of the worker's budget (6 MiB by
     // default), the TOML key is in MiB, a `[kafka]` setting still wins, and a budget below
     // the minimum is refused at start-up.
     let c = base().topic(TopicConfig::new("default")).build().unwrap();
-    assert_eq!(c.max_buffered_bytes, 32 * 1024 * 1024);
+    assert_eq!(c.max_buffered_bytes, 24 * 1024 * 1024);
     assert_eq!(
         c.consumer_config().get("queued.max.messages.kbytes"),
-        Some("8192")
+        Some("6144")
     );
     let c = WorkerConfig::from_toml_str(
         "bootstrap_servers = \"127.0.0.1:1\"\nmax_buffered_mib = 64\n[topics.default]\n",
