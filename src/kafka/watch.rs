@@ -37,8 +37,12 @@ impl ConnectionProblem {
         }
         // A broker that requires a client certificate and got none (or an untrusted one)
         // answers with a TLS alert right after the handshake.
-        // A connection reset during the handshake is a broker going away, not a TLS setting.
-        let reset = text.contains("handshake failed: disconnected");
+        // A connection reset during the handshake is a broker going away, not a TLS setting,
+        // whether librdkafka words it as a failed handshake or as a disconnection in the
+        // handshake state ("Disconnected: connection reset by peer (... in state
+        // SSL_HANDSHAKE)", seen while a TLS broker shuts down).
+        let reset = text.contains("handshake failed: disconnected")
+            || text.contains("disconnected: connection reset by peer");
         if !reset && code == Some(RDKafkaErrorCode::SSL)
             || !reset && text.contains("ssl") && text.contains("handshake")
             || text.contains("certificate verify failed")
@@ -244,6 +248,14 @@ mod tests {
                 &global(RDKafkaErrorCode::SSL),
                 "GroupCoordinator: 127.0.0.1:39497: SSL handshake failed: Disconnected: connection \
                  reset by peer"
+            ),
+            Some(ConnectionProblem::Unreachable(_))
+        ));
+        assert!(matches!(
+            ConnectionProblem::classify(
+                &global(RDKafkaErrorCode::BrokerTransportFailure),
+                "GroupCoordinator: 127.0.0.1:39001: Disconnected: connection reset by peer (after \
+                 0ms in state SSL_HANDSHAKE)"
             ),
             Some(ConnectionProblem::Unreachable(_))
         ));
