@@ -7,7 +7,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use activejob_karafka::consumer::{dead_letter_partition, handler_fn, TopicConfig, Worker};
+use activejob_karafka::consumer::{dead_letter_partition, handler_fn, TopicConfig};
 use futures::FutureExt;
 use rdkafka::producer::FutureRecord;
 use rdkafka::{ClientConfig, Message};
@@ -58,16 +58,13 @@ async fn failing_job_goes_to_the_dlq_after_max_retries() {
     )
     .build()
     .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
+    let stats = worker.stats.clone();
     wait_until(Duration::from_secs(30), "jobs 1 and 3", || {
         recorder.succeeded().len() == 2
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     // 1 run + 2 retries, then the DLQ; job 3 only after that.
     let ids: Vec<u64> = recorder.runs().iter().map(|r| r.id).collect();

@@ -12,7 +12,7 @@
 mod common;
 mod support;
 
-use activejob_karafka::consumer::{StatsSnapshot, TopicConfig, VirtualPartitioner, Worker};
+use activejob_karafka::consumer::{StatsSnapshot, TopicConfig, VirtualPartitioner};
 use activejob_karafka::producer::{JobOptions, JobProducer};
 use activejob_karafka::registry::{JobContext, JobPolicies, Registry, RetryOn, Wait};
 use rdkafka::Message;
@@ -99,18 +99,15 @@ async fn retry_on_writes_the_retries_rails_writes_then_gives_up_to_the_dlq() {
     .build()
     .unwrap();
     let started = chrono::Utc::now();
-    let worker = Worker::new(config, registry).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, registry);
+    let stats = worker.stats.clone();
     wait_until(
         Duration::from_secs(40),
         "the third failure dead-lettered",
         || stats.snapshot().dead_lettered == 1,
     )
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     // Three runs, each seeing the count Rails' perform_now starts from.
     assert_eq!(*seen.lock().unwrap(), [0, 1, 2]);
@@ -209,12 +206,9 @@ async fn a_retry_with_a_wait_goes_through_the_scheduled_messages_proxy() {
         );
     let config = config(&group, &[TopicConfig::new(&topic)]).build().unwrap();
     let before = chrono::Utc::now();
-    let worker = Worker::new(config, registry).handle_signals(false);
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, registry);
     let scheduled = read_topic(&proxy, 1, Duration::from_secs(30));
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     let [message] = scheduled.as_slice() else {
         panic!("one proxy message, got {}", scheduled.len())
@@ -299,16 +293,13 @@ async fn run_policy_jobs(virtual_partitions: bool) -> (Vec<u64>, StatsSnapshot, 
         topic_config = topic_config.virtual_partitions(VirtualPartitioner::Key, 4);
     }
     let config = config(&group, &[topic_config]).build().unwrap();
-    let worker = Worker::new(config, registry).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, registry);
+    let stats = worker.stats.clone();
     wait_until(Duration::from_secs(30), "jobs 3 and 4 done", || {
         stats.snapshot().jobs_succeeded == 2
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
     assert_fully_committed(&group, &topic, 1);
     let snapshot = stats.snapshot();
     let ids = runs.lock().unwrap().clone();

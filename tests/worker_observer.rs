@@ -113,12 +113,8 @@ async fn observer_sees_runs_dead_letters_pauses_and_lag() {
     .kafka("statistics.interval.ms", "300")
     .build()
     .unwrap();
-    let worker = Worker::new(config, handler)
-        .handle_signals(false)
-        .observer(seen.clone());
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::spawn(Worker::new(config, handler).observer(seen.clone()));
+    let stats = worker.stats.clone();
     wait_until(Duration::from_secs(30), "job 4 and a lag report", || {
         let done = seen.events.lock().unwrap().iter().any(|(e, _)| {
             *e == Event::Finished {
@@ -130,8 +126,7 @@ async fn observer_sees_runs_dead_letters_pauses_and_lag() {
         done && !seen.lags.lock().unwrap().is_empty()
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     let events = seen.events.lock().unwrap().clone();
     let kinds: Vec<Event> = events.iter().map(|(e, _)| e.clone()).collect();

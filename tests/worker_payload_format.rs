@@ -10,7 +10,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use activejob_karafka::consumer::{BadMessageKind, BadMessagePolicy, TopicConfig, Worker};
+use activejob_karafka::consumer::{BadMessageKind, BadMessagePolicy, TopicConfig};
 use activejob_karafka::payload_format::PayloadFormat;
 use activejob_karafka::registry::{JobContext, Registry};
 use activejob_karafka::{DecodeOptions, EnvelopeTime, Job};
@@ -96,16 +96,13 @@ async fn jobs_in_the_applications_format_run_and_others_are_dead_lettered() {
         .hold_until_scheduled(true)
         .on_bad_message(BadMessageKind::Undecodable, BadMessagePolicy::DeadLetter);
     let config = config(&group, &[topic_config]).build().unwrap();
-    let worker = Worker::new(config, registry).handle_signals(false);
-    let stats = worker.stats();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, registry);
+    let stats = worker.stats.clone();
     wait_until(Duration::from_secs(30), "jobs 1, 4 and 5", || {
         ran.lock().unwrap().len() == 3
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     let ran = ran.lock().unwrap().clone();
     let ids: Vec<i64> = ran.iter().map(|(id, _)| *id).collect();

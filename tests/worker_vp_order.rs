@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use activejob_karafka::consumer::{
-    handler_fn, InboundMessage, TopicConfig, VirtualPartitioner, VirtualPartitions, Worker,
+    handler_fn, InboundMessage, TopicConfig, VirtualPartitioner, VirtualPartitions,
 };
 use futures::FutureExt;
 use support::*;
@@ -77,15 +77,12 @@ async fn per_key_order_holds_across_8_concurrent_groups() {
     )
     .build()
     .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
     wait_until(Duration::from_secs(90), "every job", || {
         recorder.succeeded().len() == JOBS as usize
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     let runs = recorder.runs();
     assert_eq!(runs.len(), JOBS as usize, "each job ran exactly once");
@@ -156,15 +153,12 @@ async fn shutdown_finishes_taken_jobs_then_commits_their_prefix() {
     )
     .build()
     .unwrap();
-    let worker = Worker::new(config, handler).handle_signals(false);
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let worker = RunningWorker::start(config, handler);
     wait_until(Duration::from_secs(60), "some jobs", || {
         recorder.succeeded().len() >= 300
     })
     .await;
-    stop.shutdown();
-    running.await.unwrap().expect("clean shutdown");
+    worker.stop().await;
 
     let runs = recorder.runs();
     assert!(runs.iter().all(|r| r.ok), "every started job finished");
