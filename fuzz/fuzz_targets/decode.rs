@@ -5,11 +5,17 @@
 //! (`Job::from_json`), and it must also survive the way back: encoding it and
 //! decoding the result gives the same job and the same typed dump, so a worker that re-enqueues
 //! a job (retry, continuation) hands the next run exactly what the first one saw.
+//!
+//! The typed path the worker runs (`JobView`: the envelope read in place, a handler's arguments
+//! deserialized from the payload) must give the owned path's answer on every input: the same
+//! envelope, the same arguments or the same error, so a payload the owned decoding refuses is
+//! never run.
 
 #![no_main]
 
 use activejob_karafka::arguments::{from_values, Value};
 use activejob_karafka::typed::{compare, typed_dump};
+use activejob_karafka::view::{ArgumentsError, JobView};
 use activejob_karafka::{DecodeOptions, Job};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -32,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check(data: &[u8], options: &DecodeOptions) {
+    check_typed_path(data, options);
     let Ok(job) = Job::decode_with(data, options) else {
         return;
     };
@@ -88,6 +95,50 @@ fn check(data: &[u8], options: &DecodeOptions) {
             String::from_utf8_lossy(&bytes)
         );
     }
+}
+
+/// The typed path agrees with the owned one: for a handler type that asks for every value as it
+/// is and for narrower ones, the same arguments or the same error (a refused envelope included),
+/// and the same envelope fields.
+fn check_typed_path(data: &[u8], options: &DecodeOptions) {
+    agree::<Vec<serde_json::Value>>(data, options);
+    agree::<(i64, String)>(data, options);
+    agree::<Vec<Option<String>>>(data, options);
+    let (Ok(job), Ok(view)) = (
+        Job::decode_with(data, options),
+        JobView::decode_with(data, options),
+    ) else {
+        return;
+    };
+    assert_eq!(view.job_class(), job.job_class);
+    assert_eq!(view.job_id(), job.job_id.as_deref());
+    assert_eq!(view.queue_name(), job.queue_name.as_deref());
+    assert_eq!(view.executions(), job.executions);
+    assert_eq!(view.locale(), job.locale.as_deref());
+    assert_eq!(view.timezone(), job.timezone.as_deref());
+    assert_eq!(view.enqueued_at(), job.enqueued_at.as_ref());
+    assert_eq!(view.scheduled_at(), job.scheduled_at.as_ref());
+    assert_eq!(view.to_job().as_ref(), Ok(&job));
+}
+
+/// `T` read by the typed path (`JobView`) is `T` read from the owned job's values, or the same
+/// error.
+fn agree<T>(data: &[u8], options: &DecodeOptions)
+where
+    T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let owned = Job::decode_with(data, options)
+        .map_err(ArgumentsError::from)
+        .and_then(|job| Ok(from_values::<T>(&job.arguments)?));
+    let typed = JobView::decode_with(data, options)
+        .map_err(ArgumentsError::from)
+        .and_then(|view| view.arguments::<T>());
+    assert_eq!(
+        typed,
+        owned,
+        "typed and owned paths differ as {}",
+        std::any::type_name::<T>()
+    );
 }
 
 /// Whether `found` holds for any value, however deeply nested.
