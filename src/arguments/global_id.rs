@@ -193,6 +193,53 @@ impl GlobalId {
     }
 }
 
+/// Whether `uri` is a GlobalID that [`GlobalId::parse`] reads and [`GlobalId::uri`] prints back
+/// unchanged, told without building it: `gid://app/Model/id` with a plain host name, a constant
+/// path for the model and one id of the bytes `CGI.escape` keeps, which is what GlobalID
+/// writes for the usual records. `false` says nothing: the URI may still be one.
+pub(crate) fn prints_as_written(uri: &str) -> bool {
+    let Some(rest) = uri.strip_prefix("gid://") else {
+        return false;
+    };
+    // The segment being read (app, model, id) and whether it has a byte yet.
+    let mut segment = 0;
+    let mut started = false;
+    for &b in rest.as_bytes() {
+        if b == b'/' {
+            if !started || segment == 2 {
+                return false;
+            }
+            segment += 1;
+            started = false;
+        } else if PLAIN[usize::from(b)] & (1 << segment) != 0 {
+            started = true;
+        } else {
+            return false;
+        }
+    }
+    segment == 2 && started
+}
+
+/// For each byte, which segments of a URI taken as written may hold it: bit 0 the app (a
+/// plain host name), bit 1 the model (a constant path), bit 2 the id (what `CGI.escape` keeps).
+const PLAIN: [u8; 256] = {
+    let mut table = [0_u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() {
+            table[b] = 0b111;
+        }
+        b += 1;
+    }
+    table[b'-' as usize] = 0b101;
+    table[b'.' as usize] = 0b101;
+    table[b'~' as usize] = 0b101;
+    table[b'_' as usize] = 0b111;
+    table[b':' as usize] = 0b010;
+    table
+};
+
 /// The host of a URI authority (`user@host:port`), as Ruby's URI parser splits it.
 fn host(authority: &str) -> Option<&str> {
     let host_port = match authority.split_once('@') {

@@ -159,14 +159,42 @@ impl<'de> Lexer<'de> {
     /// `arbitrary_precision` hands over (the literal, with its exponent written `e±`).
     pub(crate) fn number(&mut self) -> Option<Number<'de>> {
         let start = self.at;
-        if self.bytes[self.at] == b'-' {
+        let negative = self.bytes[self.at] == b'-';
+        if negative {
             self.at += 1;
         }
+        let digits_start = self.at;
+        let mut magnitude = 0_u64;
         match self.bytes.get(self.at)? {
             b'0' => self.at += 1,
-            b'1'..=b'9' => self.digits(),
+            b'1'..=b'9' => {
+                while let Some(&digit) = self.bytes.get(self.at) {
+                    if !digit.is_ascii_digit() {
+                        break;
+                    }
+                    magnitude = magnitude
+                        .wrapping_mul(10)
+                        .wrapping_add(u64::from(digit - b'0'));
+                    self.at += 1;
+                }
+            }
             _ => return None,
         }
+        // Up to 18 digits fit an `i64` whatever they are; `-0` is not an integer to serde_json.
+        let plain_integer = self.at - digits_start <= 18
+            && !matches!(self.bytes.get(self.at), Some(b'.' | b'e' | b'E'))
+            && !(negative && magnitude == 0);
+        if plain_integer {
+            // At most 18 digits: below 10^18, no overflow either way.
+            let magnitude = magnitude as i64;
+            return Some(Number::Int(if negative { -magnitude } else { magnitude }));
+        }
+        self.fraction_and_exponent(start)
+    }
+
+    /// The rest of a number literal whose integer part (from `start`) was just read, when it is
+    /// not a plain integer of up to 18 digits.
+    fn fraction_and_exponent(&mut self, start: usize) -> Option<Number<'de>> {
         let mut integer = true;
         if self.bytes.get(self.at) == Some(&b'.') {
             self.at += 1;
@@ -286,7 +314,92 @@ fn needs_a_look(word: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::closing_quote;
+    use super::{closing_quote, Lexer, Number};
+    use std::borrow::Cow;
+
+    /// What `Lexer::number` must give: the integer part read as text, then parsed whole.
+    fn naive_number(text: &str) -> Option<(Number<'_>, usize)> {
+        let bytes = text.as_bytes();
+        let mut at = usize::from(bytes.first() == Some(&b'-'));
+        let digits = |at: &mut usize| {
+            let start = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at > start
+        };
+        match bytes.get(at)? {
+            b'0' => at += 1,
+            b'1'..=b'9' => drop(digits(&mut at)),
+            _ => return None,
+        }
+        let mut integer = true;
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            digits(&mut at).then_some(())?;
+            integer = false;
+        }
+        let mantissa = &text[..at];
+        if let Some(b'e' | b'E') = bytes.get(at) {
+            at += 1;
+            let sign = match bytes.get(at) {
+                Some(b'-') => "-",
+                Some(b'+') => "+",
+                _ => "",
+            };
+            at += sign.len();
+            let from = at;
+            digits(&mut at).then_some(())?;
+            let sign = if sign.is_empty() { "+" } else { sign };
+            let text = format!("{mantissa}e{sign}{}", &text[from..at]);
+            return Some((Number::Text(Cow::Owned(text)), at));
+        }
+        Some(match mantissa.parse::<i64>() {
+            Ok(value) if integer && mantissa != "-0" => (Number::Int(value), at),
+            _ => (Number::Text(Cow::Borrowed(mantissa)), at),
+        })
+    }
+
+    #[test]
+    fn reads_numbers_as_the_whole_literal_parsed_reads_them() {
+        let literals = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "00",
+            "-00",
+            "01",
+            "0.5",
+            "-0.0",
+            "1e5",
+            "1E+5",
+            "1e-5",
+            "2.5E3",
+            "1.",
+            "1e",
+            "-",
+            "-x",
+            "12,",
+            "12]",
+            "123456789012345678",
+            "-123456789012345678",
+            "999999999999999999",
+            "1000000000000000000",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999999",
+            "18446744073709551616",
+            "12345678901234567890.5",
+        ];
+        for literal in literals {
+            let mut lex = Lexer::new(literal);
+            let read = lex.number().map(|number| (number, lex.at));
+            assert_eq!(read, naive_number(literal), "{literal}");
+        }
+    }
 
     /// What `closing_quote` must find, one byte at a time.
     fn naive(bytes: &[u8]) -> Option<usize> {

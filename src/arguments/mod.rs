@@ -24,6 +24,7 @@ pub(crate) use decode::{
     GLOBALID_KEY, INDIFFERENT_KEY, RUBY2_KEYWORDS_KEY, SERIALIZED_KEY, SYMBOL_KEYS_KEY,
 };
 pub use encode::{encode_argument, encode_argument_for, encode_arguments, encode_arguments_for};
+pub(crate) use global_id::prints_as_written;
 pub use global_id::{GlobalId, ModelId};
 pub use value::{
     CustomObject, Hash, HashKey, HashKind, Range, TimeWithZone, TimeWithZoneWire, Value,

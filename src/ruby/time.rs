@@ -224,16 +224,31 @@ pub fn format_datetime_iso8601_9(dt: &DateTime<FixedOffset>) -> String {
 
 fn format_with_offset(dt: &DateTime<FixedOffset>) -> String {
     let mut text = local_9(&dt.naive_local());
-    text.push_str(&format_offset(dt.offset().local_minus_utc()));
+    push_offset(&mut text, dt.offset().local_minus_utc());
     text
 }
 
 /// `±hh:mm` as Ruby's `%:z` and ActiveSupport's `seconds_to_utc_offset` print it: seconds of
 /// the offset are dropped, `-` only for negative offsets.
 pub fn format_offset(seconds: i32) -> String {
-    let sign = if seconds < 0 { '-' } else { '+' };
+    let mut text = String::with_capacity(6);
+    push_offset(&mut text, seconds);
+    text
+}
+
+/// [`format_offset`] pushed onto `text`.
+pub(crate) fn push_offset(text: &mut String, seconds: i32) {
+    text.push(if seconds < 0 { '-' } else { '+' });
     let magnitude = seconds.unsigned_abs();
-    format!("{sign}{:02}:{:02}", magnitude / 3600, magnitude % 3600 / 60)
+    // Hours beyond 99 (never a real offset) print in full, as `{:02}` would.
+    let hours = magnitude / 3600;
+    if hours < 100 {
+        push_digits(text, hours, 2);
+    } else {
+        text.push_str(&hours.to_string());
+    }
+    text.push(':');
+    push_digits(text, magnitude % 3600 / 60, 2);
 }
 
 /// `%Y-%m-%dT%H:%M:%S.%9N` the way Ruby prints it.

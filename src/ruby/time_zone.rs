@@ -21,10 +21,12 @@ pub mod database;
 
 pub use database::{ZoneDatabase, ZoneDatabaseError, ZoneSource};
 
-use super::time::{format_offset, local_9};
+use super::time::{local_9, push_offset};
 use chrono::{DateTime, TimeDelta, Utc};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use std::cell::RefCell;
+use std::sync::{Arc, OnceLock};
 
 /// `ActiveSupport::TimeZone::MAPPING` of Rails 8.1: Rails zone name → IANA identifier, in
 /// Rails' order.
@@ -197,8 +199,15 @@ pub const MAPPING: &[(&str, &str)] = &[
 /// An `ActiveSupport::TimeZone`: the name it was looked up by and the IANA zone behind it.
 ///
 /// Two zones are equal when they have the same name and IANA identifier.
+///
+/// A zone is shared, not copied: cloning one (every TimeWithZone holds its zone) costs a
+/// reference count.
 #[derive(Clone)]
 pub struct RailsZone {
+    data: Arc<ZoneData>,
+}
+
+struct ZoneData {
     name: String,
     iana: String,
     tz: TimeZone,
@@ -208,7 +217,8 @@ pub struct RailsZone {
 
 impl PartialEq for RailsZone {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.iana == other.iana
+        Arc::ptr_eq(&self.data, &other.data)
+            || (self.data.name == other.data.name && self.data.iana == other.data.iana)
     }
 }
 
@@ -216,16 +226,16 @@ impl Eq for RailsZone {}
 
 impl std::hash::Hash for RailsZone {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-        self.iana.hash(state);
+        self.data.name.hash(state);
+        self.data.iana.hash(state);
     }
 }
 
 impl std::fmt::Debug for RailsZone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RailsZone")
-            .field("name", &self.name)
-            .field("tzinfo", &self.iana)
+            .field("name", &self.data.name)
+            .field("tzinfo", &self.data.iana)
             .finish()
     }
 }
@@ -234,34 +244,38 @@ impl RailsZone {
     /// `ActiveSupport::TimeZone#name`: the name as given to [`ZoneDatabase::lookup`]
     /// ("Berlin", "America/New_York", "UTC").
     pub fn name(&self) -> &str {
-        &self.name
+        &self.data.name
     }
 
     /// `TimeZone#tzinfo.name`: the IANA identifier ("Europe/Berlin"; "Etc/UTC" for "UTC").
     /// Identifiers that are links in the tz database ("Europe/Kiev") stay as written.
     pub fn tzinfo_name(&self) -> &str {
-        &self.iana
+        &self.data.iana
     }
 
     /// The zone's data, as read from its database.
     pub fn tz(&self) -> &TimeZone {
-        &self.tz
+        &self.data.tz
     }
 
     /// Rails' "UTC" zone, the default `config.time_zone`.
     pub fn utc() -> RailsZone {
-        RailsZone {
-            name: "UTC".to_owned(),
-            iana: "Etc/UTC".to_owned(),
-            tz: TimeZone::UTC,
-            horizon: Timestamp::MAX,
-        }
+        static UTC: OnceLock<RailsZone> = OnceLock::new();
+        UTC.get_or_init(|| RailsZone {
+            data: Arc::new(ZoneData {
+                name: "UTC".to_owned(),
+                iana: "Etc/UTC".to_owned(),
+                tz: TimeZone::UTC,
+                horizon: Timestamp::MAX,
+            }),
+        })
+        .clone()
     }
 
     /// The offset and abbreviation TZInfo gives at `instant`.
     fn offset_at(&self, instant: DateTime<Utc>) -> (i32, bool) {
-        let at = timestamp(instant).min(self.horizon - jiff::SignedDuration::from_nanos(1));
-        let info = self.tz.to_offset_info(at);
+        let at = timestamp(instant).min(self.data.horizon - jiff::SignedDuration::from_nanos(1));
+        let info = self.data.tz.to_offset_info(at);
         let utc = matches!(info.abbreviation(), "UTC" | "UCT");
         (info.offset().seconds(), utc)
     }
@@ -282,19 +296,67 @@ impl ZoneDatabase {
     /// `ActiveSupport::TimeZone[name]`: a Rails zone name through [`MAPPING`], otherwise an
     /// IANA identifier of this database; exact and case-sensitive as in Rails; `None` where
     /// Rails returns `nil`.
+    ///
+    /// The zones a thread looked up last are kept (a worker reads job after job in the same
+    /// few zones), so looking one up again costs a comparison of names; a database's zone
+    /// list never changes once read.
     pub fn lookup(&self, name: &str) -> Option<RailsZone> {
+        if let Some(zone) = recent_zone(self.id(), name) {
+            return Some(zone);
+        }
         let iana = MAPPING
             .iter()
             .find(|(rails, _)| *rails == name)
             .map_or(name, |(_, iana)| iana);
         let tz = self.zone(iana)?;
-        Some(RailsZone {
-            name: name.to_owned(),
-            iana: iana.to_owned(),
-            tz,
-            horizon: self.horizon(),
-        })
+        let zone = RailsZone {
+            data: Arc::new(ZoneData {
+                name: name.to_owned(),
+                iana: iana.to_owned(),
+                tz,
+                horizon: self.horizon(),
+            }),
+        };
+        keep_recent_zone(self.id(), &zone);
+        Some(zone)
     }
+}
+
+/// How many zones a thread keeps from its last lookups.
+const RECENT_ZONES: usize = 16;
+
+thread_local! {
+    /// The zones this thread looked up last, with the id of the database each came from, and
+    /// the slot the next one replaces.
+    static RECENT: RefCell<(Vec<(u64, RailsZone)>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+/// The zone `name` resolved to in the database `id`, when this thread looked it up lately.
+fn recent_zone(id: u64, name: &str) -> Option<RailsZone> {
+    RECENT.with(|recent| {
+        let recent = recent.try_borrow().ok()?;
+        recent
+            .0
+            .iter()
+            .find(|(db, zone)| *db == id && zone.name() == name)
+            .map(|(_, zone)| zone.clone())
+    })
+}
+
+fn keep_recent_zone(id: u64, zone: &RailsZone) {
+    RECENT.with(|recent| {
+        let Ok(mut recent) = recent.try_borrow_mut() else {
+            return;
+        };
+        let (zones, next) = &mut *recent;
+        let entry = (id, zone.clone());
+        if zones.len() < RECENT_ZONES {
+            zones.push(entry);
+        } else {
+            zones[*next] = entry;
+            *next = (*next + 1) % RECENT_ZONES;
+        }
+    });
 }
 
 /// [`ZoneDatabase::lookup`] in the process's default database ([`ZoneDatabase::system`]: the
@@ -320,13 +382,17 @@ pub fn is_utc(instant: DateTime<Utc>, zone: &RailsZone) -> bool {
 pub fn format_in_zone(instant: DateTime<Utc>, zone: &RailsZone) -> String {
     let (offset, utc) = zone.offset_at(instant);
     if utc {
-        return format!("{}Z", local_9(&instant.naive_utc()));
+        let mut text = local_9(&instant.naive_utc());
+        text.push('Z');
+        return text;
     }
     let utc_time = instant.naive_utc();
     let local = utc_time
         .checked_add_signed(TimeDelta::seconds(offset.into()))
         .unwrap_or(utc_time);
-    format!("{}{}", local_9(&local), format_offset(offset))
+    let mut text = local_9(&local);
+    push_offset(&mut text, offset);
+    text
 }
 
 #[cfg(test)]

@@ -141,3 +141,52 @@ fn model_id_prints_as_ruby_to_s() {
     assert_eq!(single("7").to_string(), "7");
     assert_eq!(composite(&["3", "a\"b"]).to_string(), r#"["3", "a\"b"]"#);
 }
+
+/// A URI taken as printed as written is one GlobalID reads and prints back exactly; the forms
+/// it leaves to the full reading are the ones that print differently or do not parse.
+#[test]
+fn uris_taken_as_written_print_back_unchanged() {
+    let taken = [
+        "gid://shop/User/7",
+        "gid://shop/Billing::Invoice/3f1b9c1e-5b6d-4d6e-9c55-7f0d2a8b1c11",
+        "gid://my-app.example/Doc/a_b.c~d",
+    ];
+    for uri in taken {
+        assert!(prints_as_written(uri), "{uri}");
+        assert_eq!(
+            GlobalId::parse(uri).map(|gid| gid.uri()).as_deref(),
+            Some(uri)
+        );
+    }
+    let left = [
+        "gid://shop/User/a%2Fb",
+        "gid://shop/User/a+b",
+        "gid://shop/Order/3/17",
+        "gid://shop/User/7?database=replica",
+        "gid://shop/User/7#frag",
+        "gid://user@shop/User/7",
+        "gid://shop:3000/User/7",
+        "gid://shop/User/",
+        "gid://shop//7",
+        "gid:///User/7",
+        "gid://shop/User",
+        "gid://shop/Us er/7",
+        "gid://shop/User/é",
+        "gid://shop/User/7/",
+        "http://shop/User/7",
+    ];
+    for uri in left {
+        assert!(!prints_as_written(uri), "{uri}");
+    }
+}
+
+proptest::proptest! {
+    /// Over URIs of GlobalID's bytes: whatever is taken as written parses and prints back
+    /// exactly.
+    #[test]
+    fn taken_as_written_means_printed_back(uri in "gid://[a-z:%+/._~@?#_-]{0,6}/[A-Za-z:_/%+.-]{0,8}/[a-zA-Z0-9%+/._~?#-]{0,8}") {
+        if prints_as_written(&uri) {
+            proptest::prop_assert_eq!(GlobalId::parse(&uri).map(|gid| gid.uri()), Some(uri));
+        }
+    }
+}

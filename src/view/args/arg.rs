@@ -6,7 +6,8 @@ use super::serialized::{self, Seconds};
 use super::{Read, Refused};
 use crate::arguments::lexer::Number;
 use crate::arguments::tape::Tape;
-use crate::arguments::{decode_argument_node, value_deserializer, GlobalId, Value};
+use crate::arguments::{decode_argument_node, prints_as_written, value_deserializer};
+use crate::arguments::{GlobalId, Value};
 use crate::arguments::{GLOBALID_KEY, SERIALIZED_KEY};
 use crate::ruby::Integer;
 use serde::de::{self, IgnoredAny, IntoDeserializer, Visitor};
@@ -24,8 +25,9 @@ pub(super) enum Next<'de> {
     Array,
     /// A Hash, its `{` read.
     Hash,
-    /// A Date, Time, DateTime or TimeWithZone, as the text `from_values` hands over.
-    Time(Cow<'de, str>),
+    /// A Date, Time, DateTime, TimeWithZone or GlobalID: handed over as the text `from_values`
+    /// prints for it, and taken by nothing but a string.
+    Printed(Cow<'de, str>),
     /// A Module or a BigDecimal, as the text `from_values` hands over.
     Name(Cow<'de, str>),
     /// A Duration, as the number of seconds `from_values` hands over.
@@ -77,7 +79,7 @@ impl<'de> Arg<'_, 'de> {
             }
             Number::Text(text) => {
                 let integer = Integer::parse(&text).ok_or(Refused)?;
-                Ok(Next::Value(self.read.arena.alloc(Value::Integer(integer))))
+                Ok(Next::Value(self.read.keep(Value::Integer(integer))))
             }
         }
     }
@@ -90,8 +92,8 @@ impl<'de> Arg<'_, 'de> {
             match self.read.lex.string().as_deref() {
                 Some(SERIALIZED_KEY) => return self.serialized(start),
                 Some(GLOBALID_KEY) => {
-                    if let Some(gid) = self.global_id()? {
-                        return Ok(Next::Value(gid));
+                    if let Some(uri) = self.global_id()? {
+                        return Ok(Next::Printed(uri));
                     }
                 }
                 _ => {}
@@ -101,9 +103,9 @@ impl<'de> Arg<'_, 'de> {
         Ok(Next::Hash)
     }
 
-    /// After the key `_aj_globalid`: the GlobalID when the key is the object's only one, `None`
-    /// when other keys follow (a plain Hash then).
-    fn global_id(&mut self) -> Result<Option<&'de Value>, Refused> {
+    /// After the key `_aj_globalid`: the GlobalID's URI as `from_values` prints it when the key
+    /// is the object's only one, `None` when other keys follow (a plain Hash then).
+    fn global_id(&mut self) -> Result<Option<Cow<'de, str>>, Refused> {
         let lex = &mut self.read.lex;
         lex.eat(b':').ok_or(Refused)?;
         if lex.peek() != Some(b'"') {
@@ -113,8 +115,11 @@ impl<'de> Arg<'_, 'de> {
         if lex.separator(b'}').ok_or(Refused)? {
             return Ok(None);
         }
+        if prints_as_written(&uri) {
+            return Ok(Some(uri));
+        }
         let gid = GlobalId::parse(&uri).ok_or(Refused)?;
-        Ok(Some(self.read.arena.alloc(Value::GlobalId(gid))))
+        Ok(Some(Cow::Owned(gid.uri())))
     }
 
     /// After the first key `_aj_serialized` of the object at `start`.
@@ -139,7 +144,7 @@ impl<'de> Arg<'_, 'de> {
         let tape = Tape::parse(text).map_err(|_| Refused)?;
         let value = decode_argument_node(tape.root(), &self.read.ctx).map_err(|_| Refused)?;
         self.read.lex.at = delimited.end;
-        Ok(Next::Value(self.read.arena.alloc(value)))
+        Ok(Next::Value(self.read.keep(value)))
     }
 
     fn visit_array<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refused> {
@@ -196,7 +201,7 @@ impl<'de> de::Deserializer<'de> for Arg<'_, 'de> {
             Next::Bool(b) => visitor.visit_bool(b),
             Next::Int(i) => visitor.visit_i64(i),
             Next::Float(f) => visitor.visit_f64(f),
-            Next::Str(text) | Next::Time(text) | Next::Name(text) => visit_text(visitor, text),
+            Next::Str(text) | Next::Printed(text) | Next::Name(text) => visit_text(visitor, text),
             Next::Duration(Seconds::Int(i)) => visitor.visit_i64(i),
             Next::Duration(Seconds::Float(f)) => visitor.visit_f64(f),
             Next::Array => self.visit_array(visitor),
@@ -243,7 +248,7 @@ impl<'de> de::Deserializer<'de> for Arg<'_, 'de> {
 
     fn deserialize_str<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, Refused> {
         match self.next()? {
-            Next::Str(text) | Next::Time(text) | Next::Name(text) => visit_text(visitor, text),
+            Next::Str(text) | Next::Printed(text) | Next::Name(text) => visit_text(visitor, text),
             Next::Value(value) => decoded!(value, deserialize_str, visitor),
             _ => Err(Refused),
         }

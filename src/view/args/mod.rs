@@ -23,6 +23,7 @@
 use crate::arguments::lexer::Lexer;
 use crate::arguments::{Ctx, Value};
 use serde::de::{self, DeserializeOwned, Visitor};
+use std::cell::OnceCell;
 use std::fmt;
 use typed_arena::Arena;
 
@@ -52,7 +53,8 @@ impl de::Error for Refused {
 
 /// `T` from `text`, the job's `arguments` array, read by the rules of `ctx`.
 pub(crate) fn read<T: DeserializeOwned>(text: &str, ctx: Ctx<'_>) -> Result<T, Refused> {
-    let arena = Arena::new();
+    // Made on the first decoded value: most argument lists have none, and an arena allocates.
+    let arena = OnceCell::new();
     let mut read = Read {
         lex: Lexer::new(text),
         ctx,
@@ -72,7 +74,14 @@ struct Read<'de> {
     ctx: Ctx<'de>,
     /// The [`Value`]s decoded while reading, alive as long as the reading: serde may borrow
     /// from them as it borrows from the payload.
-    arena: &'de Arena<Value>,
+    arena: &'de OnceCell<Arena<Value>>,
+}
+
+impl<'de> Read<'de> {
+    /// Keeps `value` for as long as the reading, for serde to borrow from.
+    fn keep(&self, value: Value) -> &'de Value {
+        self.arena.get_or_init(Arena::new).alloc(value)
+    }
 }
 
 /// The argument list, as `from_values` presents it: a sequence, whatever the type asks.

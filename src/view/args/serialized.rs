@@ -22,7 +22,6 @@ use crate::ruby::time_zone::{self, RailsZone, ZoneDatabase};
 use crate::ruby::{bigdecimal, time};
 use crate::serializers;
 use std::borrow::Cow;
-use std::cell::RefCell;
 
 /// How many brackets deep an object read here nests at most (a Duration:
 /// `{"parts":[[{"_aj_serialized":…}]]}`).
@@ -46,12 +45,12 @@ pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Next<'de>
         serializers::DATE => {
             let value = only_value(lex)?;
             let date = time::parse_date(&value).ok()?;
-            Some(Next::Time(same_or(value, time::format_date(date))))
+            Some(Next::Printed(same_or(value, time::format_date(date))))
         }
         serializers::DATE_TIME => {
             let value = only_value(lex)?;
             let datetime = time::parse_datetime(&value).ok()?;
-            Some(Next::Time(same_or(
+            Some(Next::Printed(same_or(
                 value,
                 time::format_datetime_iso8601_9(&datetime),
             )))
@@ -88,11 +87,11 @@ fn same_or(text: Cow<'_, str>, formatted: String) -> Cow<'_, str> {
 fn time_text(value: Cow<'_, str>) -> Option<Next<'_>> {
     // Nine digits and `Z`, fields in range: printed back exactly as written.
     if value.len() == 30 && time::parse_plain_utc(&value).is_some() {
-        return Some(Next::Time(value));
+        return Some(Next::Printed(value));
     }
     let parsed = time::parse_xmlschema(&value).ok()?;
     let formatted = time::format_iso8601_9(&parsed);
-    Some(Next::Time(same_or(value, formatted)))
+    Some(Next::Printed(same_or(value, formatted)))
 }
 
 /// A TimeWithZone's `iso8601(9)` text, in its `time_zone` (or, without one, in the zone
@@ -124,33 +123,16 @@ fn time_with_zone_text<'de>(
         (None, Zone::Named(name)) => with_zone(name, ctx.zones, text)?,
         (None, Zone::Resolved(zone)) => text(zone),
     };
-    Some(Next::Time(match formatted {
+    Some(Next::Printed(match formatted {
         None => value,
         Some(formatted) => same_or(value, formatted),
     }))
 }
 
-thread_local! {
-    /// The last zone a TimeWithZone named, resolved in the database of that id: a worker reads
-    /// job after job in the same zones.
-    static LAST_ZONE: RefCell<Option<(u64, RailsZone)>> = const { RefCell::new(None) };
-}
-
 /// `f` of the zone `name` resolves to in `zones`; `None` when it resolves to none (the owned
-/// decoding's error).
+/// decoding's error). The database keeps the zones a thread looked up last.
 fn with_zone<T>(name: &str, zones: &ZoneDatabase, f: impl FnOnce(&RailsZone) -> T) -> Option<T> {
-    LAST_ZONE.with(|cell| {
-        let Ok(mut last) = cell.try_borrow_mut() else {
-            return zones.lookup(name).map(|zone| f(&zone));
-        };
-        let cached = last
-            .as_ref()
-            .is_some_and(|(id, zone)| *id == zones.id() && zone.name() == name);
-        if !cached {
-            *last = Some((zones.id(), zones.lookup(name)?));
-        }
-        last.as_ref().map(|(_, zone)| f(zone))
-    })
+    zones.lookup(name).map(|zone| f(&zone))
 }
 
 /// The object's only other key, `value`, a string.
