@@ -4,7 +4,7 @@ SHELL := bash
 KAFKA := bash scripts/kafka/kafka.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint kafka-up kafka-down demo bench-decode fuzz bench-e2e bench-table bench-backlog bench-latency bench-vp faults
+.PHONY: help build test lint kafka-up kafka-down demo bench-decode bench-registry bench-registry-instructions fuzz bench-e2e bench-table bench-backlog bench-latency bench-vp faults
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -57,6 +57,12 @@ bench-decode: ## decode rate, Rust vs Ruby ActiveJob on the same payloads; typed
 	typed_rate=$$(sed -n 's/^rust_typed_decode_per_sec=//p' <<<"$$rust_out"); \
 	awk -v ours="$$typed_rate" -v ruby="$$ruby_rate" 'BEGIN { printf "typed_decode_ratio=%.1f\n", ours / ruby }'; \
 	awk -v ours="$$rust_rate" -v ruby="$$ruby_rate" 'BEGIN { printf "decode_ratio=%.1f\n", ours / ruby }'
+
+bench-registry: ## the Registry's own cost per job beyond decoding, no broker; last line registry_overhead_ns=
+	cargo run --release --example bench_registry
+
+bench-registry-instructions: ## the same as instructions per job under callgrind; last line registry_overhead_instructions_per_job=
+	bash scripts/registry-instructions.sh
 
 bench-e2e: ## end-to-end worker throughput and peak RSS per side; last line e2e_ratio=
 	$(KAFKA) with -- cargo run --release --example bench_e2e
