@@ -14,18 +14,62 @@ pub type HandlerResult = anyhow::Result<()>;
 /// Everything about the running job besides its arguments.
 ///
 /// The envelope's fields are read where they are in the payload; the owned [`Job`] is decoded
-/// only when asked for ([`job`](Self::job)).
+/// only when asked for ([`job`](Self::job)). A clone shares the job with the original (one
+/// reference count), including the owned job once either decoded it.
 #[derive(Debug, Clone)]
 pub struct JobContext {
-    job: Arc<JobSource>,
+    run: Arc<JobRun>,
+    shadow: bool,
+}
+
+/// What the clones of one job's context share: one allocation per job.
+#[derive(Debug)]
+struct JobRun {
+    job: JobSource,
     message: Arc<InboundMessage>,
     signals: PartitionSignals,
-    shadow: bool,
+}
+
+/// What a [`JobContext`] is made of besides the job: what the registry has before the handler's
+/// arguments are read, after which the job's envelope is moved into the context.
+pub(super) struct ContextParts<'r> {
+    pub(super) message: Arc<InboundMessage>,
+    /// For decoding the owned job, when the envelope was read in place.
+    pub(super) options: &'r Arc<DecodeOptions>,
+    pub(super) signals: PartitionSignals,
+    pub(super) shadow: bool,
+}
+
+impl ContextParts<'_> {
+    /// The key of the message the job came from.
+    pub(super) fn key(&self) -> Option<&[u8]> {
+        self.message.key.as_deref()
+    }
+
+    /// The context for the job of the message as a [`JobView`](crate::view::JobView) kept it.
+    pub(super) fn with_job(self, kept: Kept) -> JobContext {
+        JobContext {
+            run: Arc::new(JobRun {
+                job: match kept {
+                    Kept::Owned(job) => JobSource::Decoded(job),
+                    Kept::InPlace { at, envelope } => JobSource::InPlace(InPlace {
+                        at,
+                        envelope,
+                        options: Arc::clone(self.options),
+                        decoded: OnceLock::new(),
+                    }),
+                },
+                message: self.message,
+                signals: self.signals,
+            }),
+            shadow: self.shadow,
+        }
+    }
 }
 
 /// The job of a context: decoded, or read in place and decoded on first use.
 #[derive(Debug)]
-// It lives in one `Arc` per job: boxing the envelope would only add an allocation.
+// It lives in the one `Arc` of a job: boxing the envelope would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 enum JobSource {
     Decoded(Arc<Job>),
@@ -46,33 +90,11 @@ impl JobContext {
     /// A context for `job` read from `message`.
     pub fn new(job: Arc<Job>, message: Arc<InboundMessage>, signals: PartitionSignals) -> Self {
         JobContext {
-            job: Arc::new(JobSource::Decoded(job)),
-            message,
-            signals,
-            shadow: false,
-        }
-    }
-
-    /// A context for the job of `message` as a [`JobView`](crate::view::JobView) kept it.
-    pub(super) fn kept(
-        kept: Kept,
-        message: Arc<InboundMessage>,
-        options: Arc<DecodeOptions>,
-        signals: PartitionSignals,
-    ) -> Self {
-        let source = match kept {
-            Kept::Owned(job) => JobSource::Decoded(job),
-            Kept::InPlace { at, envelope } => JobSource::InPlace(InPlace {
-                at,
-                envelope,
-                options,
-                decoded: OnceLock::new(),
+            run: Arc::new(JobRun {
+                job: JobSource::Decoded(job),
+                message,
+                signals,
             }),
-        };
-        JobContext {
-            job: Arc::new(source),
-            message,
-            signals,
             shadow: false,
         }
     }
@@ -109,14 +131,14 @@ impl JobContext {
 
     /// The owned job, decoded on first use.
     fn decoded_job(&self) -> Result<&Arc<Job>, DecodeError> {
-        let in_place = match &*self.job {
+        let in_place = match &self.run.job {
             JobSource::Decoded(job) => return Ok(job),
             JobSource::InPlace(in_place) => in_place,
         };
         if let Some(job) = in_place.decoded.get() {
             return Ok(job);
         }
-        let payload = self.message.payload.as_deref().unwrap_or_default();
+        let payload = self.run.message.payload.as_deref().unwrap_or_default();
         let job = Job::decode_with(payload, &in_place.options)?;
         Ok(in_place.decoded.get_or_init(|| Arc::new(job)))
     }
@@ -128,19 +150,19 @@ impl JobContext {
 
     /// The text of an envelope field read in place.
     fn field<'a>(&'a self, in_place: &'a InPlace, text: &'a crate::view::Text) -> &'a str {
-        let payload = self.message.payload.as_deref().unwrap_or_default();
+        let payload = self.run.message.payload.as_deref().unwrap_or_default();
         text.of_bytes(payload.get(in_place.at..).unwrap_or_default())
     }
 
     /// The job's JSON, from which the envelope was read in place.
     fn job_bytes(&self, in_place: &InPlace) -> &[u8] {
-        let payload = self.message.payload.as_deref().unwrap_or_default();
+        let payload = self.run.message.payload.as_deref().unwrap_or_default();
         payload.get(in_place.at..).unwrap_or_default()
     }
 
     /// The job's UUID (constant across retries).
     pub fn job_id(&self) -> Option<&str> {
-        match &*self.job {
+        match &self.run.job {
             JobSource::InPlace(in_place) => in_place
                 .envelope
                 .job_id
@@ -152,7 +174,7 @@ impl JobContext {
 
     /// How many times Ruby ran the job before this payload was written.
     pub fn executions(&self) -> i64 {
-        match &*self.job {
+        match &self.run.job {
             JobSource::InPlace(in_place) => in_place.envelope.executions,
             JobSource::Decoded(job) => job.executions,
         }
@@ -161,7 +183,7 @@ impl JobContext {
 
     /// When the payload was written.
     pub fn enqueued_at(&self) -> Option<&EnvelopeTime> {
-        match &*self.job {
+        match &self.run.job {
             JobSource::InPlace(in_place) => in_place
                 .envelope
                 .enqueued_at
@@ -173,7 +195,7 @@ impl JobContext {
 
     /// When the job was meant to run (Karafka runs it when consumed).
     pub fn scheduled_at(&self) -> Option<&EnvelopeTime> {
-        match &*self.job {
+        match &self.run.job {
             JobSource::InPlace(in_place) => in_place
                 .envelope
                 .scheduled_at
@@ -185,7 +207,7 @@ impl JobContext {
 
     /// The job's locale (`I18n.locale` at enqueue).
     pub fn locale(&self) -> Option<&str> {
-        match &*self.job {
+        match &self.run.job {
             JobSource::InPlace(in_place) => in_place
                 .envelope
                 .locale
@@ -197,7 +219,7 @@ impl JobContext {
 
     /// The job's time zone name (`Time.zone.name` at enqueue).
     pub fn timezone(&self) -> Option<&str> {
-        match &*self.job {
+        match &self.run.job {
             JobSource::InPlace(in_place) => in_place
                 .envelope
                 .timezone
@@ -217,41 +239,41 @@ impl JobContext {
 
     /// The Kafka topic.
     pub fn topic(&self) -> &str {
-        &self.message.topic
+        &self.run.message.topic
     }
 
     /// The Kafka partition.
     pub fn partition(&self) -> i32 {
-        self.message.partition
+        self.run.message.partition
     }
 
     /// The message offset.
     pub fn offset(&self) -> i64 {
-        self.message.offset
+        self.run.message.offset
     }
 
     /// The message key.
     pub fn key(&self) -> Option<&[u8]> {
-        self.message.key.as_deref()
+        self.run.message.key.as_deref()
     }
 
     /// The message headers.
     pub fn headers(&self) -> &[(String, Option<Vec<u8>>)] {
-        &self.message.headers
+        &self.run.message.headers
     }
 
     /// True once the partition was taken from this worker: a long job should stop early.
     pub fn is_revoked(&self) -> bool {
-        self.signals.is_revoked()
+        self.run.signals.is_revoked()
     }
 
     /// True once the worker is shutting down.
     pub fn is_stopping(&self) -> bool {
-        self.signals.is_stopping()
+        self.run.signals.is_stopping()
     }
 
     /// The partition's signals, e.g. to `select!` on [`PartitionSignals::cancelled`].
     pub fn signals(&self) -> &PartitionSignals {
-        &self.signals
+        &self.run.signals
     }
 }

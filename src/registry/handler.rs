@@ -1,6 +1,6 @@
 //! Handlers with their argument type erased, and how a continuable run ends.
 
-use super::context::{HandlerResult, JobContext};
+use super::context::{ContextParts, HandlerResult, JobContext};
 use super::settle::Settle;
 use crate::consumer::JobFailure;
 use crate::continuation::{resume_limit_error, resumed_job, ContinuableOptions, StepError, Steps};
@@ -46,13 +46,22 @@ pub(super) struct RunEnv {
     pub(super) shadow: bool,
 }
 
+impl RunEnv {
+    /// Where `retry_on` re-enqueues a job.
+    pub(super) fn retry_requeue(&self) -> Option<&Arc<dyn Requeue>> {
+        self.retry_requeue.as_ref().or(self.requeue.as_ref())
+    }
+}
+
 /// The run of a job, or why it cannot start (its arguments do not fit the handler).
 pub(super) type Run = Result<BoxFuture<'static, Result<(), JobFailure>>, JobFailure>;
 
 /// A job handler, its argument type erased.
 pub(super) trait ErasedHandler: Send + Sync {
-    /// Starts a run of the job in `view`; an error the handler returns goes through `settle`.
-    fn call(&self, view: &JobView<'_>, ctx: JobContext, env: &RunEnv, settle: Settle) -> Run;
+    /// Starts a run of the job in `view`, with a context made of `parts` and the view (once the
+    /// arguments are read from it); an error the handler returns goes through `settle`.
+    fn call(&self, view: JobView<'_>, parts: ContextParts<'_>, env: &RunEnv, settle: Settle)
+        -> Run;
 }
 
 /// The handler's arguments, read from the payload in place.
@@ -83,8 +92,9 @@ where
     A: DeserializeOwned + Send + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
 {
-    fn call(&self, view: &JobView<'_>, ctx: JobContext, _env: &RunEnv, settle: Settle) -> Run {
-        let args = decode_args::<A>(view)?;
+    fn call(&self, view: JobView<'_>, parts: ContextParts<'_>, _: &RunEnv, settle: Settle) -> Run {
+        let args = decode_args::<A>(&view)?;
+        let ctx = parts.with_job(view.into_kept());
         let held = ctx.clone();
         let run = (self.f)(args, ctx);
         Ok(async move {
@@ -109,8 +119,15 @@ where
     A: DeserializeOwned + Send + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
 {
-    fn call(&self, view: &JobView<'_>, ctx: JobContext, env: &RunEnv, settle: Settle) -> Run {
-        let args = decode_args::<A>(view)?;
+    fn call(
+        &self,
+        view: JobView<'_>,
+        parts: ContextParts<'_>,
+        env: &RunEnv,
+        settle: Settle,
+    ) -> Run {
+        let args = decode_args::<A>(&view)?;
+        let ctx = parts.with_job(view.into_kept());
         let job = owned_job(&ctx)?;
         let continuation = job.continuation.clone().unwrap_or_default();
         let steps = Steps::new(continuation, ctx.signals().clone());

@@ -19,9 +19,11 @@ mod handler;
 mod names;
 mod policy;
 mod settle;
+mod table;
 #[cfg(test)]
 mod tests;
 
+use context::ContextParts;
 pub use context::{HandlerResult, JobContext};
 pub use handler::Requeue;
 pub use policy::{Attempts, ErrorKind, JobPolicies, RetryOn, Wait};
@@ -33,22 +35,22 @@ use crate::payload_format::{job_json_in, PayloadFormat};
 use crate::view::JobView;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use handler::{ContinuableHandler, ErasedHandler, Run, RunEnv, TypedHandler};
+use handler::{ContinuableHandler, Run, RunEnv, TypedHandler};
 use names::{resemblance, ruby_class_name};
 use serde::de::DeserializeOwned;
 use settle::Settle;
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use table::JobTable;
 
 /// Handlers by Ruby job class name. Register at start-up; the worker looks them up per message.
 ///
-/// The handler table is read-only once the worker runs (a plain map behind an `Arc`, no lock
-/// per lookup); a clone made before a `register` call does not see that registration.
+/// The table of job classes is read-only once the worker runs (a plain map behind an `Arc`, no
+/// lock per lookup, one lookup per message for the handler and the policies together); a clone
+/// made before a `register` call does not see that registration.
 #[derive(Clone)]
 pub struct Registry {
-    handlers: Arc<HashMap<String, Arc<dyn ErasedHandler>>>,
-    policies: Arc<HashMap<String, Arc<JobPolicies>>>,
+    jobs: Arc<JobTable>,
     options: Arc<DecodeOptions>,
     env: RunEnv,
 }
@@ -76,8 +78,7 @@ impl Registry {
     /// An empty registry with the application's decode options.
     pub fn with_options(options: DecodeOptions) -> Self {
         Registry {
-            handlers: Arc::default(),
-            policies: Arc::default(),
+            jobs: Arc::default(),
             options: Arc::new(options),
             env: RunEnv::default(),
         }
@@ -161,7 +162,7 @@ impl Registry {
         A: DeserializeOwned + Send + 'static,
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
-        Arc::make_mut(&mut self.handlers).insert(
+        Arc::make_mut(&mut self.jobs).set_handler(
             ruby_class_name(job_class.into()),
             Arc::new(ContinuableHandler {
                 f: handler,
@@ -191,7 +192,7 @@ impl Registry {
         A: DeserializeOwned + Send + 'static,
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
-        Arc::make_mut(&mut self.handlers).insert(
+        Arc::make_mut(&mut self.jobs).set_handler(
             ruby_class_name(job_class.into()),
             Arc::new(TypedHandler {
                 f: handler,
@@ -221,18 +222,18 @@ impl Registry {
                  for it{hint}; register the handler first"
             );
         }
-        Arc::make_mut(&mut self.policies).insert(job_class.to_owned(), Arc::new(policies));
+        Arc::make_mut(&mut self.jobs).set_policies(job_class, policies);
         self
     }
 
     /// The policies set for `job_class`, if any.
     pub fn policies(&self, job_class: &str) -> Option<&JobPolicies> {
-        self.policies.get(job_class).map(|p| &**p)
+        self.jobs.get(job_class)?.policies.as_deref()
     }
 
     /// Whether a handler is registered for `job_class`.
     pub fn contains(&self, job_class: &str) -> bool {
-        self.handlers.contains_key(job_class)
+        self.jobs.get(job_class).is_some()
     }
 
     /// A registered job class that `job_class` was probably meant to match, when there is no
@@ -245,9 +246,8 @@ impl Registry {
             return None;
         }
         // The closest, then the first in name order: the answer does not depend on the map.
-        self.handlers
-            .keys()
-            .map(String::as_str)
+        self.jobs
+            .names()
             .filter_map(|registered| {
                 resemblance(registered, job_class).map(|distance| (distance, registered))
             })
@@ -257,7 +257,7 @@ impl Registry {
 
     /// The registered job class names, sorted.
     pub fn job_classes(&self) -> Vec<String> {
-        let mut classes: Vec<String> = self.handlers.keys().cloned().collect();
+        let mut classes: Vec<String> = self.jobs.names().map(str::to_owned).collect();
         classes.sort();
         classes
     }
@@ -313,28 +313,23 @@ impl Registry {
     /// owned [`Job`](crate::Job) first.
     fn start(&self, message: Arc<InboundMessage>, signals: PartitionSignals) -> Run {
         let payload = message.payload.as_deref().ok_or(JobFailure::Tombstone)?;
-        let view = JobView::decode_with(payload, &self.options)
-            .map_err(|e| self.decode_failure(e, payload))?;
-        let Some(handler) = self.handlers.get(view.job_class()).map(Arc::clone) else {
+        let view = match JobView::decode_with(payload, &self.options) {
+            Ok(view) => view,
+            Err(e) => return Err(self.decode_failure(e, payload)),
+        };
+        let Some(job) = self.jobs.get(view.job_class()) else {
             // An argument Rails cannot read fails the job before its missing handler does.
             view.to_job().map_err(|e| self.decode_failure(e, payload))?;
             return Err(self.unknown_job_class(view.job_class().to_owned()));
         };
-        let policies = self.policies.get(view.job_class()).cloned();
-        let ctx = JobContext::kept(
-            view.kept(),
-            Arc::clone(&message),
-            Arc::clone(&self.options),
+        let parts = ContextParts {
+            message: Arc::clone(&message),
+            options: &self.options,
             signals,
-        )
-        .with_shadow(self.env.shadow);
-        let requeue = self
-            .env
-            .retry_requeue
-            .clone()
-            .or_else(|| self.env.requeue.clone());
-        let settle = Settle::new(policies, requeue, ctx.key());
-        handler.call(&view, ctx, &self.env, settle)
+            shadow: self.env.shadow,
+        };
+        let settle = Settle::new(job.policies.as_ref(), &self.env, parts.key());
+        job.handler.call(view, parts, &self.env, settle)
     }
 
     /// The failure of a payload that does not decode.

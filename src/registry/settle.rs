@@ -1,7 +1,7 @@
 //! What a handler's error becomes under its class's [`JobPolicies`]: a retry re-enqueued here,
 //! or a [`JobFailure`] for the worker's failure path.
 
-use super::handler::Requeue;
+use super::handler::{Requeue, RunEnv};
 use super::policy::{Decision, JobPolicies};
 use crate::consumer::JobFailure;
 use crate::envelope::Job;
@@ -18,16 +18,16 @@ pub(super) struct Settle {
 
 impl Settle {
     pub(super) fn new(
-        policies: Option<Arc<JobPolicies>>,
-        requeue: Option<Arc<dyn Requeue>>,
+        policies: Option<&Arc<JobPolicies>>,
+        env: &RunEnv,
         key: Option<&[u8]>,
     ) -> Self {
         // Only a retry needs the requeue and the key: copy nothing for classes without policies.
-        let retries = policies.as_ref().is_some_and(|p| !p.is_empty());
+        let retries = policies.is_some_and(|p| !p.is_empty());
         Settle {
             key: key.filter(|_| retries).map(<[u8]>::to_vec),
-            requeue: requeue.filter(|_| retries),
-            policies,
+            requeue: env.retry_requeue().filter(|_| retries).cloned(),
+            policies: policies.cloned(),
         }
     }
 

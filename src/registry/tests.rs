@@ -310,3 +310,87 @@ fn retry_on_without_a_requeue_fails_saying_so() {
 fn policies_for_a_class_without_a_handler_panic() {
     let _ = failing_billing().with_policies("BilingJob", JobPolicies::new());
 }
+
+#[test]
+fn registering_a_class_again_replaces_its_handler_and_keeps_its_policies() {
+    let registry = failing_billing()
+        .with_policies("BillingJob", JobPolicies::new().discard_on::<RecordGone>())
+        .register("BillingJob", |_: (String,), _ctx| async {
+            Err(anyhow::Error::new(RecordGone).context("the second handler"))
+        });
+    assert_eq!(registry.job_classes(), ["BillingJob"]);
+    assert!(registry.policies("BillingJob").is_some());
+    assert_eq!(
+        outcome(&registry, &billing("timeout", 0)),
+        Err(JobFailure::DiscardOn(
+            "RecordGone: the second handler: the record is gone".into()
+        ))
+    );
+}
+
+/// Every envelope field a context tells, against the owned job's, and the message's facts.
+fn context_facts(ctx: &JobContext) -> anyhow::Result<()> {
+    let job = ctx.job();
+    anyhow::ensure!(ctx.job_id() == job.job_id.as_deref(), "job_id");
+    anyhow::ensure!(
+        ctx.executions() == job.executions.unwrap_or(0),
+        "executions"
+    );
+    anyhow::ensure!(ctx.enqueued_at() == job.enqueued_at.as_ref(), "enqueued_at");
+    anyhow::ensure!(
+        ctx.scheduled_at() == job.scheduled_at.as_ref(),
+        "scheduled_at"
+    );
+    anyhow::ensure!(ctx.locale() == job.locale.as_deref(), "locale");
+    anyhow::ensure!(ctx.timezone() == job.timezone.as_deref(), "timezone");
+    anyhow::ensure!(
+        ctx.job_id() == Some("j-9") && ctx.executions() == 3,
+        "values"
+    );
+    anyhow::ensure!(
+        ctx.locale() == Some("de") && ctx.timezone() == Some("UTC"),
+        "values"
+    );
+    anyhow::ensure!(
+        ctx.enqueued_at().is_some() && ctx.scheduled_at().is_some(),
+        "times"
+    );
+    anyhow::ensure!(ctx.topic() == "billing" && ctx.partition() == 2 && ctx.offset() == 41);
+    anyhow::ensure!(ctx.key() == Some(&b"customer-9"[..]), "key");
+    anyhow::ensure!(!ctx.is_shadow() && !ctx.is_revoked() && !ctx.is_stopping());
+    Ok(())
+}
+
+#[test]
+fn a_context_read_in_place_tells_what_the_owned_job_says() {
+    let payload = concat!(
+        r#"{"job_class":"BillingJob","job_id":"j-9","queue_name":"billing","arguments":[9],"#,
+        r#""executions":3,"exception_executions":{},"locale":"de","timezone":"UTC","#,
+        r#""enqueued_at":"2026-11-24T21:27:56.175007000Z","#,
+        r#""scheduled_at":"2026-11-24T22:00:00.000000000Z"}"#
+    );
+    let message = Arc::new(InboundMessage {
+        topic: "billing".into(),
+        partition: 2,
+        offset: 41,
+        key: Some(Bytes::from_static(b"customer-9")),
+        payload: Some(Bytes::copy_from_slice(payload.as_bytes())),
+        headers: Vec::new(),
+        timestamp_ms: None,
+    });
+    let registry = Registry::new().register("BillingJob", |(id,): (i64,), ctx: JobContext| {
+        // Asked before and after the owned job is decoded, on the context and on a clone,
+        // which shares the decoded job.
+        let clone = ctx.clone();
+        let checked = context_facts(&clone)
+            .and_then(|()| context_facts(&ctx))
+            .and_then(|()| {
+                anyhow::ensure!(std::ptr::eq(ctx.job(), clone.job()), "one decoded job");
+                anyhow::ensure!(id == 9, "arguments");
+                Ok(())
+            });
+        async move { checked }
+    });
+    let run = registry.run(message, PartitionSignals::detached());
+    assert_eq!(run.now_or_never().expect("completes at once"), Ok(()));
+}

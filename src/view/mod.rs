@@ -232,15 +232,13 @@ impl<'a> JobView<'a> {
         }
     }
 
-    /// What a [`JobContext`](crate::registry::JobContext) keeps of the job: the envelope read
-    /// in place and where the job's JSON starts in the payload, or the owned job.
-    pub(crate) fn kept(&self) -> Kept {
-        match &self.read {
-            Read::InPlace { at, envelope, .. } => Kept::InPlace {
-                at: *at,
-                envelope: envelope.clone(),
-            },
-            Read::Owned(job) => Kept::Owned(Arc::clone(job)),
+    /// What a [`JobContext`](crate::registry::JobContext) keeps of the job, once the handler's
+    /// arguments are read: the envelope read in place and where the job's JSON starts in the
+    /// payload, or the owned job.
+    pub(crate) fn into_kept(self) -> Kept {
+        match self.read {
+            Read::InPlace { at, envelope, .. } => Kept::InPlace { at, envelope },
+            Read::Owned(job) => Kept::Owned(job),
         }
     }
 }
