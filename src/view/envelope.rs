@@ -7,9 +7,9 @@
 //!
 //! [`Job::decode_with`]: crate::Job::decode_with
 
+use super::continuation;
 use super::syntax::{skip_json, skip_raw};
 use crate::arguments::lexer::{Lexer, Number};
-use crate::continuation::Continuation;
 use crate::envelope::{check_zone, EnvelopeTime, FIELD_KEYS};
 use crate::options::DecodeOptions;
 use crate::write_rules;
@@ -202,10 +202,10 @@ struct Reader {
     /// The other keys found, to refuse a repeat.
     others: [Span; MAX_OTHER_KEYS],
     other_count: usize,
-    /// The `continuation` and `resumptions` values, which a continuable job's owned decoding
-    /// reads.
-    continuation: Option<Span>,
-    resumptions: Option<Span>,
+    /// Whether a `continuation` and a `resumptions` key were found, and whether a continuable
+    /// job's owned decoding takes their values.
+    continuation: Option<bool>,
+    resumptions: Option<bool>,
 }
 
 impl Reader {
@@ -285,13 +285,14 @@ impl Reader {
         }
         self.others[self.other_count] = key_span;
         self.other_count += 1;
-        let start = lex.at;
-        skip_json(lex, 1)?;
-        let value = Span::new(start..lex.at);
         match key {
-            "continuation" => self.continuation = value,
-            "resumptions" => self.resumptions = value,
-            _ => {}
+            "continuation" => self.continuation = Some(continuation::progress(lex)?),
+            "resumptions" => {
+                let mut value = *lex;
+                skip_json(lex, 1)?;
+                self.resumptions = Some(integer(&mut value).is_some());
+            }
+            _ => skip_json(lex, 1)?,
         }
         Some(())
     }
@@ -307,8 +308,9 @@ impl Reader {
             return None;
         }
         let continuation_keys = self.continuation.is_some() || self.resumptions.is_some();
-        if options.is_continuable_with(job_class, continuation_keys) {
-            check_continuation(text, self.continuation, self.resumptions)?;
+        let progress_taken = self.continuation != Some(false) && self.resumptions != Some(false);
+        if !progress_taken && options.is_continuable_with(job_class, continuation_keys) {
+            return None;
         }
         let locale = envelope.locale.as_ref().map(|s| s.of(text));
         if let Some(locale) = locale {
@@ -325,23 +327,6 @@ impl Reader {
         }
         Some(envelope)
     }
-}
-
-/// Checks a continuable job's progress as its owned decoding reads it (the progress itself is
-/// only in the owned job).
-fn check_continuation(
-    text: &str,
-    continuation: Option<Span>,
-    resumptions: Option<Span>,
-) -> Option<()> {
-    if let Some(continuation) = continuation {
-        let raw = serde_json::from_str(continuation.of(text)).ok()?;
-        Continuation::decode(raw).ok()?;
-    }
-    if let Some(resumptions) = resumptions {
-        integer(&mut Lexer::new(resumptions.of(text)))?;
-    }
-    Some(())
 }
 
 /// The zone a TimeWithZone argument without `time_zone` is read in, as

@@ -32,6 +32,7 @@
 //! still read by the rules: a payload the owned decoding refuses is never run.
 
 mod args;
+mod continuation;
 mod envelope;
 mod syntax;
 #[cfg(test)]
