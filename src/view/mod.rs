@@ -272,7 +272,7 @@ fn read_in_place<'a>(
     if job_json.len() > options.max_payload_bytes || at + job_json.len() > payload.len() {
         return None;
     }
-    let text = std::str::from_utf8(job_json).ok()?;
+    let text = simdutf8::basic::from_utf8(job_json).ok()?;
     let envelope = envelope::read(text, options)?;
     Some((text, at, envelope))
 }
