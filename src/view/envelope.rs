@@ -8,7 +8,7 @@
 //! [`Job::decode_with`]: crate::Job::decode_with
 
 use super::continuation;
-use super::syntax::{skip_json, skip_raw};
+use super::syntax::{delimit, skip_json};
 use crate::arguments::lexer::{Lexer, Number};
 use crate::envelope::{check_zone, EnvelopeTime, FIELD_KEYS};
 use crate::options::DecodeOptions;
@@ -254,7 +254,7 @@ impl Reader {
                     return None;
                 }
                 let start = lex.at;
-                lex.at = skip_raw(lex.bytes, start)?.end;
+                lex.at = delimit(lex.bytes, start)?;
                 envelope.arguments = Some(Span::new(start..lex.at)?);
             }
             EXECUTIONS => envelope.executions = integer(lex)?,

@@ -91,6 +91,17 @@ pub(crate) fn skip_raw(bytes: &[u8], start: usize) -> Option<Delimited> {
     }
 }
 
+/// Where the array or object starting at `start` (a `[` or `{`) ends: the index after its
+/// closing bracket, found by its brackets and quotes alone, as [`skip_raw`] finds it, control
+/// characters in strings aside (`skip_raw` refuses them, this may not). The syntax is not
+/// checked: whoever reads the value does.
+pub(crate) fn delimit(bytes: &[u8], start: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    return blocks::delimit(bytes, start);
+    #[cfg(not(target_arch = "x86_64"))]
+    return skip_raw(bytes, start).map(|found| found.end);
+}
+
 /// A value found by [`skip_raw`].
 pub(crate) struct Delimited {
     /// The index after its closing bracket.
@@ -98,6 +109,9 @@ pub(crate) struct Delimited {
     /// How many brackets deep it nests (1 for `[]`).
     pub(crate) depth: u32,
 }
+
+#[cfg(target_arch = "x86_64")]
+mod blocks;
 
 #[cfg(test)]
 mod tests {

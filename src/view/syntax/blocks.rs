@@ -1,0 +1,236 @@
+//! Delimiting a value 64 bytes at a time: one bit per byte for its quotes, backslashes and
+//! brackets (SSE2, which every x86-64 processor has), the bytes inside strings found from the
+//! quotes that are not escaped, and the brackets outside strings counted a block at a time.
+//!
+//! A backslash escapes the byte after it unless it is itself escaped, so in a run of
+//! backslashes every second one escapes: [`escaped`] finds the escaped bytes of a block with
+//! integer arithmetic (adding a run's start to the run carries past its end, which tells the
+//! runs that start at an even position from the others), carrying a run that crosses into the
+//! next block.
+
+use std::arch::x86_64::{
+    __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+};
+
+const BLOCK: usize = 64;
+/// The bits at even positions.
+const EVEN: u64 = 0x5555_5555_5555_5555;
+
+/// See [`super::delimit`].
+pub(super) fn delimit(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut at = start;
+    let mut depth = 0_u32;
+    // All ones while the block boundary is inside a string.
+    let mut in_string = 0_u64;
+    // 1 when the first byte of the next block is escaped.
+    let mut escape_carry = 0_u64;
+    let mut padded = [b' '; BLOCK];
+    loop {
+        let block: &[u8; BLOCK] = match bytes.get(at..at + BLOCK) {
+            Some(block) => block.try_into().ok()?,
+            None => {
+                // The last bytes, then spaces, which are none of the bytes looked at.
+                let rest = bytes.get(at..).filter(|rest| !rest.is_empty())?;
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded
+            }
+        };
+        let found = Masks::of(block);
+        let escaped = if found.backslash | escape_carry != 0 {
+            escaped(found.backslash, &mut escape_carry)
+        } else {
+            0
+        };
+        // Set from an opening quote up to (not including) its closing quote.
+        let inside = prefix_xor(found.quote & !escaped) ^ in_string;
+        in_string = ((inside as i64) >> 63) as u64;
+        // Walked one by one: counting the bits takes longer without a POPCNT instruction,
+        // which is not part of the x86-64 baseline.
+        if let Some(end) = closing(found.open & !inside, found.close & !inside, &mut depth) {
+            return Some(at + end);
+        }
+        at += BLOCK;
+    }
+}
+
+/// Walks a block's brackets in order from `depth`: the index after the one that closes the
+/// value, if it is in this block.
+fn closing(opens: u64, closes: u64, depth: &mut u32) -> Option<usize> {
+    let mut brackets = opens | closes;
+    while brackets != 0 {
+        let at = brackets.trailing_zeros();
+        if opens >> at & 1 == 1 {
+            *depth += 1;
+        } else {
+            *depth = depth.checked_sub(1)?;
+            if *depth == 0 {
+                return Some(at as usize + 1);
+            }
+        }
+        brackets &= brackets - 1;
+    }
+    None
+}
+
+/// Each bit set, and every bit above it up to the next one set, cleared by that one: bit `i`
+/// of the result is the parity of the bits `0..=i` of `bits`.
+fn prefix_xor(mut bits: u64) -> u64 {
+    bits ^= bits << 1;
+    bits ^= bits << 2;
+    bits ^= bits << 4;
+    bits ^= bits << 8;
+    bits ^= bits << 16;
+    bits ^= bits << 32;
+    bits
+}
+
+/// The bytes of a block escaped by a backslash, from its `backslash` bits; `carry` is 1 when the
+/// block's first byte is escaped, and is set for the next block.
+fn escaped(backslash: u64, carry: &mut u64) -> u64 {
+    // A backslash escaped by the previous block is a plain byte.
+    let backslash = backslash & !*carry;
+    let follows = (backslash << 1) | *carry;
+    // The first backslash of each run that starts at an odd position.
+    let odd_starts = backslash & !EVEN & !follows;
+    // Adding each such start to its run carries to the bit past the run's end; the runs that
+    // start at an even position are left as they are.
+    let (runs, overflow) = odd_starts.overflowing_add(backslash);
+    *carry = u64::from(overflow);
+    // Past a run from an even start the odd positions are escaped, past an odd one the even.
+    (EVEN ^ (runs << 1)) & follows
+}
+
+/// One bit per byte of a block: quotes, backslashes, opening and closing brackets.
+struct Masks {
+    quote: u64,
+    backslash: u64,
+    open: u64,
+    close: u64,
+}
+
+impl Masks {
+    fn of(block: &[u8; BLOCK]) -> Masks {
+        let mut masks = Masks {
+            quote: 0,
+            backslash: 0,
+            open: 0,
+            close: 0,
+        };
+        for (index, chunk) in block.chunks_exact(16).enumerate() {
+            let shift = index * 16;
+            // SAFETY: SSE2 is part of the x86-64 baseline, and the unaligned load reads the 16
+            // bytes of `chunk`.
+            unsafe {
+                let bytes = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+                // `[` and `{` differ by 0x20 alone, as do `]` and `}`.
+                let folded = _mm_or_si128(bytes, _mm_set1_epi8(0x20));
+                let bits = |v: __m128i, byte: u8| {
+                    let equal = _mm_cmpeq_epi8(v, _mm_set1_epi8(byte as i8));
+                    u64::from(_mm_movemask_epi8(equal) as u16) << shift
+                };
+                masks.quote |= bits(bytes, b'"');
+                masks.backslash |= bits(bytes, b'\\');
+                masks.open |= bits(folded, b'{');
+                masks.close |= bits(folded, b'}');
+            }
+        }
+        masks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::skip_raw;
+    use super::{delimit, escaped};
+
+    /// Escaped bytes one at a time.
+    fn naive_escaped(bytes: &[u8]) -> Vec<bool> {
+        let mut out = vec![false; bytes.len()];
+        let mut escaping = false;
+        for (at, &b) in bytes.iter().enumerate() {
+            out[at] = escaping;
+            escaping = !escaping && b == b'\\';
+        }
+        out
+    }
+
+    #[test]
+    fn finds_escaped_bytes_across_blocks() {
+        let mut next = numbers(0x2545_f491_4f6c_dd1d);
+        for _ in 0..2000 {
+            let bytes: Vec<u8> = (0..256)
+                .map(|_| if next() % 3 == 0 { b'a' } else { b'\\' })
+                .collect();
+            let mut carry = 0;
+            let mut found = Vec::new();
+            for block in bytes.chunks(64) {
+                let mask = block
+                    .iter()
+                    .enumerate()
+                    .fold(0_u64, |m, (i, &b)| m | (u64::from(b == b'\\') << i));
+                let escaped = escaped(mask, &mut carry);
+                found.extend((0..64).map(|i| escaped >> i & 1 == 1));
+            }
+            assert_eq!(found, naive_escaped(&bytes));
+        }
+    }
+
+    /// A stream of pseudo-random numbers.
+    fn numbers(mut state: u64) -> impl FnMut() -> usize {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 16) as usize
+        }
+    }
+
+    /// Brackets, commas and strings (with escapes and brackets inside), cut at any length: the
+    /// forms of JSON, with backslashes only inside strings.
+    fn json_like(next: &mut impl FnMut() -> usize) -> Vec<u8> {
+        let mut bytes = vec![b'['];
+        let tokens = 1 + next() % 120;
+        for _ in 0..tokens {
+            match next() % 6 {
+                0 => bytes.push(b'['),
+                1 => bytes.push(b'{'),
+                2 => bytes.push([b']', b'}'][next() % 2]),
+                3 => bytes.extend_from_slice(b",1 "),
+                _ => {
+                    bytes.push(b'"');
+                    for _ in 0..next() % 12 {
+                        let piece: &[u8] =
+                            [&b"a"[..], br"\\", br#"\""#, b"[", b"}", br"\n", b"x y"][next() % 7];
+                        bytes.extend_from_slice(piece);
+                    }
+                    bytes.push(b'"');
+                }
+            }
+        }
+        bytes.truncate(1 + next() % bytes.len());
+        bytes
+    }
+
+    #[test]
+    fn delimits_as_skip_raw_does() {
+        let mut next = numbers(0x9e37_79b9_7f4a_7c15);
+        let mut delimited = 0;
+        for _ in 0..20_000 {
+            let bytes = json_like(&mut next);
+            let want = skip_raw(&bytes, 0).map(|found| found.end);
+            delimited += usize::from(want.is_some());
+            let text = String::from_utf8_lossy(&bytes);
+            assert_eq!(delimit(&bytes, 0), want, "{text:?}");
+        }
+        assert!(delimited > 2000, "{delimited} delimited");
+    }
+
+    #[test]
+    fn delimits_from_an_offset_and_past_a_block() {
+        let text = format!(r#"{{"a":[1,"{}\"]\\",[["}}"]]],"b":2}}"#, "x".repeat(70));
+        let start = text.find('[').expect("array");
+        let end = delimit(text.as_bytes(), start).expect("delimited");
+        assert_eq!(&text[end..], r#","b":2}"#);
+        assert_eq!(delimit(b"[1,[2]", 0), None);
+    }
+}
