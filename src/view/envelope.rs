@@ -7,15 +7,20 @@
 //!
 //! [`Job::decode_with`]: crate::Job::decode_with
 
+mod time;
+
 use super::continuation;
 use super::syntax::{delimit, skip_json};
 use crate::arguments::lexer::{Lexer, Number};
-use crate::envelope::{check_zone, EnvelopeTime, FIELD_KEYS};
+use crate::envelope::{check_zone, FIELD_KEYS};
 use crate::options::DecodeOptions;
 use crate::write_rules;
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::OnceLock;
+#[cfg(test)]
+pub(crate) use time::plain_time_in_range;
+use time::time;
+pub(crate) use time::Time;
 
 /// Where a value is in the job's JSON: the text between its quotes for a string, the whole
 /// value for an array or object.
@@ -90,39 +95,6 @@ pub(crate) struct Envelope {
     pub(crate) scheduled_at: Option<Time>,
 }
 
-/// An envelope time: checked when read, parsed when first asked for.
-///
-/// A worker rarely looks at `enqueued_at`, and the form Rails writes
-/// (`2026-11-24T21:27:56.175007000Z`) is checked by its digits alone, without building a time.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Time {
-    /// A UTC time with at most nine fraction digits and every field in range (so
-    /// [`EnvelopeTime::from_text`] reads it): where it is, and the time once parsed.
-    Plain {
-        span: Span,
-        parsed: OnceLock<EnvelopeTime>,
-    },
-    /// Any other form, parsed when read.
-    Parsed(EnvelopeTime),
-}
-
-impl Time {
-    /// The time, `bytes` being the job's JSON it was read from.
-    pub(crate) fn get(&self, bytes: &[u8]) -> &EnvelopeTime {
-        match self {
-            Time::Parsed(time) => time,
-            Time::Plain { span, parsed } => parsed.get_or_init(|| {
-                let text = std::str::from_utf8(span.of_bytes(bytes)).unwrap_or_default();
-                match EnvelopeTime::from_text(text, "enqueued_at") {
-                    Ok(Some(time)) => time,
-                    // `plain_time_in_range` only passes texts `from_text` reads.
-                    _ => unreachable!("a checked envelope time does not parse"),
-                }
-            }),
-        }
-    }
-}
-
 /// Indices into [`FIELD_KEYS`].
 const JOB_CLASS: usize = 0;
 const JOB_ID: usize = 1;
@@ -136,6 +108,72 @@ const LOCALE: usize = 8;
 const TIMEZONE: usize = 9;
 const ENQUEUED_AT: usize = 10;
 const SCHEDULED_AT: usize = 11;
+
+/// A key of [`FIELD_KEYS`] with its quotes, as three words of eight bytes that overlap where it
+/// is shorter than 24 bytes: compared with three integer comparisons.
+struct QuotedKey {
+    len: usize,
+    words: [(usize, u64); 3],
+}
+
+/// [`FIELD_KEYS`] quoted.
+const QUOTED_KEYS: [QuotedKey; 12] = {
+    let mut keys = [const {
+        QuotedKey {
+            len: 0,
+            words: [(0, 0); 3],
+        }
+    }; 12];
+    let mut index = 0;
+    while index < FIELD_KEYS.len() {
+        keys[index] = QuotedKey::new(FIELD_KEYS[index]);
+        index += 1;
+    }
+    keys
+};
+
+impl QuotedKey {
+    const fn new(key: &str) -> QuotedKey {
+        let key = key.as_bytes();
+        let len = key.len() + 2;
+        assert!(len >= 8 && len <= 24, "a key of 6 to 22 bytes");
+        let mut quoted = [b'"'; 24];
+        let mut at = 0;
+        while at < key.len() {
+            quoted[at + 1] = key[at];
+            at += 1;
+        }
+        let offsets = [0, if len >= 16 { 8 } else { len - 8 }, len - 8];
+        let mut words = [(0, 0); 3];
+        let mut word = 0;
+        while word < 3 {
+            let offset = offsets[word];
+            let mut value = 0_u64;
+            let mut byte = 0;
+            while byte < 8 {
+                value |= (quoted[offset + byte] as u64) << (8 * byte);
+                byte += 1;
+            }
+            words[word] = (offset, value);
+            word += 1;
+        }
+        QuotedKey { len, words }
+    }
+
+    /// Whether the quoted key is at `bytes[at..]`.
+    #[inline]
+    fn is_at(&self, bytes: &[u8], at: usize) -> bool {
+        let Some(quoted) = bytes.get(at..at + self.len) else {
+            return false;
+        };
+        self.words.iter().all(|&(offset, word)| {
+            let eight = quoted
+                .get(offset..offset + 8)
+                .and_then(|b| b.try_into().ok());
+            eight.map(u64::from_le_bytes) == Some(word)
+        })
+    }
+}
 
 /// Up to this many keys besides [`FIELD_KEYS`] (Karafka's `cattr_N`, a job's own additions) are
 /// read in place; more go the owned way.
@@ -214,12 +252,11 @@ impl Reader {
     #[inline]
     fn expected_key(&self, lex: &mut Lexer<'_>) -> Option<usize> {
         let next = (16 - self.seen.leading_zeros()) as usize;
-        let key = FIELD_KEYS.get(next)?.as_bytes();
-        let quoted = lex.bytes.get(lex.at..lex.at + key.len() + 2)?;
-        if quoted[1..=key.len()] != *key || quoted[key.len() + 1] != b'"' {
+        let key = QUOTED_KEYS.get(next)?;
+        if !key.is_at(lex.bytes, lex.at) {
             return None;
         }
-        lex.at += key.len() + 2;
+        lex.at += key.len;
         Some(next)
     }
 
@@ -260,6 +297,8 @@ impl Reader {
             EXECUTIONS => envelope.executions = integer(lex)?,
             EXCEPTION_EXECUTIONS => match lex.peek()? {
                 b'n' => lex.literal("null")?,
+                // What Rails writes for a job that never failed.
+                b'{' if lex.bytes.get(lex.at + 1) == Some(&b'}') => lex.at += 2,
                 b'{' => skip_json(lex, 1)?,
                 _ => return None,
             },
@@ -353,77 +392,62 @@ fn string(lex: &mut Lexer<'_>) -> Option<Option<Text>> {
     }
 }
 
+/// A plain integer of up to 18 digits at the cursor (`0`, or no leading zero), consumed; `None`,
+/// the cursor unmoved, for any other number.
+#[inline]
+fn small_integer(lex: &mut Lexer<'_>) -> Option<i64> {
+    let digits = lex.bytes.get(lex.at..)?;
+    let count = digits
+        .iter()
+        .take(19)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let leading_zero = digits[0] == b'0' && count > 1;
+    let follows = digits.get(count).copied();
+    if count == 0 || count > 18 || leading_zero || matches!(follows, Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    lex.at += count;
+    Some(
+        digits[..count]
+            .iter()
+            .fold(0, |n, &d| n * 10 + i64::from(d - b'0')),
+    )
+}
+
 /// An integer that fits an `i64`, or `null`.
 fn integer(lex: &mut Lexer<'_>) -> Option<Option<i64>> {
     match lex.peek()? {
         b'n' => lex.literal("null").map(|()| None),
-        b'-' | b'0'..=b'9' => match lex.number()? {
-            Number::Int(value) => Some(Some(value)),
-            Number::Text(_) => None,
-        },
-        _ => None,
-    }
-}
-
-/// An envelope time, or `null`.
-fn time(lex: &mut Lexer<'_>, key: &str) -> Option<Option<Time>> {
-    match lex.peek()? {
-        b'n' => lex.literal("null").map(|()| None),
-        b'"' => {
-            let start = lex.at + 1;
-            match lex.string()? {
-                Cow::Borrowed(text) if plain_time_in_range(text.as_bytes()) => {
-                    Some(Some(Time::Plain {
-                        span: Span::new(start..lex.at - 1)?,
-                        parsed: OnceLock::new(),
-                    }))
-                }
-                Cow::Borrowed(text) => EnvelopeTime::from_text(text, key)
-                    .ok()
-                    .map(|time| time.map(Time::Parsed)),
-                Cow::Owned(_) => None,
+        b'-' | b'0'..=b'9' => {
+            if let Some(value) = small_integer(lex) {
+                return Some(Some(value));
+            }
+            match lex.number()? {
+                Number::Int(value) => Some(Some(value)),
+                Number::Text(_) => None,
             }
         }
         _ => None,
     }
 }
 
-/// Whether `b` is `YYYY-MM-DDThh:mm:ss[.f…]Z` with one to nine fraction digits (or none), a year
-/// from 1583 (after the calendar reform) and every field in range: a text Ruby's `Time.iso8601`
-/// reads as written, and [`EnvelopeTime::from_text`] too, without looking further.
-pub(crate) fn plain_time_in_range(b: &[u8]) -> bool {
-    if b.len() < 20 || b.len() > 30 || b.len() == 21 || b[b.len() - 1] != b'Z' {
-        return false;
+#[cfg(test)]
+mod tests {
+    use super::{FIELD_KEYS, QUOTED_KEYS};
+
+    #[test]
+    fn a_quoted_key_is_found_where_it_is_and_only_there() {
+        for (key, quoted) in FIELD_KEYS.iter().zip(&QUOTED_KEYS) {
+            let text = format!(r#"{{"{key}":1}}"#);
+            assert!(quoted.is_at(text.as_bytes(), 1), "{key}");
+            assert!(!quoted.is_at(text.as_bytes(), 0), "{key}");
+            assert!(!quoted.is_at(&text.as_bytes()[..key.len() + 2], 1), "{key}");
+            for at in 1..key.len() + 3 {
+                let mut changed = text.clone().into_bytes();
+                changed[at] ^= 0x20;
+                assert!(!quoted.is_at(&changed, 1), "{key} changed at {at}");
+            }
+        }
     }
-    let layout = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':';
-    if !layout || (b.len() > 20 && b[19] != b'.') {
-        return false;
-    }
-    let fraction = b.get(20..b.len() - 1).unwrap_or_default();
-    let digits = |range: std::ops::Range<usize>| {
-        b[range].iter().try_fold(0_u32, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-        })
-    };
-    let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
-        return false;
-    };
-    let (Some(hour), Some(minute), Some(second)) = (digits(11..13), digits(14..16), digits(17..19))
-    else {
-        return false;
-    };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    year >= 1583
-        && (1..=12).contains(&month)
-        && (1..=month_days).contains(&day)
-        && hour <= 23
-        && minute <= 59
-        && second <= 59
-        && fraction.iter().all(u8::is_ascii_digit)
 }
