@@ -11,7 +11,7 @@ mod time;
 
 use super::continuation;
 use super::syntax::{delimit, skip_json};
-use crate::arguments::lexer::{Lexer, Number};
+use crate::arguments::lexer::{closing_quote, Lexer, Number};
 use crate::envelope::{check_zone, FIELD_KEYS};
 use crate::options::DecodeOptions;
 use crate::write_rules;
@@ -205,7 +205,7 @@ pub(crate) fn read(text: &str, options: &DecodeOptions) -> Option<Envelope> {
     };
     lex.eat(b'{')?;
     loop {
-        if lex.peek()? != b'"' {
+        if lex.bytes.get(lex.at) != Some(&b'"') && lex.peek()? != b'"' {
             return None;
         }
         let key_start = lex.at + 1;
@@ -219,9 +219,20 @@ pub(crate) fn read(text: &str, options: &DecodeOptions) -> Option<Envelope> {
             }
         };
         let key_span = Span::new(key_start..lex.at - 1)?;
-        lex.eat(b':')?;
+        // Rails writes no whitespace: `"key":value,`.
+        match lex.bytes.get(lex.at) {
+            Some(b':') => lex.at += 1,
+            _ => lex.eat(b':')?,
+        }
         reader.member(&mut lex, key, field, key_span)?;
-        if !lex.separator(b'}')? {
+        let more = match lex.bytes.get(lex.at) {
+            Some(b',') => {
+                lex.at += 1;
+                true
+            }
+            _ => lex.separator(b'}')?,
+        };
+        if !more {
             break;
         }
     }
@@ -383,6 +394,12 @@ fn string(lex: &mut Lexer<'_>) -> Option<Option<Text>> {
         b'n' => lex.literal("null").map(|()| None),
         b'"' => {
             let start = lex.at + 1;
+            let end = start + closing_quote(lex.bytes.get(start..)?)?;
+            if lex.bytes[end] == b'"' {
+                // No escapes: the string is where it is.
+                lex.at = end + 1;
+                return Some(Some(Text::At(Span::new(start..end)?)));
+            }
             Some(Some(match lex.string()? {
                 Cow::Borrowed(_) => Text::At(Span::new(start..lex.at - 1)?),
                 Cow::Owned(unescaped) => Text::Unescaped(unescaped.into_boxed_str()),
