@@ -602,3 +602,158 @@ fn typed_and_owned_paths_agree_on_envelopes_of_every_form() {
         payloads.len()
     );
 }
+
+/// A Range argument as a handler declares one.
+#[derive(Debug, PartialEq, Deserialize)]
+struct RangeOf {
+    begin: Json,
+    end: Json,
+    exclude_end: bool,
+}
+
+/// An application object as a handler declares one.
+#[derive(Debug, PartialEq, Deserialize)]
+struct Money {
+    amount_cents: i64,
+    currency: String,
+}
+
+/// Ranges, application serializers' objects and GlobalIDs, in the forms Rails writes and in
+/// others (ends of every kind, ends Ruby cannot order, missing, extra and repeated keys, fields
+/// that are not plain values, unknown serializers, URIs GlobalID rewrites or refuses): both
+/// paths agree on each, for handler types that take them as maps and as strings.
+#[test]
+fn typed_and_owned_paths_agree_on_ranges_app_objects_and_global_ids() {
+    let range = |rest: &str| {
+        format!(r#"{{"_aj_serialized":"ActiveJob::Serializers::RangeSerializer",{rest}}}"#)
+    };
+    let date =
+        r#"{"_aj_serialized":"ActiveJob::Serializers::DateSerializer","value":"2024-01-01"}"#;
+    let mut arguments = Vec::new();
+    let ends = [
+        "1",
+        "10",
+        "-3",
+        "1.5",
+        "2.5e3",
+        "1e400",
+        "123456789012345678901234567890",
+        r#""a""#,
+        r#""z\u0021""#,
+        "null",
+        "true",
+        "false",
+        "[1]",
+        r#"{"a":1}"#,
+        date,
+    ];
+    for begin in ends {
+        for end in ["10", r#""z""#, "null", "2.5", date] {
+            arguments.push(range(&format!(
+                r#""begin":{begin},"end":{end},"exclude_end":false"#
+            )));
+        }
+    }
+    for rest in [
+        r#""begin":1,"end":10,"exclude_end":true"#,
+        r#""begin":1,"end":10,"exclude_end":null"#,
+        r#""begin":1,"end":10,"exclude_end":"yes""#,
+        r#""begin":1,"end":10,"exclude_end":0"#,
+        r#""begin":1,"end":10"#,
+        r#""end":10"#,
+        r#""begin":1"#,
+        "",
+        r#""end":10,"begin":1,"exclude_end":false"#,
+        r#""begin":1,"end":10,"exclude_end":false,"extra":1"#,
+        r#""begin":1,"end":10,"exclude_end":false,"begin":2"#,
+        r#""begin":1,"end":10,"exclude_end":false,"exclude_end":true"#,
+        r#""beg\u0069n":1,"end":10,"exclude_end":false"#,
+    ] {
+        arguments.push(range(rest));
+    }
+    let money = |name: &str, rest: &str| format!(r#"{{"_aj_serialized":"{name}",{rest}}}"#);
+    for rest in [
+        r#""amount_cents":1999,"currency":"EUR""#,
+        r#""currency":"EUR","amount_cents":1999"#,
+        r#""amount_cents":-5,"currency":"PL\u004e""#,
+        r#""amount_cents":1999.5,"currency":"EUR""#,
+        r#""amount_cents":123456789012345678901234567890,"currency":"EUR""#,
+        r#""amount_cents":1999,"currency":null"#,
+        r#""amount_cents":true,"currency":"EUR""#,
+        r#""amount_cents":1999,"currency":["EUR"]"#,
+        r#""amount_cents":1999,"currency":{"code":"EUR"}"#,
+        r#""amount_cents":1999,"currency":"EUR","amount_cents":5"#,
+        r#""amount_cents":1999,"currency":"EUR","note":{"_aj_globalid":"gid://shop/User/7"}"#,
+        r#""amount_\u0063ents":1999,"currency":"EUR""#,
+        r#""amount_cents":1999"#,
+    ] {
+        arguments.push(money("MoneySerializer", rest));
+        arguments.push(money("UnknownSerializer", rest));
+    }
+    arguments.push(
+        money("MoneySerializer", r#""amount_cents":1999,"currency":"EUR""#).replace(',', " , "),
+    );
+    arguments.push(
+        r#"{"_aj_serialized":"ActiveJob::Serializers::ActionControllerParametersSerializer","value":{}}"#
+            .to_owned(),
+    );
+    for uri in [
+        "gid://shop/User/7",
+        "gid://shop/Billing::Invoice/3f1b9c1e-5b6d-4d6e-9c55-7f0d2a8b1c11",
+        "gid://shop/User/a%2Fb",
+        "gid://shop/User/a+b",
+        "gid://shop/Order/3/17",
+        "gid://shop/User/7?database=replica",
+        "gid://shop/User/7#frag",
+        "gid://user@shop:3000/User/7",
+        "gid://shop/User/",
+        "gid://shop/User/%zz",
+        "gid:///User/7",
+        "gid://shop/User/\u{e9}",
+        r"gid:\/\/shop\/User\/7",
+        "http://shop/User/7",
+    ] {
+        arguments.push(format!(r#"{{"_aj_globalid":"{uri}"}}"#));
+        arguments.push(format!(r#"{{"_aj_globalid":"{uri}","other":1}}"#));
+    }
+    arguments.push(r#"{"_aj_globalid":7}"#.to_owned());
+    let app = fixture_app();
+    let mut lenient = fixture_app();
+    lenient.serializers.set_strict(false);
+    let mut checked = fixture_app();
+    checked
+        .serializers
+        .register_checked("MoneySerializer", "Money", |fields| {
+            match fields.get("currency").and_then(Json::as_str) {
+                Some(code) if code.len() == 3 => Ok(()),
+                _ => Err("currency must be a three-letter code".to_owned()),
+            }
+        });
+    let mut read = 0;
+    for argument in &arguments {
+        for list in [
+            format!("[{argument}]"),
+            format!(r#"[1,{{"at":{argument},"_aj_ruby2_keywords":["at"]}}]"#),
+        ] {
+            let payload = echo_job(&list, "UTC");
+            let what = String::from_utf8_lossy(&payload).into_owned();
+            for app in [&app, &lenient, &checked] {
+                read += agree_on_all(&payload, app, &what).unwrap_or_else(|e| panic!("{e}"));
+                for result in [
+                    agree::<(RangeOf,)>(&payload, app, &what),
+                    agree::<(Money,)>(&payload, app, &what),
+                    agree::<(Option<Money>,)>(&payload, app, &what),
+                    agree::<(String,)>(&payload, app, &what),
+                ] {
+                    read += usize::from(result.unwrap_or_else(|e| panic!("{e}")));
+                }
+            }
+        }
+    }
+    // Not vacuous: many of the forms are read.
+    assert!(
+        read > arguments.len() * 6,
+        "{read} reads of {} forms",
+        arguments.len()
+    );
+}

@@ -66,6 +66,20 @@ impl<'de> Lexer<'de> {
         Some(byte == b',')
     }
 
+    /// Consumes `text` when the payload has exactly these bytes at the cursor: a quick way past
+    /// what Rails writes (`,"value":`), with the general reading for anything else.
+    #[inline]
+    pub(crate) fn exact(&mut self, text: &[u8]) -> bool {
+        let there = self
+            .bytes
+            .get(self.at..)
+            .is_some_and(|rest| rest.starts_with(text));
+        if there {
+            self.at += text.len();
+        }
+        there
+    }
+
     /// Consumes `word` (`true`, `false`, `null`) at the cursor.
     #[inline]
     pub(crate) fn literal(&mut self, word: &str) -> Option<()> {
@@ -78,12 +92,37 @@ impl<'de> Lexer<'de> {
     #[inline]
     pub(crate) fn string(&mut self) -> Option<Cow<'de, str>> {
         let start = self.at + 1;
+        if let Some(len) = plain_length(self.bytes.get(start..)?) {
+            let end = start + len;
+            self.at = end + 1;
+            debug_assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
+            // SAFETY: `start` follows the opening quote and `end` is at the closing one; quotes
+            // are ASCII, so both are character boundaries of the (valid UTF-8) text.
+            return Some(Cow::Borrowed(unsafe {
+                self.text.get_unchecked(start..end)
+            }));
+        }
+        self.string_with_a_look(start)
+    }
+
+    /// A string from `start` that [`plain_length`] left: one with an escape, a control
+    /// character, or near the end of the text.
+    #[cold]
+    #[inline(never)]
+    fn string_with_a_look(&mut self, start: usize) -> Option<Cow<'de, str>> {
         let end = start + closing_quote(&self.bytes[start..])?;
         if self.bytes[end] == b'"' {
             self.at = end + 1;
-            // Quotes are ASCII, so both ends are character boundaries of the (valid UTF-8) text.
             return self.text.get(start..end).map(Cow::Borrowed);
         }
+        self.escaped_string(start, end)
+    }
+
+    /// The rest of a string from `start` whose first escape is at `end`: kept out of
+    /// [`string`](Self::string), which the strings Rails writes (without escapes) take.
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize, end: usize) -> Option<Cow<'de, str>> {
         let mut out = String::from(self.text.get(start..end)?);
         self.at = end;
         loop {
@@ -237,6 +276,31 @@ impl<'de> Lexer<'de> {
     }
 }
 
+/// The length of the string whose text starts `bytes`, when its closing quote comes before any
+/// backslash or control character and within the 16-byte chunks `bytes` holds; `None` says
+/// only that a closer look ([`closing_quote`]) is needed.
+#[inline(always)]
+fn plain_length(bytes: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut at = 0;
+        while let Some(chunk) = bytes.get(at..at + 16) {
+            let (quotes, flagged) = sse2::quotes_and_flagged(chunk);
+            if flagged != 0 {
+                let first = flagged.trailing_zeros();
+                return (quotes & (1 << first) != 0).then_some(at + first as usize);
+            }
+            at += 16;
+        }
+        None
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = bytes;
+        None
+    }
+}
+
 /// `None` when a control character or the end of the text comes first.
 #[inline(always)]
 pub(crate) fn closing_quote(bytes: &[u8]) -> Option<usize> {
@@ -280,6 +344,28 @@ mod sse2 {
         _mm_set1_epi8,
     };
 
+    /// One bit per byte of `chunk` (16 bytes) that is `"`, then one per byte that is `"`, `\\`
+    /// or below 0x20.
+    #[inline]
+    pub(super) fn quotes_and_flagged(chunk: &[u8]) -> (u32, u32) {
+        assert_eq!(chunk.len(), 16);
+        // SAFETY: SSE2 is part of the x86-64 baseline, and the unaligned load reads the 16
+        // bytes of `chunk`, checked above.
+        unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            // Unsigned `v < 0x20` is `max(v, 0x1f) == 0x1f`.
+            let limit = _mm_set1_epi8(0x1f);
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
+            let flagged = _mm_or_si128(_mm_or_si128(quote, backslash), control);
+            (
+                _mm_movemask_epi8(quote) as u32,
+                _mm_movemask_epi8(flagged) as u32,
+            )
+        }
+    }
+
     /// One bit per byte of `chunk` (16 bytes) that is `"`, `\\` or below 0x20.
     #[inline]
     pub(super) fn needs_a_look(chunk: &[u8]) -> u32 {
@@ -314,7 +400,7 @@ fn needs_a_look(word: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{closing_quote, Lexer, Number};
+    use super::{closing_quote, plain_length, Lexer, Number};
     use std::borrow::Cow;
 
     /// What `Lexer::number` must give: the integer part read as text, then parsed whole.
@@ -409,6 +495,22 @@ mod tests {
         (bytes[at] >= 0x20).then_some(at)
     }
 
+    /// `plain_length` finds the closing quote only when it is the first byte that needs a look,
+    /// and then finds it on x86-64 whenever 16-byte chunks reach it.
+    fn assert_plain_length(bytes: &[u8]) {
+        let quote_first = naive(bytes).filter(|&at| bytes[at] == b'"');
+        match plain_length(bytes) {
+            Some(at) => assert_eq!(Some(at), quote_first, "{bytes:?}"),
+            None if cfg!(target_arch = "x86_64") => {
+                assert!(
+                    quote_first.is_none_or(|at| at >= bytes.len() / 16 * 16),
+                    "{bytes:?}"
+                );
+            }
+            None => {}
+        }
+    }
+
     #[test]
     fn finds_the_first_byte_that_needs_a_look_at_every_position() {
         let specials = [b'"', b'\\', 0x00, 0x1f, b'\n'];
@@ -416,6 +518,7 @@ mod tests {
         for len in 0..40 {
             let plain = vec![b'a'; len];
             assert_eq!(closing_quote(&plain), naive(&plain), "plain of {len}");
+            assert_eq!(plain_length(&plain), None, "plain of {len}");
             for at in 0..len {
                 for &byte in specials.iter().chain(&near_misses) {
                     let mut bytes = plain.clone();
@@ -425,6 +528,7 @@ mod tests {
                         naive(&bytes),
                         "{byte:#x} at {at} of {len}"
                     );
+                    assert_plain_length(&bytes);
                     // A second special later must not hide the first one.
                     if at + 1 < len {
                         bytes[len - 1] = b'"';
@@ -433,6 +537,7 @@ mod tests {
                             naive(&bytes),
                             "{byte:#x} at {at}, quote last, of {len}"
                         );
+                        assert_plain_length(&bytes);
                     }
                 }
             }

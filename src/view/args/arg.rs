@@ -2,7 +2,7 @@
 
 use super::super::syntax::{skip_raw, MAX_DEPTH};
 use super::members::{visit_entries, visit_items};
-use super::serialized::{self, Seconds};
+use super::serialized::{self, Seconds, Taken};
 use super::{Read, Refused};
 use crate::arguments::lexer::Number;
 use crate::arguments::tape::Tape;
@@ -87,6 +87,9 @@ impl<'de> Arg<'_, 'de> {
     /// An object: a serialized object, a GlobalID, or a Hash.
     fn object(&mut self) -> Result<Next<'de>, Refused> {
         let start = self.read.lex.at;
+        if self.read.lex.exact(b"{\"_aj_serialized\"") {
+            return self.serialized(start);
+        }
         self.read.lex.at += 1;
         if self.read.lex.peek() == Some(b'"') {
             match self.read.lex.string().as_deref() {
@@ -126,9 +129,12 @@ impl<'de> Arg<'_, 'de> {
     fn serialized(&mut self, start: usize) -> Result<Next<'de>, Refused> {
         if self.depth + serialized::DEPTH <= MAX_DEPTH {
             let mut lex = self.read.lex;
-            if let Some(next) = serialized::read(&mut lex, &self.read.ctx) {
+            if let Some(taken) = serialized::read(&mut lex, &self.read.ctx) {
                 self.read.lex = lex;
-                return Ok(next);
+                return Ok(match taken {
+                    Taken::Next(next) => next,
+                    Taken::Value(value) => Next::Value(self.read.keep(value)),
+                });
             }
         }
         let delimited = skip_raw(self.read.lex.bytes, start).ok_or(Refused)?;

@@ -10,9 +10,15 @@
 //!   `_aj_ruby2_keywords`, `_aj_hash_with_indifferent_access`): which keys are Symbols, and
 //!   whether it is keyword arguments or indifferent, changes nothing a serde type sees;
 //! - a Symbol written as Rails writes it is handed over as its name, as a String would be;
-//! - every other `_aj_serialized` object (times, dates, durations, BigDecimal, modules, ranges,
-//!   the application's serializers), a GlobalID and an integer beyond `i64` are decoded by the
-//!   owned rules into one [`Value`], which is handed over as `from_values` would;
+//! - the `_aj_serialized` objects of Rails' core types (times, dates, durations, BigDecimal,
+//!   modules) are checked by the owned rules and handed over as the text or number
+//!   `from_values` hands over, made only when it differs from what is written
+//!   ([`serialized`]); a GlobalID is handed over as its URI, as written when GlobalID would
+//!   print it back unchanged;
+//! - a Range and an application serializer's object holding plain JSON values are built as the
+//!   owned [`Value`] straight from the payload ([`built`]); every other `_aj_serialized` object
+//!   and an integer beyond `i64` are decoded by the owned rules into one [`Value`]; either is
+//!   handed over as `from_values` would;
 //! - whatever the handler's type skips (an ignored field, arguments past a tuple's length) is
 //!   still read by the same rules, so that a payload the owned decoding refuses is never taken.
 //!
@@ -28,6 +34,7 @@ use std::fmt;
 use typed_arena::Arena;
 
 mod arg;
+mod built;
 mod members;
 mod serialized;
 

@@ -1,6 +1,6 @@
 //! The `_aj_serialized` objects Rails writes for core types, read in place.
 //!
-//! The owned decoding turns such an object into a [`Value`](crate::arguments::Value) (a parsed
+//! The owned decoding turns such an object into a [`Value`] (a parsed
 //! time, a zone looked up, a Duration with its parts), which
 //! [`from_values`](crate::arguments::from_values) then hands over as a text or a number: a Time
 //! as its `iso8601(9)` text, a Date as `YYYY-MM-DD`, a Module as its name, a BigDecimal as
@@ -11,12 +11,14 @@
 //!
 //! Only the shapes Rails writes are taken: the serializer's own keys (`value`, and `time_zone`
 //! or `parts`), each once, without escapes in the keys. Anything else (an extra key, a repeated
-//! one, a value of another type, a text the rules refuse, a Range, the application's own
-//! serializers) gives `None`, and the caller reads the object the owned way.
+//! one, a value of another type, a text the rules refuse) gives `None`, and the caller reads the
+//! object the owned way. Ranges and the application's own serializers, which are handed over as
+//! maps, are built as their owned [`Value`] (see [`super::built`]).
 
 use super::arg::Next;
+use super::built;
 use crate::arguments::lexer::{Lexer, Number};
-use crate::arguments::{Ctx, Zone, SERIALIZED_KEY};
+use crate::arguments::{Ctx, Value, Zone, SERIALIZED_KEY};
 use crate::ruby::constant::{constant_path, ConstantPath};
 use crate::ruby::time_zone::{self, RailsZone, ZoneDatabase};
 use crate::ruby::{bigdecimal, time};
@@ -27,12 +29,21 @@ use std::borrow::Cow;
 /// `{"parts":[[{"_aj_serialized":…}]]}`).
 pub(super) const DEPTH: u32 = 4;
 
+/// A serialized object read in place.
+pub(super) enum Taken<'de> {
+    /// What the handler is handed.
+    Next(Next<'de>),
+    /// The owned value, handed over as `from_values` hands it.
+    Value(Value),
+}
+
 /// The object whose first key, `_aj_serialized`, was just read (the cursor past it), as the
 /// owned rules hand it over; `None` (the cursor anywhere) for anything not taken in place.
-pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Next<'de>> {
+pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Taken<'de>> {
     lex.eat(b':')?;
     let name = string(lex)?;
-    match &*name {
+    let next = match &*name {
+        serializers::RANGE => return built::range(lex).map(Taken::Value),
         serializers::SYMBOL => only_value(lex).map(Next::Str),
         serializers::TIME => {
             let value = only_value(lex)?;
@@ -70,8 +81,9 @@ pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Next<'de>
             Some(Next::Name(same_or(value, text)))
         }
         serializers::DURATION => duration(lex),
-        _ => None,
-    }
+        _ => return built::custom(lex, &name, ctx.serializers).map(Taken::Value),
+    };
+    next.map(Taken::Next)
 }
 
 /// `text` when `formatted` is the same text (no copy), else `formatted`.
@@ -138,6 +150,9 @@ fn with_zone<T>(name: &str, zones: &ZoneDatabase, f: impl FnOnce(&RailsZone) -> 
 /// The object's only other key, `value`, a string.
 fn only_value<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
     let mut value = None;
+    if lex.exact(VALUE_KEY) {
+        value = Some(string(lex)?);
+    }
     while let Some(key) = next_key(lex)? {
         match key {
             "value" if value.is_none() => value = Some(string(lex)?),
@@ -152,19 +167,28 @@ fn only_value<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
 fn value_and_zone<'de>(lex: &mut Lexer<'de>) -> Option<(Cow<'de, str>, Option<Cow<'de, str>>)> {
     let mut value = None;
     let mut zone = None;
+    if lex.exact(VALUE_KEY) {
+        value = Some(string(lex)?);
+    }
+    if lex.exact(b",\"time_zone\":") {
+        zone = Some(zone_name(lex)?);
+    }
     while let Some(key) = next_key(lex)? {
         match key {
             "value" if value.is_none() => value = Some(string(lex)?),
-            "time_zone" if zone.is_none() => {
-                zone = Some(match lex.peek()? {
-                    b'n' => lex.literal("null").map(|()| None)?,
-                    _ => Some(string(lex)?),
-                });
-            }
+            "time_zone" if zone.is_none() => zone = Some(zone_name(lex)?),
             _ => return None,
         }
     }
     Some((value?, zone.flatten()))
+}
+
+/// A TimeWithZone's `time_zone`: a string or `null`.
+fn zone_name<'de>(lex: &mut Lexer<'de>) -> Option<Option<Cow<'de, str>>> {
+    match lex.peek()? {
+        b'n' => lex.literal("null").map(|()| None),
+        _ => Some(Some(string(lex)?)),
+    }
 }
 
 /// A Duration, handed over as its number of seconds; its `parts` checked as the owned
@@ -172,6 +196,13 @@ fn value_and_zone<'de>(lex: &mut Lexer<'de>) -> Option<(Cow<'de, str>, Option<Co
 fn duration<'de>(lex: &mut Lexer<'de>) -> Option<Next<'de>> {
     let mut value = None;
     let mut parts = false;
+    if lex.exact(VALUE_KEY) {
+        value = Some(number(lex)?);
+    }
+    if lex.exact(b",\"parts\":") {
+        duration_parts(lex)?;
+        parts = true;
+    }
     while let Some(key) = next_key(lex)? {
         match key {
             "value" if value.is_none() => value = Some(number(lex)?),
@@ -237,6 +268,9 @@ fn number(lex: &mut Lexer<'_>) -> Option<Seconds> {
 /// A Symbol object, `{"_aj_serialized":"…SymbolSerializer","value":"name"}`, at the cursor:
 /// its name.
 fn symbol_object<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
+    if lex.exact(SYMBOL_OBJECT_START) {
+        return only_value(lex);
+    }
     lex.eat(b'{')?;
     if string(lex)? != SERIALIZED_KEY {
         return None;
@@ -248,9 +282,16 @@ fn symbol_object<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
     only_value(lex)
 }
 
+/// The key `value` after the one before it, as Rails writes it.
+const VALUE_KEY: &[u8] = b",\"value\":";
+
+/// A Symbol object up to its name, as Rails writes it.
+const SYMBOL_OBJECT_START: &[u8] =
+    b"{\"_aj_serialized\":\"ActiveJob::Serializers::SymbolSerializer\"";
+
 /// The next key of the object being read, the cursor past its `:`; `None` (inside) past the
 /// object's `}`. A key written with escapes is not taken.
-fn next_key<'de>(lex: &mut Lexer<'de>) -> Option<Option<&'de str>> {
+pub(super) fn next_key<'de>(lex: &mut Lexer<'de>) -> Option<Option<&'de str>> {
     if !lex.separator(b'}')? {
         return Some(None);
     }
@@ -262,9 +303,23 @@ fn next_key<'de>(lex: &mut Lexer<'de>) -> Option<Option<&'de str>> {
 }
 
 /// A string at the cursor.
-fn string<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
+pub(super) fn string<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
     if lex.peek()? != b'"' {
         return None;
     }
     lex.string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SYMBOL_OBJECT_START, VALUE_KEY};
+    use crate::arguments::SERIALIZED_KEY;
+    use crate::serializers;
+
+    #[test]
+    fn the_quick_forms_are_what_rails_writes() {
+        let symbol = format!(r#"{{"{SERIALIZED_KEY}":"{}""#, serializers::SYMBOL);
+        assert_eq!(SYMBOL_OBJECT_START, symbol.as_bytes());
+        assert_eq!(VALUE_KEY, br#","value":"#);
+    }
 }
