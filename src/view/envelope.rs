@@ -240,7 +240,8 @@ pub(crate) fn read(text: &str, options: &DecodeOptions) -> Option<Envelope> {
     if lex.at != text.len() {
         return None;
     }
-    reader.finish(text, options)
+    reader.check(text, options)?;
+    Some(reader.envelope)
 }
 
 /// The envelope being read.
@@ -348,8 +349,8 @@ impl Reader {
     }
 
     /// Rails' checks on the envelope as a whole.
-    fn finish(self, text: &str, options: &DecodeOptions) -> Option<Envelope> {
-        let envelope = self.envelope;
+    fn check(&self, text: &str, options: &DecodeOptions) -> Option<()> {
+        let envelope = &self.envelope;
         if self.seen & (1 << JOB_CLASS) == 0 {
             return None;
         }
@@ -375,7 +376,7 @@ impl Reader {
         if arguments_zone != job_zone {
             check_zone(arguments_zone, &options.time_zones).ok()?;
         }
-        Some(envelope)
+        Some(())
     }
 }
 
