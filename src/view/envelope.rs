@@ -2,8 +2,11 @@
 //! Rails 8.1's `deserialize` makes on it, and nothing owned but the two times.
 //!
 //! [`read`] gives `None` for anything it does not take exactly as [`Job::decode_with`] does (an
-//! error, a key written with escapes, a repeated key, a continuable job, a number that is not a
-//! plain `i64`); the caller then decodes the owned way, which decides and words the error.
+//! error, a key written with escapes, a repeated key, a number that is not a plain `i64`); the
+//! caller then decodes the owned way, which decides and words the error. A continuable job's
+//! progress is checked in the pass that checks its syntax ([`continuation`]); the `arguments`
+//! array is only delimited here (by its brackets and quotes, 64 bytes at a time), its syntax and
+//! rules checked when it is read.
 //!
 //! [`Job::decode_with`]: crate::Job::decode_with
 

@@ -23,8 +23,8 @@
 //! For every payload, `view.arguments::<T>()` gives what `from_values::<T>(&job.arguments)`
 //! gives for the owned job, and the same error with the same path. The reading in place takes
 //! the forms Rails writes; whatever it does not take exactly as the owned decoding does (any
-//! error, a repeated key, a key or envelope string written with escapes, two Hash markers
-//! together, a continuable job, a payload format that rewrites the payload) is handed to
+//! error, a repeated key, a key written with escapes, two Hash markers together, a payload format
+//! that rewrites the payload) is handed to
 //! [`Job::decode_with`], which then decides. Errors are therefore worded by the owned path
 //! alone; the price of an error is one owned decode.
 //!
