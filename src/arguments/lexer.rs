@@ -233,6 +233,8 @@ impl<'de> Lexer<'de> {
 
     /// The rest of a number literal whose integer part (from `start`) was just read, when it is
     /// not a plain integer of up to 18 digits.
+    #[cold]
+    #[inline(never)]
     fn fraction_and_exponent(&mut self, start: usize) -> Option<Number<'de>> {
         let mut integer = true;
         if self.bytes.get(self.at) == Some(&b'.') {

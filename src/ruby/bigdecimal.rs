@@ -41,6 +41,9 @@ enum Value {
 /// (`string contains null byte` for a NUL). Values whose text would exceed a million
 /// characters are refused with a message of this crate's own.
 pub fn bigdecimal_to_s(literal: &str) -> Result<String, String> {
+    if prints_as_written(literal) {
+        return Ok(literal.to_owned());
+    }
     if literal.contains('\0') {
         return Err("string contains null byte".to_owned());
     }
@@ -51,6 +54,31 @@ pub fn bigdecimal_to_s(literal: &str) -> Result<String, String> {
             "BigDecimal(\"{literal}\") is too large to print in full (over {MAX_F_LEN} characters)"
         )
     })
+}
+
+/// Whether `literal` is a non-zero BigDecimal that [`bigdecimal_to_s`] prints exactly as
+/// written (`123.456`, `-0.5`, `5.0`, `0.00000000000000000001`: what Rails writes), told
+/// without parsing it. `false` says nothing: the literal may still print as written.
+pub(crate) fn prints_as_written(literal: &str) -> bool {
+    // Far below the longest text printed in full.
+    if literal.len() > 1_000 {
+        return false;
+    }
+    let unsigned = literal.strip_prefix('-').unwrap_or(literal);
+    let Some((int, frac)) = unsigned.split_once('.') else {
+        return false;
+    };
+    let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !digits(frac) {
+        return false;
+    }
+    if int == "0" {
+        // `0.` then the digits after any leading zeros, the last one not a zero.
+        !frac.ends_with('0')
+    } else {
+        // No leading zero; `.0` alone, or a fraction without trailing zeros.
+        !int.starts_with('0') && (frac == "0" || !frac.ends_with('0'))
+    }
 }
 
 /// `BigDecimal(literal).to_s` for a writer: as [`bigdecimal_to_s`], but also refusing a literal
@@ -252,6 +280,37 @@ fn to_s_f(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rails_decimals_print_as_written() {
+        for literal in [
+            "123.456",
+            "-0.5",
+            "5.0",
+            "0.00000000000000000001",
+            "100.0",
+            "100.5",
+        ] {
+            assert!(prints_as_written(literal), "{literal}");
+        }
+        for literal in [
+            "0.0", "-0.0", "5.00", "05.5", "0.10", "1e5", ".5", "5.", "+5.0", " 5.0",
+        ] {
+            assert!(!prints_as_written(literal), "{literal}");
+        }
+    }
+
+    proptest::proptest! {
+        /// What is taken as printed as written is what `to_s` prints.
+        #[test]
+        fn taken_as_written_is_printed_so(literal in "-?[0-9]{1,4}\\.[0-9]{1,4}") {
+            if prints_as_written(&literal) {
+                proptest::prop_assert_eq!(bigdecimal_to_s(&literal), Ok(literal.clone()));
+                let slow = parse(&literal).and_then(|value| to_s_f(&value));
+                proptest::prop_assert_eq!(slow, Some(literal));
+            }
+        }
+    }
     use crate::ruby::system_ruby;
 
     fn invalid(s: &str) -> Result<String, String> {

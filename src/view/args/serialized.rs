@@ -77,6 +77,9 @@ pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Taken<'de
         },
         serializers::BIG_DECIMAL => {
             let value = only_value(lex)?;
+            if bigdecimal::prints_as_written(&value) {
+                return Some(Taken::Next(Next::Name(value)));
+            }
             let text = bigdecimal::bigdecimal_to_s(&value).ok()?;
             Some(Next::Name(same_or(value, text)))
         }
