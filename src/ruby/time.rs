@@ -201,6 +201,25 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, TimeParseError> {
     iso_date::parse_date(s).map_err(|kind| TimeParseError::new(Target::Date, s, kind))
 }
 
+/// Whether `text` is a `YYYY-MM-DD` date (year 1583 or later, after the calendar reform) that
+/// [`parse_date`] reads and [`format_date`] prints back exactly as written, told without the
+/// general parser. `false` says nothing: the text may still be a date.
+pub(crate) fn date_prints_as_written(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0_u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let (Some(year), Some(month), Some(day)) = (number(0..4), number(5..7), number(8..10)) else {
+        return false;
+    };
+    year >= 1583 && NaiveDate::from_ymd_opt(year as i32, month, day).is_some()
+}
+
 /// Ruby's `Date#iso8601`: `2024-02-29`, `-0001-12-31`, `12345-01-01`.
 pub fn format_date(d: NaiveDate) -> String {
     let mut text = String::with_capacity(10);

@@ -645,3 +645,33 @@ fn plain_utc_agrees_with_the_general_scanner() {
 fn xmlschema_general(s: &str) -> Option<RubyTime> {
     xmlschema::scan(s).and_then(|fields| xmlschema::build(fields).ok())
 }
+
+/// A date taken as printed as written is one `parse_date` reads and `format_date` prints back
+/// exactly; every `YYYY-MM-DD` of the years around the reform and the leap rules is tried.
+#[test]
+fn dates_taken_as_written_print_back_unchanged() {
+    let mut taken = 0;
+    for year in [0, 1, 1500, 1582, 1583, 1900, 2000, 2023, 2024, 9999] {
+        for month in 0..=13 {
+            for day in 0..=32 {
+                let text = format!("{year:04}-{month:02}-{day:02}");
+                if date_prints_as_written(&text) {
+                    taken += 1;
+                    let read = parse_date(&text).map(format_date);
+                    assert_eq!(read.as_deref(), Ok(text.as_str()), "{text}");
+                }
+            }
+        }
+    }
+    // 1583, 1900, 2023 and 9999 of 365 days, 2000 and 2024 of 366.
+    assert_eq!(taken, 4 * 365 + 2 * 366);
+    for text in [
+        "2024-2-29",
+        "2024-02-29T10:00:00Z",
+        "20240229",
+        "2024-060",
+        "+2024-02-29",
+    ] {
+        assert!(!date_prints_as_written(text), "{text}");
+    }
+}

@@ -55,6 +55,9 @@ pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Taken<'de
         }
         serializers::DATE => {
             let value = only_value(lex)?;
+            if time::date_prints_as_written(&value) {
+                return Some(Taken::Next(Next::Printed(value)));
+            }
             let date = time::parse_date(&value).ok()?;
             Some(Next::Printed(same_or(value, time::format_date(date))))
         }
