@@ -9,7 +9,7 @@ mod common;
 
 use activejob_karafka::view::JobView;
 use activejob_karafka::{DecodeOptions, Job};
-use agreement::{agree_on_all, fixture_app};
+use agreement::{agree_on_all, assert_same_envelope, fixture_app};
 
 /// The envelope fields of `payload` read in place are the owned job's, when both read it.
 fn same_envelope(payload: &[u8], app: &DecodeOptions, what: &str) {
@@ -19,14 +19,7 @@ fn same_envelope(payload: &[u8], app: &DecodeOptions, what: &str) {
     ) else {
         return;
     };
-    assert_eq!(view.job_class(), job.job_class, "{what}");
-    assert_eq!(view.job_id(), job.job_id.as_deref(), "{what}");
-    assert_eq!(view.queue_name(), job.queue_name.as_deref(), "{what}");
-    assert_eq!(view.executions(), job.executions, "{what}");
-    assert_eq!(view.locale(), job.locale.as_deref(), "{what}");
-    assert_eq!(view.timezone(), job.timezone.as_deref(), "{what}");
-    assert_eq!(view.enqueued_at(), job.enqueued_at.as_ref(), "{what}");
-    assert_eq!(view.scheduled_at(), job.scheduled_at.as_ref(), "{what}");
+    assert_same_envelope(&view, &job, what);
 }
 
 /// The envelope Rails 8.1 writes, one member per line, for [`envelope_forms`] to vary.

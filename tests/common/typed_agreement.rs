@@ -99,3 +99,16 @@ pub fn agree_on_all(payload: &[u8], app: &DecodeOptions, what: &str) -> Result<u
     ];
     Ok(read.iter().filter(|r| **r).count())
 }
+
+/// The envelope fields `view` read in place are those of `job`, the owned decoding of the same
+/// payload.
+pub fn assert_same_envelope(view: &JobView<'_>, job: &Job, what: &str) {
+    assert_eq!(view.job_class(), job.job_class, "{what}");
+    assert_eq!(view.job_id(), job.job_id.as_deref(), "{what}");
+    assert_eq!(view.queue_name(), job.queue_name.as_deref(), "{what}");
+    assert_eq!(view.executions(), job.executions, "{what}");
+    assert_eq!(view.locale(), job.locale.as_deref(), "{what}");
+    assert_eq!(view.timezone(), job.timezone.as_deref(), "{what}");
+    assert_eq!(view.enqueued_at(), job.enqueued_at.as_ref(), "{what}");
+    assert_eq!(view.scheduled_at(), job.scheduled_at.as_ref(), "{what}");
+}
