@@ -371,18 +371,7 @@ mod sse2 {
     /// One bit per byte of `chunk` (16 bytes) that is `"`, `\\` or below 0x20.
     #[inline]
     pub(super) fn needs_a_look(chunk: &[u8]) -> u32 {
-        assert_eq!(chunk.len(), 16);
-        // SAFETY: SSE2 is part of the x86-64 baseline, and the unaligned load reads the 16
-        // bytes of `chunk`, checked above.
-        unsafe {
-            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
-            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-            // Unsigned `v < 0x20` is `max(v, 0x1f) == 0x1f`.
-            let limit = _mm_set1_epi8(0x1f);
-            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
-        }
+        quotes_and_flagged(chunk).1
     }
 }
 
