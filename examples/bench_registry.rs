@@ -24,16 +24,20 @@
 //! at two pass counts and subtract to leave the set-up out). Heap allocations per job are
 //! counted for each side in one pass outside the timed loop.
 
+#[path = "../benches/support/counting_alloc.rs"]
+mod counting_alloc;
+
 use activejob_karafka::consumer::{InboundMessage, MessageHandler, PartitionSignals};
 use activejob_karafka::registry::{JobContext, Registry};
 use activejob_karafka::view::JobView;
 use activejob_karafka::DecodeOptions;
 use futures::task::noop_waker_ref;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use counting_alloc::{Counting, ALLOCATIONS, COUNTING};
 
 #[path = "../benches/support/billing_job.rs"]
 mod billing_job;
@@ -44,35 +48,6 @@ const MESSAGES: u64 = 1000;
 
 /// `enqueued_at` of every job, as `make bench-e2e` writes it.
 const ENQUEUED_AT: &str = "2026-11-24T21:27:56.175007000Z";
-
-/// The system allocator, counting calls while [`COUNTING`] is set.
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` above, i.e. from the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
