@@ -14,7 +14,7 @@ mod time;
 
 use super::continuation;
 use super::syntax::{delimit, skip_json};
-use crate::arguments::lexer::{closing_quote, Lexer, Number};
+use crate::arguments::lexer::{Lexer, Number};
 use crate::envelope::{check_zone, FIELD_KEYS};
 use crate::options::DecodeOptions;
 use crate::write_rules;
@@ -208,7 +208,7 @@ pub(crate) fn read(text: &str, options: &DecodeOptions) -> Option<Envelope> {
     };
     lex.eat(b'{')?;
     loop {
-        if lex.bytes.get(lex.at) != Some(&b'"') && lex.peek()? != b'"' {
+        if lex.peek()? != b'"' {
             return None;
         }
         let key_start = lex.at + 1;
@@ -222,20 +222,9 @@ pub(crate) fn read(text: &str, options: &DecodeOptions) -> Option<Envelope> {
             }
         };
         let key_span = Span::new(key_start..lex.at - 1)?;
-        // Rails writes no whitespace: `"key":value,`.
-        match lex.bytes.get(lex.at) {
-            Some(b':') => lex.at += 1,
-            _ => lex.eat(b':')?,
-        }
+        lex.eat(b':')?;
         reader.member(&mut lex, key, field, key_span)?;
-        let more = match lex.bytes.get(lex.at) {
-            Some(b',') => {
-                lex.at += 1;
-                true
-            }
-            _ => lex.separator(b'}')?,
-        };
-        if !more {
+        if !lex.separator(b'}')? {
             break;
         }
     }
@@ -398,12 +387,6 @@ fn string(lex: &mut Lexer<'_>) -> Option<Option<Text>> {
         b'n' => lex.literal("null").map(|()| None),
         b'"' => {
             let start = lex.at + 1;
-            let end = start + closing_quote(lex.bytes.get(start..)?)?;
-            if lex.bytes[end] == b'"' {
-                // No escapes: the string is where it is.
-                lex.at = end + 1;
-                return Some(Some(Text::At(Span::new(start..end)?)));
-            }
             Some(Some(match lex.string()? {
                 Cow::Borrowed(_) => Text::At(Span::new(start..lex.at - 1)?),
                 Cow::Owned(unescaped) => Text::Unescaped(unescaped.into_boxed_str()),
@@ -413,42 +396,14 @@ fn string(lex: &mut Lexer<'_>) -> Option<Option<Text>> {
     }
 }
 
-/// A plain integer of up to 18 digits at the cursor (`0`, or no leading zero), consumed; `None`,
-/// the cursor unmoved, for any other number.
-#[inline]
-fn small_integer(lex: &mut Lexer<'_>) -> Option<i64> {
-    let digits = lex.bytes.get(lex.at..)?;
-    let count = digits
-        .iter()
-        .take(19)
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    let leading_zero = digits[0] == b'0' && count > 1;
-    let follows = digits.get(count).copied();
-    if count == 0 || count > 18 || leading_zero || matches!(follows, Some(b'.' | b'e' | b'E')) {
-        return None;
-    }
-    lex.at += count;
-    Some(
-        digits[..count]
-            .iter()
-            .fold(0, |n, &d| n * 10 + i64::from(d - b'0')),
-    )
-}
-
 /// An integer that fits an `i64`, or `null`.
 fn integer(lex: &mut Lexer<'_>) -> Option<Option<i64>> {
     match lex.peek()? {
         b'n' => lex.literal("null").map(|()| None),
-        b'-' | b'0'..=b'9' => {
-            if let Some(value) = small_integer(lex) {
-                return Some(Some(value));
-            }
-            match lex.number()? {
-                Number::Int(value) => Some(Some(value)),
-                Number::Text(_) => None,
-            }
-        }
+        b'-' | b'0'..=b'9' => match lex.number()? {
+            Number::Int(value) => Some(Some(value)),
+            Number::Text(_) => None,
+        },
         _ => None,
     }
 }
