@@ -15,7 +15,6 @@ use crate::ruby::time_zone::{RailsZone, ZoneDatabase};
 use crate::write_rules;
 use chrono::Utc;
 use serde_json::{Map, Value as Json};
-use std::cell::RefCell;
 
 /// The keys Rails writes in every envelope, in the order it writes them, which is the order of
 /// [`Fields`]. A Continuable job's `continuation` and `resumptions` follow them; anything else is
@@ -590,32 +589,13 @@ impl Job {
     }
 }
 
-thread_local! {
-    /// The last zone name found to resolve, with the database it resolved in: a worker reads
-    /// job after job in the same zone.
-    static KNOWN_ZONE: RefCell<Option<(u64, String)>> = const { RefCell::new(None) };
-}
-
-/// Refuses a zone name Rails does not know, as `argument_zone` would, without resolving a
-/// name this thread already resolved in the same database (whose zone list does not change).
+/// Refuses a zone name Rails does not know, as `argument_zone` would (a zone looked up again is
+/// found among those the thread looked up last: [`ZoneDatabase::lookup`]).
 pub(crate) fn check_zone(name: &str, zones: &ZoneDatabase) -> Result<(), DecodeError> {
-    let known = |cache: &RefCell<Option<(u64, String)>>| {
-        cache.try_borrow().is_ok_and(|known| {
-            known
-                .as_ref()
-                .is_some_and(|(db, known)| *db == zones.id() && known == name)
-        })
-    };
-    if KNOWN_ZONE.with(known) {
-        return Ok(());
-    }
-    zones.lookup(name).ok_or_else(|| invalid_timezone(name))?;
-    KNOWN_ZONE.with(|cache| {
-        if let Ok(mut known) = cache.try_borrow_mut() {
-            *known = Some((zones.id(), name.to_owned()));
-        }
-    });
-    Ok(())
+    zones
+        .lookup(name)
+        .map(drop)
+        .ok_or_else(|| invalid_timezone(name))
 }
 
 /// The envelope keys of a payload, as found (the last value of a repeated key).
