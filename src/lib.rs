@@ -56,7 +56,7 @@ pub mod write_rules;
 
 pub use envelope::{EnvelopeTime, Job};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind, JsonPath};
-pub use options::DecodeOptions;
+pub use options::{ClassNames, DecodeOptions};
 pub use rails_version::RailsVersion;
 
 impl Job {

@@ -15,6 +15,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
+/// A set of Ruby class names, looked up once per job.
+///
+/// Hashed with foldhash rather than std's SipHash, which costs several times as much on names of
+/// a few dozen bytes. The set is the application's own configuration, so a payload cannot fill
+/// it with colliding names; foldhash's `RandomState` is still seeded per process. Build one with
+/// `collect()`: `["ImportJob".to_owned()].into_iter().collect::<ClassNames>()`.
+pub type ClassNames = HashSet<String, foldhash::fast::RandomState>;
+
 /// Facts about the consuming application that decoding depends on.
 #[derive(Debug, Clone)]
 pub struct DecodeOptions {
@@ -33,9 +41,9 @@ pub struct DecodeOptions {
     pub serializers: SerializerRegistry,
     /// Job classes that `include ActiveJob::Continuable`. `None`: a payload carrying a
     /// `continuation` or `resumptions` key is taken as continuable.
-    pub continuable_jobs: Option<HashSet<String>>,
+    pub continuable_jobs: Option<ClassNames>,
     /// Job classes the application defines. `None`: any class name is accepted.
-    pub job_classes: Option<HashSet<String>>,
+    pub job_classes: Option<ClassNames>,
     /// Top-level keys a job class reads in its own `deserialize` override (shown in typed dumps).
     pub job_attributes: HashMap<String, Vec<String>>,
     /// The largest payload accepted, in bytes.
