@@ -57,11 +57,17 @@ impl Span {
 
 /// An envelope string: where it is in the job's JSON, or unescaped when it has escapes
 /// (ActiveSupport writes `&` as `\u0026`: `"Eastern Time (US \u0026 Canada)"`).
+///
+/// The unescaped text is boxed once more so that a `Text`, and an `Option<Text>`, take two
+/// words: the envelope is moved into the job's context for every job, and most strings have no
+/// escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Text {
     At(Span),
-    Unescaped(Box<str>),
+    Unescaped(Box<Box<str>>),
 }
+
+const _: () = assert!(std::mem::size_of::<Option<Text>>() == 16);
 
 impl Text {
     /// The string, `text` being the job's JSON it was read from.
@@ -389,7 +395,7 @@ fn string(lex: &mut Lexer<'_>) -> Option<Option<Text>> {
             let start = lex.at + 1;
             Some(Some(match lex.string()? {
                 Cow::Borrowed(_) => Text::At(Span::new(start..lex.at - 1)?),
-                Cow::Owned(unescaped) => Text::Unescaped(unescaped.into_boxed_str()),
+                Cow::Owned(unescaped) => Text::Unescaped(Box::new(unescaped.into_boxed_str())),
             }))
         }
         _ => None,

@@ -11,17 +11,21 @@ use std::sync::OnceLock;
 ///
 /// A worker rarely looks at `enqueued_at`, and the form Rails writes
 /// (`2026-11-24T21:27:56.175007000Z`) is checked by its digits alone, without building a time.
+/// The parsed time is boxed so that the envelope, moved into the job's context for every job,
+/// stays small: it is made only for a handler that asks for it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Time {
     /// A UTC time with at most nine fraction digits and every field in range (so
     /// [`EnvelopeTime::from_text`] reads it): where it is, and the time once parsed.
     Plain {
         span: Span,
-        parsed: OnceLock<EnvelopeTime>,
+        parsed: OnceLock<Box<EnvelopeTime>>,
     },
     /// Any other form, parsed when read.
-    Parsed(EnvelopeTime),
+    Parsed(Box<EnvelopeTime>),
 }
+
+const _: () = assert!(std::mem::size_of::<Option<Time>>() <= 32);
 
 impl Time {
     /// The time, `bytes` being the job's JSON it was read from.
@@ -31,7 +35,7 @@ impl Time {
             Time::Plain { span, parsed } => parsed.get_or_init(|| {
                 let text = std::str::from_utf8(span.of_bytes(bytes)).unwrap_or_default();
                 match EnvelopeTime::from_text(text, "enqueued_at") {
-                    Ok(Some(time)) => time,
+                    Ok(Some(time)) => Box::new(time),
                     // `plain_time_in_range` only passes texts `from_text` reads.
                     _ => unreachable!("a checked envelope time does not parse"),
                 }
@@ -60,7 +64,7 @@ pub(super) fn time(lex: &mut Lexer<'_>, key: &str) -> Option<Option<Time>> {
                 }
                 Cow::Borrowed(text) => EnvelopeTime::from_text(text, key)
                     .ok()
-                    .map(|time| time.map(Time::Parsed)),
+                    .map(|time| time.map(|time| Time::Parsed(Box::new(time)))),
                 Cow::Owned(_) => None,
             }
         }
