@@ -24,25 +24,38 @@ pub enum ConstantPath<'a> {
 }
 
 /// Reads `text` as `Object.const_get` does.
+///
+/// One pass over the bytes: a segment starts with an ASCII uppercase letter (or any non-ASCII
+/// byte, which only Ruby's Unicode tables can judge), goes on with ASCII letters, digits, `_`
+/// or non-ASCII bytes, and ends at `::` or at the end of the text.
 pub fn constant_path(text: &str) -> ConstantPath<'_> {
     let path = text.strip_prefix("::").unwrap_or(text);
+    let bytes = path.as_bytes();
     let mut unknown = false;
-    for segment in path.split("::") {
-        let mut chars = segment.chars();
-        match chars.next() {
-            Some(c) if c.is_ascii_uppercase() => {}
-            Some(c) if !c.is_ascii() => unknown = true,
+    let mut at = 0;
+    loop {
+        match bytes.get(at) {
+            Some(b) if b.is_ascii_uppercase() => {}
+            Some(b) if !b.is_ascii() => unknown = true,
             _ => return ConstantPath::Invalid,
         }
-        if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii()) {
-            return ConstantPath::Invalid;
+        at += 1;
+        loop {
+            match bytes.get(at) {
+                None if unknown => return ConstantPath::Unknown(path),
+                None => return ConstantPath::Valid(path),
+                Some(b':') if bytes.get(at + 1) == Some(&b':') => {
+                    at += 2;
+                    break;
+                }
+                Some(b) if b.is_ascii_alphanumeric() || *b == b'_' => at += 1,
+                Some(b) if !b.is_ascii() => {
+                    unknown = true;
+                    at += 1;
+                }
+                _ => return ConstantPath::Invalid,
+            }
         }
-        unknown |= !segment.is_ascii();
-    }
-    if unknown {
-        ConstantPath::Unknown(path)
-    } else {
-        ConstantPath::Valid(path)
     }
 }
 
@@ -113,6 +126,47 @@ mod tests {
         }
         assert_eq!(constant_path("Ärger"), ConstantPath::Unknown("Ärger"));
         assert_eq!(constant_path("Aß"), ConstantPath::Unknown("Aß"));
+    }
+
+    /// The rules read segment by segment, as `split("::")` gives them.
+    fn by_segments(text: &str) -> ConstantPath<'_> {
+        let path = text.strip_prefix("::").unwrap_or(text);
+        let mut unknown = false;
+        for segment in path.split("::") {
+            let mut chars = segment.chars();
+            match chars.next() {
+                Some(c) if c.is_ascii_uppercase() => {}
+                Some(c) if !c.is_ascii() => unknown = true,
+                _ => return ConstantPath::Invalid,
+            }
+            if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii()) {
+                return ConstantPath::Invalid;
+            }
+            unknown |= !segment.is_ascii();
+        }
+        if unknown {
+            ConstantPath::Unknown(path)
+        } else {
+            ConstantPath::Valid(path)
+        }
+    }
+
+    #[test]
+    fn the_one_pass_reading_agrees_with_the_reading_by_segments() {
+        let pieces = [
+            "A", "b", "Z9", "_", ":", "::", "é", "Ä", "x_y", "1", " ", "-", "ß",
+        ];
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = texts
+                .iter()
+                .flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}")))
+                .collect();
+            texts.extend(longer);
+        }
+        for text in &texts {
+            assert_eq!(constant_path(text), by_segments(text), "{text:?}");
+        }
     }
 
     #[test]
