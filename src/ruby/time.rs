@@ -177,6 +177,13 @@ pub(crate) fn parse_plain_utc(s: &str) -> Option<RubyTime> {
     xmlschema::plain_utc(s.as_bytes())
 }
 
+/// Reads `2024-03-15T14:30:45.123456789+02:00` as [`parse_xmlschema`] does, or `None` for any
+/// other form; a text taken is printed back as written by [`format_iso8601_9`], and by
+/// [`format_datetime_iso8601_9`] after [`parse_datetime`].
+pub(crate) fn parse_plain_offset(s: &str) -> Option<RubyTime> {
+    xmlschema::plain_offset(s.as_bytes())
+}
+
 /// Ruby's `Time#iso8601(9)`: `2024-03-15T12:30:45.123456789Z` for a `utc?` time, else the
 /// local time and `±hh:mm`.
 pub fn format_iso8601_9(t: &RubyTime) -> String {

@@ -376,6 +376,14 @@ pub fn is_utc(instant: DateTime<Utc>, zone: &RailsZone) -> bool {
     zone.offset_at(instant).1
 }
 
+/// The offset [`format_in_zone`] prints `instant` in `zone` with: `None` for `Z`, else its
+/// seconds (a text written with that offset and the same instant prints back unchanged when
+/// the offset is whole minutes).
+pub(crate) fn printed_offset(instant: DateTime<Utc>, zone: &RailsZone) -> Option<i32> {
+    let (offset, utc) = zone.offset_at(instant);
+    (!utc).then_some(offset)
+}
+
 /// `TimeWithZone#iso8601(9)`: the local time in `zone` with nine fraction digits, then `Z`
 /// when [`is_utc`], else `±hh:mm` (an offset's seconds, as in pre-1900 local mean time, are
 /// shown in the local time but dropped from the printed offset, as Rails prints them).

@@ -642,6 +642,54 @@ fn plain_utc_agrees_with_the_general_scanner() {
     }
 }
 
+/// The fast path for Rails' Time-with-offset form must read every text it takes exactly as the
+/// general scanner does (and as `DateTime.iso8601` does), print it back as written either way,
+/// and leave everything else to the general readers.
+#[test]
+fn plain_offset_agrees_with_the_general_readers() {
+    let mut rng = XorShift::new(0x0ff5_e7ed);
+    let mut taken = 0;
+    for _ in 0..40_000 {
+        let year = 1500 + (rng.next() % 600);
+        let (mon, day) = ((rng.next() % 14), (rng.next() % 33));
+        let (hour, min, sec) = ((rng.next() % 26), (rng.next() % 62), (rng.next() % 62));
+        let digits = [9, 9, 9, 8, 10][(rng.next() % 5) as usize];
+        let fraction: String = (0..digits)
+            .map(|_| char::from(b'0' + (rng.next() % 10) as u8))
+            .collect();
+        let sign = if rng.next() % 2 == 0 { '+' } else { '-' };
+        let (offset_hours, offset_minutes) = match rng.next() % 4 {
+            0 => (0, 0),
+            _ => (
+                rng.next() % 26,
+                [0, 30, 45, 59, 60][(rng.next() % 5) as usize],
+            ),
+        };
+        let text = format!(
+            "{year:04}-{mon:02}-{day:02}T{hour:02}:{min:02}:{sec:02}.{fraction}\
+             {sign}{offset_hours:02}:{offset_minutes:02}"
+        );
+        if let Some(fast) = xmlschema::plain_offset(text.as_bytes()) {
+            taken += 1;
+            assert_eq!(Some(fast), xmlschema_general(&text), "{text}");
+            assert_eq!(format_iso8601_9(&fast), text);
+            let datetime = parse_datetime(&text).map(|dt| format_datetime_iso8601_9(&dt));
+            assert_eq!(datetime.as_deref(), Ok(text.as_str()));
+        }
+    }
+    assert!(taken > 5_000, "the fast path took only {taken} texts");
+    for text in [
+        "2024-03-15T12:30:45.123456789-00:00",
+        "2024-03-15T12:30:45.123456789+24:00",
+        "2024-03-15T12:30:45.123456789+0200",
+        "2024-03-15t12:30:45.123456789+02:00",
+        "1582-03-15T12:30:45.123456789+02:00",
+        "2024-02-30T12:30:45.123456789+02:00",
+    ] {
+        assert_eq!(xmlschema::plain_offset(text.as_bytes()), None, "{text}");
+    }
+}
+
 fn xmlschema_general(s: &str) -> Option<RubyTime> {
     xmlschema::scan(s).and_then(|fields| xmlschema::build(fields).ok())
 }

@@ -86,6 +86,53 @@ pub(super) fn plain_utc(b: &[u8]) -> Option<RubyTime> {
     })
 }
 
+/// The form Rails writes a Time with an offset in, `2024-03-15T14:30:45.123456789+02:00` (nine
+/// fraction digits, a four-digit year from 1583, every field in range, an offset below a day
+/// that is not `-00:00`), read without the general scanner. Such a text is a time Ruby shows in
+/// that offset, which `Time#iso8601(9)` and `DateTime#iso8601(9)` print back exactly as written.
+/// Anything else (`None`) goes through [`scan`], which gives the same time for these texts.
+pub(super) fn plain_offset(b: &[u8]) -> Option<RubyTime> {
+    if b.len() != 35 {
+        return None;
+    }
+    let layout_ok = b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && matches!(b[29], b'+' | b'-')
+        && b[32] == b':';
+    if !layout_ok {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0_u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = number(0..4).filter(|y| *y >= 1583)?;
+    let date = NaiveDate::from_ymd_opt(year as i32, number(5..7)?, number(8..10)?)?;
+    let (hour, min, sec) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let (offset_hours, offset_minutes) = (number(30..32)?, number(33..35)?);
+    if hour > 23 || min > 59 || sec > 59 || offset_hours > 23 || offset_minutes > 59 {
+        return None;
+    }
+    let magnitude = (offset_hours * 3600 + offset_minutes * 60) as i32;
+    if b[29] == b'-' && magnitude == 0 {
+        return None;
+    }
+    let offset = if b[29] == b'-' { -magnitude } else { magnitude };
+    let local = date.and_hms_nano_opt(hour, min, sec, number(20..29)?)?;
+    let instant = (local - TimeDelta::seconds(offset.into()))
+        .and_utc()
+        .with_timezone(&FixedOffset::east_opt(offset)?);
+    Some(RubyTime {
+        instant,
+        utc: false,
+    })
+}
+
 pub(super) fn scan(s: &str) -> Option<Fields> {
     let mut c = Cursor::trimmed(s);
     let year = signed(c.signed_digits(1).filter(|t| !t.starts_with('+'))?);

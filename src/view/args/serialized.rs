@@ -20,6 +20,7 @@ use super::built;
 use crate::arguments::lexer::{Lexer, Number};
 use crate::arguments::{Ctx, Value, Zone, SERIALIZED_KEY};
 use crate::ruby::constant::{constant_path, ConstantPath};
+use crate::ruby::time::RubyTime;
 use crate::ruby::time_zone::{self, RailsZone, ZoneDatabase};
 use crate::ruby::{bigdecimal, time};
 use crate::serializers;
@@ -63,6 +64,9 @@ pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Taken<'de
         }
         serializers::DATE_TIME => {
             let value = only_value(lex)?;
+            if value.len() == 35 && time::parse_plain_offset(&value).is_some() {
+                return Some(Taken::Next(Next::Printed(value)));
+            }
             let datetime = time::parse_datetime(&value).ok()?;
             Some(Next::Printed(same_or(
                 value,
@@ -103,13 +107,24 @@ fn same_or(text: Cow<'_, str>, formatted: String) -> Cow<'_, str> {
 
 /// A Time's `iso8601(9)` text.
 fn time_text(value: Cow<'_, str>) -> Option<Next<'_>> {
-    // Nine digits and `Z`, fields in range: printed back exactly as written.
-    if value.len() == 30 && time::parse_plain_utc(&value).is_some() {
+    // Nine digits and `Z` or an offset, fields in range: printed back exactly as written.
+    if written_offset(&value).is_some() {
         return Some(Next::Printed(value));
     }
     let parsed = time::parse_xmlschema(&value).ok()?;
     let formatted = time::format_iso8601_9(&parsed);
     Some(Next::Printed(same_or(value, formatted)))
+}
+
+/// A time written as Rails writes one, nine fraction digits and `Z` or `±hh:mm`, fields in
+/// range: the time, and the offset it is written with (`None` for `Z`).
+fn written_offset(value: &str) -> Option<(RubyTime, Option<i32>)> {
+    match value.len() {
+        30 => time::parse_plain_utc(value).map(|time| (time, None)),
+        35 => time::parse_plain_offset(value)
+            .map(|time| (time, Some(time.instant.offset().local_minus_utc()))),
+        _ => None,
+    }
 }
 
 /// A TimeWithZone's `iso8601(9)` text, in its `time_zone` (or, without one, in the zone
@@ -119,22 +134,18 @@ fn time_with_zone_text<'de>(
     zone: Option<Cow<'de, str>>,
     ctx: &Ctx<'_>,
 ) -> Option<Next<'de>> {
-    let plain = if value.len() == 30 {
-        time::parse_plain_utc(&value)
-    } else {
-        None
-    };
+    let plain = written_offset(&value);
     let parsed = match plain {
-        Some(parsed) => parsed,
+        Some((parsed, _)) => parsed,
         None => time::parse_xmlschema(&value).ok()?,
     };
     let instant = parsed.instant.to_utc();
     let text = |zone: &RailsZone| {
-        // Written in UTC with nine digits, in a zone that is UTC then: printed back as written.
-        if plain.is_some() && time_zone::is_utc(instant, zone) {
-            return None;
+        // Written as Rails writes it, in the offset the zone has then: printed back as written.
+        match plain {
+            Some((_, written)) if time_zone::printed_offset(instant, zone) == written => None,
+            _ => Some(time_zone::format_in_zone(instant, zone)),
         }
-        Some(time_zone::format_in_zone(instant, zone))
     };
     let formatted = match (&zone, ctx.zone) {
         (Some(name), _) => with_zone(name, ctx.zones, text)?,
