@@ -243,3 +243,58 @@ fn typed_and_owned_paths_agree_on_envelopes_of_every_form() {
         payloads.len()
     );
 }
+
+/// Arguments that hold `],"executions":`, the text Rails writes right after them (where the
+/// envelope reader looks for their end first): in a Hash after an array (read in place, the
+/// array found whole), escaped in a string (not that text), and a string left open that swallows
+/// the real end (invalid JSON): both paths agree on each, envelope fields included.
+#[test]
+fn typed_and_owned_paths_agree_on_arguments_holding_the_text_after_them() {
+    let app = fixture_app();
+    let with_arguments = |arguments: &str| {
+        let mut members: Vec<String> = ENVELOPE[..12].iter().map(|m| m.to_string()).collect();
+        members[0] = r#""job_class":"EchoJob""#.to_owned();
+        members[5] = format!(r#""arguments":{arguments}"#);
+        format!("{{{}}}", members.join(","))
+    };
+    let valid = [
+        r#"[{"ids":[1,2],"executions":3}]"#,
+        r#"[{"ids":[1,2],"executions":3,"_aj_symbol_keys":["ids","executions"]}]"#,
+        r#"[{"a":[1],"executions":3},{"b":[[]],"executions":{"c":[],"executions":[]}},7]"#,
+        r#"["],\"executions\":1",{"x":"],\"executions\":"}]"#,
+        r#"[[{"a":["]"],"executions":["],"]}]]"#,
+    ];
+    for arguments in valid {
+        let payload = with_arguments(arguments);
+        let view = JobView::decode_with(payload.as_bytes(), &app).expect("decodes");
+        assert!(view.is_in_place(), "{payload}");
+        let read =
+            agree_on_all(payload.as_bytes(), &app, &payload).unwrap_or_else(|e| panic!("{e}"));
+        assert!(read > 0, "{payload}");
+        same_envelope(payload.as_bytes(), &app, &payload);
+        let arguments_json: Vec<serde_json::Value> = view.arguments().expect("arguments");
+        let written: serde_json::Value = serde_json::from_str(arguments).expect("JSON");
+        assert_eq!(
+            arguments_json.len(),
+            written.as_array().expect("array").len(),
+            "{payload}"
+        );
+    }
+    let invalid = [
+        // The string opened in the arguments ends at the quote before `executions`.
+        r#"["a]"#,
+        r#"[{"a":[1],"executions":"#,
+        r#"[["],"#,
+        r#"[{"a":[1],"executions":3}"#,
+    ];
+    for arguments in invalid {
+        let payload = with_arguments(arguments);
+        assert!(
+            Job::decode_with(payload.as_bytes(), &app).is_err(),
+            "{payload}"
+        );
+        let read =
+            agree_on_all(payload.as_bytes(), &app, &payload).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read, 0, "{payload}");
+    }
+}
