@@ -244,28 +244,42 @@ fn typed_and_owned_paths_agree_on_envelopes_of_every_form() {
     );
 }
 
-/// Arguments that hold `],"executions":`, the text Rails writes right after them (where the
-/// envelope reader looks for their end first): in a Hash after an array (read in place, the
-/// array found whole), escaped in a string (not that text), and a string left open that swallows
-/// the real end (invalid JSON): both paths agree on each, envelope fields included.
+/// Payloads that hold `],"executions":`, the text Rails writes right after the arguments (where
+/// the envelope reader looks for their end first), elsewhere too: in a Hash of the arguments
+/// after an array, escaped in a string (not that text), in the envelope's tail (a value after
+/// the arguments; `]` in the tail's strings), and a string left open that swallows the real end
+/// (invalid JSON). Both paths agree on each, envelope fields included, and the valid ones are
+/// read in place with the arguments found whole.
 #[test]
-fn typed_and_owned_paths_agree_on_arguments_holding_the_text_after_them() {
+fn typed_and_owned_paths_agree_on_payloads_holding_the_text_after_the_arguments() {
     let app = fixture_app();
-    let with_arguments = |arguments: &str| {
+    let tails = [
+        String::new(),
+        r#","continuation":{"completed":[],"current":["step",{"a":[1],"executions":2}]}"#
+            .to_owned(),
+        r#","cattr_0":[{"b":[],"executions":[]}],"cattr_1":"]""#.to_owned(),
+    ];
+    let with_arguments = |arguments: &str, tail: &str| {
         let mut members: Vec<String> = ENVELOPE[..12].iter().map(|m| m.to_string()).collect();
         members[0] = r#""job_class":"EchoJob""#.to_owned();
         members[5] = format!(r#""arguments":{arguments}"#);
-        format!("{{{}}}", members.join(","))
+        members[7] = r#""exception_executions":{"[Net::ReadTimeout]":1}"#.to_owned();
+        format!("{{{}{tail}}}", members.join(","))
     };
     let valid = [
+        "[]",
+        r#"[1,"]"]"#,
         r#"[{"ids":[1,2],"executions":3}]"#,
         r#"[{"ids":[1,2],"executions":3,"_aj_symbol_keys":["ids","executions"]}]"#,
         r#"[{"a":[1],"executions":3},{"b":[[]],"executions":{"c":[],"executions":[]}},7]"#,
         r#"["],\"executions\":1",{"x":"],\"executions\":"}]"#,
         r#"[[{"a":["]"],"executions":["],"]}]]"#,
     ];
-    for arguments in valid {
-        let payload = with_arguments(arguments);
+    for (arguments, tail) in valid
+        .iter()
+        .flat_map(|a| tails.iter().map(move |t| (*a, t)))
+    {
+        let payload = with_arguments(arguments, tail);
         let view = JobView::decode_with(payload.as_bytes(), &app).expect("decodes");
         assert!(view.is_in_place(), "{payload}");
         let read =
@@ -287,8 +301,11 @@ fn typed_and_owned_paths_agree_on_arguments_holding_the_text_after_them() {
         r#"[["],"#,
         r#"[{"a":[1],"executions":3}"#,
     ];
-    for arguments in invalid {
-        let payload = with_arguments(arguments);
+    for (arguments, tail) in invalid
+        .iter()
+        .flat_map(|a| tails.iter().map(move |t| (*a, t)))
+    {
+        let payload = with_arguments(arguments, tail);
         assert!(
             Job::decode_with(payload.as_bytes(), &app).is_err(),
             "{payload}"

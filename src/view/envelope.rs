@@ -10,14 +10,15 @@
 //! # Where the `arguments` array ends
 //!
 //! Rails writes `executions` right after `arguments`, and no JSON string can hold
-//! `],"executions":` (its quotes would end the string), so the first such text after the array's
-//! `[` is where the array ends, unless an object inside the arguments has an `executions` key
-//! after an array. The envelope is read on from there. Had the text been inside the arguments,
-//! the envelope read on from it would end where that inner object ends, short of the end of the
-//! payload, and be refused; then the envelope is read again with the array delimited by its
-//! brackets and quotes, 64 bytes at a time ([`delimit`]). The array's own syntax is checked
-//! when it is read, to its last byte: an array cut short there (invalid JSON) is refused then,
-//! and the owned decoding words the error.
+//! `],"executions":` (its quotes would end the string), so the last such text in the payload is
+//! where the array ends, unless a value after the array holds it (an object with an
+//! `executions` key after an array, in a continuation's cursor, say). It is looked for from the
+//! end, through the envelope's tail, which is shorter than the arguments. Had the text been inside
+//! a later value, the envelope read on from it would end where that inner object ends, short of
+//! the end of the payload, and be refused; then the envelope is read again with the array
+//! delimited by its brackets and quotes, 64 bytes at a time ([`delimit`]). The array's own syntax
+//! is checked when it is read, to its last byte: an array whose end was misplaced because the
+//! payload is not valid JSON is refused then, and the owned decoding words the error.
 //!
 //! [`Job::decode_with`]: crate::Job::decode_with
 
@@ -29,10 +30,8 @@ use crate::arguments::lexer::{Lexer, Number};
 use crate::envelope::{check_zone, FIELD_KEYS};
 use crate::options::DecodeOptions;
 use crate::write_rules;
-use memchr::memmem;
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::LazyLock;
 #[cfg(test)]
 pub(crate) use time::plain_time_in_range;
 use time::time;
@@ -221,7 +220,7 @@ pub(crate) fn read(text: &str, options: &DecodeOptions) -> Option<Envelope> {
 /// How the end of the `arguments` array is found.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ArgumentsEnd {
-    /// By the `],"executions":` that follows it in what Rails writes, when there is one.
+    /// By the last `],"executions":` (what Rails writes after it), when there is one.
     ByNextKey,
     /// By its brackets and quotes.
     ByBrackets,
@@ -230,15 +229,21 @@ enum ArgumentsEnd {
 /// What Rails writes right after the `arguments` array, from its closing bracket.
 const ARGUMENTS_THEN_EXECUTIONS: &[u8] = b"],\"executions\":";
 
-/// The searcher for [`ARGUMENTS_THEN_EXECUTIONS`], made once.
-static ARGUMENTS_THEN_EXECUTIONS_FINDER: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(ARGUMENTS_THEN_EXECUTIONS));
-
-/// The index after the `]` of the first `],"executions":` from `start` (the array's `[`).
+/// The index after the `]` of the last `],"executions":` after `start` (the array's `[`).
 fn end_by_next_key(bytes: &[u8], start: usize) -> Option<usize> {
-    let found = ARGUMENTS_THEN_EXECUTIONS_FINDER.find(bytes.get(start..)?)?;
-    Some(start + found + 1)
+    let after_start = start + 1;
+    let mut before = bytes.get(after_start..)?;
+    // A `]` may stand in the tail's strings (`exception_executions` counts by
+    // `"[Net::ReadTimeout]"`): each is looked at until one is followed by the rest of the text.
+    while let Some(at) = memchr::memrchr(b']', before) {
+        if before[at..].starts_with(ARGUMENTS_THEN_EXECUTIONS) {
+            return Some(after_start + at + 1);
+        }
+        before = &before[..at];
+    }
+    None
 }
+
 /// The envelope being read.
 struct Reader {
     envelope: Envelope,
