@@ -95,12 +95,17 @@ where
     fn call(&self, view: JobView<'_>, parts: ContextParts<'_>, _: &RunEnv, settle: Settle) -> Run {
         let args = decode_args::<A>(&view)?;
         let ctx = parts.with_job(view.into_kept());
-        let held = ctx.clone();
+        // A clone of the context (one more reference count to take and give back per job) only
+        // where a policy will decide an error by the job.
+        let settling = settle.needs_job().then(|| (settle, ctx.clone()));
         let run = (self.f)(args, ctx);
         Ok(async move {
-            match run.await {
-                Ok(()) => Ok(()),
-                Err(error) => settle.error(&*owned_job(&held)?, error).await,
+            match (run.await, settling) {
+                (Ok(()), _) => Ok(()),
+                (Err(error), Some((settle, held))) => {
+                    settle.error(&*owned_job(&held)?, error).await
+                }
+                (Err(error), None) => Err(Settle::unhandled(&error)),
             }
         }
         .boxed())

@@ -31,14 +31,25 @@ impl Settle {
         }
     }
 
+    /// Whether settling an error looks at the job: only a class's policies decide by it, so
+    /// without them a run need not keep its context for the error path.
+    pub(super) fn needs_job(&self) -> bool {
+        self.policies.as_ref().is_some_and(|p| !p.is_empty())
+    }
+
+    /// An error no policy catches: the topic's failure path takes it.
+    pub(super) fn unhandled(error: &anyhow::Error) -> JobFailure {
+        JobFailure::Failed(format!("{error:#}"))
+    }
+
     /// `error` ended `job`'s run: the first policy that catches it decides, otherwise the topic's
     /// failure path ([`JobFailure::Failed`]). A retry is re-enqueued here and, once acknowledged,
     /// is a success for the worker (the original message is marked consumed).
     pub(super) async fn error(self, job: &Job, error: anyhow::Error) -> Result<(), JobFailure> {
-        let text = format!("{error:#}");
         let Some(policies) = self.policies else {
-            return Err(JobFailure::Failed(text));
+            return Err(Self::unhandled(&error));
         };
+        let text = format!("{error:#}");
         let (kind, next, at, count) =
             match policies.decide(job, &error, Utc::now(), fastrand::f64()) {
                 Decision::Unhandled => return Err(JobFailure::Failed(text)),
