@@ -241,6 +241,19 @@ fn billing(what: &str, executions: i64) -> String {
 }
 
 #[test]
+fn an_error_of_a_class_without_policies_fails_the_job_with_its_chain() {
+    let failed = |m: &str| Err(JobFailure::Failed(m.to_owned()));
+    assert_eq!(
+        outcome(&failing_billing(), &billing("timeout", 0)),
+        failed("charging: the service timed out")
+    );
+    assert_eq!(
+        outcome(&failing_billing(), &billing("other", 0)),
+        failed("something else")
+    );
+}
+
+#[test]
 fn retry_on_re_enqueues_with_rails_counters_and_the_original_is_done() {
     // Property: a caught error is re-enqueued (Ok for the worker: the original is consumed)
     // with executions and exception_executions["[Net::OpenTimeout]"] counting this run.
