@@ -376,6 +376,11 @@ fn typed_and_owned_paths_agree_on_ranges_app_objects_and_global_ids() {
     arguments.push(
         money("MoneySerializer", r#""amount_cents":1999,"currency":"EUR""#).replace(',', " , "),
     );
+    // As many fields as are handed over in place, and one more.
+    for count in [16, 17] {
+        let fields: Vec<String> = (0..count).map(|i| format!(r#""f{i}":{}"#, i - 3)).collect();
+        arguments.push(money("MoneySerializer", &fields.join(",")));
+    }
     arguments.push(
         r#"{"_aj_serialized":"ActiveJob::Serializers::ActionControllerParametersSerializer","value":{}}"#
             .to_owned(),

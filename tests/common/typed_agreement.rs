@@ -41,6 +41,106 @@ impl<'de> Deserialize<'de> for Skipped {
     }
 }
 
+/// Every call serde's visitor receives while the arguments are read with `deserialize_any`
+/// (keys with `deserialize_identifier`), in order: which method and with what, so that the typed
+/// path must hand each value over as the owned one does (an integer as the same width and
+/// sign). A text counts as a string however it comes: the typed path lends what the owned path
+/// makes anew when it is the text written.
+#[derive(Debug, PartialEq)]
+pub struct Visits(Vec<String>);
+
+impl<'de> Deserialize<'de> for Visits {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut calls = Vec::new();
+        serde::de::DeserializeSeed::deserialize(VisitSeed(&mut calls, false), d)?;
+        Ok(Visits(calls))
+    }
+}
+
+/// Records the calls for one value (a key when `.1`).
+struct VisitSeed<'a>(&'a mut Vec<String>, bool);
+
+impl<'de> serde::de::DeserializeSeed<'de> for VisitSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if self.1 {
+            d.deserialize_identifier(self)
+        } else {
+            d.deserialize_any(self)
+        }
+    }
+}
+
+macro_rules! record {
+    ($($method:ident($t:ty)),*) => {
+        $(fn $method<E>(self, v: $t) -> Result<(), E> {
+            self.0.push(format!("{} {v:?}", stringify!($method)));
+            Ok(())
+        })*
+    };
+}
+
+impl<'de> serde::de::Visitor<'de> for VisitSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("anything")
+    }
+
+    record!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_i128(i128),
+        visit_u128(u128),
+        visit_f64(f64),
+        visit_bytes(&[u8])
+    );
+
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.0.push(format!("string {v:?}"));
+        Ok(())
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<(), E> {
+        self.visit_str(&v)
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.0.push("visit_unit".to_owned());
+        Ok(())
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        self.0.push("visit_none".to_owned());
+        Ok(())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.push("visit_some".to_owned());
+        serde::de::DeserializeSeed::deserialize(VisitSeed(self.0, false), d)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // Size hints are only hints: the typed path gives none.
+        self.0.push("visit_seq".to_owned());
+        while seq
+            .next_element_seed(VisitSeed(&mut *self.0, false))?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.0.push("visit_map".to_owned());
+        while map.next_key_seed(VisitSeed(&mut *self.0, true))?.is_some() {
+            map.next_value_seed(VisitSeed(&mut *self.0, false))?;
+        }
+        Ok(())
+    }
+}
+
 /// What the owned path gives for `T`: the decode error, or `from_values`' answer.
 pub fn owned<T: DeserializeOwned>(
     payload: &[u8],
@@ -96,6 +196,7 @@ pub fn agree_on_all(payload: &[u8], app: &DecodeOptions, what: &str) -> Result<u
         agree::<Vec<Vec<Json>>>(payload, app, what)?,
         agree::<Vec<Option<Vec<String>>>>(payload, app, what)?,
         agree::<Vec<(String, Json)>>(payload, app, what)?,
+        agree::<Visits>(payload, app, what)?,
     ];
     Ok(read.iter().filter(|r| **r).count())
 }

@@ -1,6 +1,7 @@
 //! One argument value (or a value inside one), handed to serde as Rails' rules read it.
 
 use super::super::syntax::{skip_raw, MAX_DEPTH};
+use super::fields::{Fields, FieldsAccess};
 use super::members::{visit_entries, visit_items};
 use super::serialized::{self, Seconds, Taken};
 use super::{Read, Refused};
@@ -32,6 +33,8 @@ pub(super) enum Next<'de> {
     Name(Cow<'de, str>),
     /// A Duration, as the number of seconds `from_values` hands over.
     Duration(Seconds),
+    /// An application serializer's object, handed over as a map of its fields read in place.
+    Fields(Fields),
     /// A value the owned rules decoded.
     Value(&'de Value),
 }
@@ -161,6 +164,14 @@ impl<'de> Arg<'_, 'de> {
         visit_entries(self.read, self.depth, visitor)
     }
 
+    fn visit_fields<V: Visitor<'de>>(
+        self,
+        fields: Fields,
+        visitor: V,
+    ) -> Result<V::Value, Refused> {
+        visitor.visit_map(FieldsAccess::new(&self.read.lex, fields))
+    }
+
     /// Consumes `null` when it comes next.
     fn null(&mut self) -> Result<bool, Refused> {
         let lex = &mut self.read.lex;
@@ -212,6 +223,7 @@ impl<'de> de::Deserializer<'de> for Arg<'_, 'de> {
             Next::Duration(Seconds::Float(f)) => visitor.visit_f64(f),
             Next::Array => self.visit_array(visitor),
             Next::Hash => self.visit_hash(visitor),
+            Next::Fields(fields) => self.visit_fields(fields, visitor),
             Next::Value(value) => decoded!(value, deserialize_any, visitor),
         }
     }
@@ -341,6 +353,7 @@ impl<'de> de::Deserializer<'de> for Arg<'_, 'de> {
     fn deserialize_map<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, Refused> {
         match self.next()? {
             Next::Hash => self.visit_hash(visitor),
+            Next::Fields(fields) => self.visit_fields(fields, visitor),
             Next::Value(value) => decoded!(value, deserialize_map, visitor),
             _ => Err(Refused),
         }

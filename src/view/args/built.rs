@@ -5,7 +5,8 @@
 //! Here the same [`Value`] the owned decoding builds is built straight from the payload, without
 //! scanning the object onto a tape first, when the object holds only plain JSON values: a Range
 //! whose ends are `nil`, booleans, Integers in `i64`, Floats or Strings, and an application
-//! object whose fields are such values. Anything else (serialized ends such as Dates, fields
+//! object whose fields are such values (one whose serializer checks its fields, or with a string
+//! written with escapes: the others are handed over without a `Value`, see [`super::fields`]). Anything else (serialized ends such as Dates, fields
 //! holding arrays or objects, big integers, a repeated or escaped key, a Range Ruby refuses, an
 //! unknown serializer) gives `None`, and the caller reads the object the owned way.
 
@@ -14,7 +15,7 @@ use crate::arguments::lexer::{Lexer, Number};
 use crate::arguments::range_order::{range_order, Order};
 use crate::arguments::{CustomObject, Range, Value};
 use crate::ruby::Integer;
-use crate::serializers::{self, SerializerRegistry};
+use crate::serializers::CustomSerializer;
 use serde_json::{Map, Value as Json};
 
 /// A RangeSerializer object after its name, the cursor past the name: `Value::Range` as
@@ -70,20 +71,14 @@ fn plain_value(lex: &mut Lexer<'_>) -> Option<Value> {
     })
 }
 
-/// An application serializer's object after its name `name`, the cursor past the name:
-/// `Value::Custom` as `decode_custom` builds it, its registered check passed.
+/// An application serializer's object after its name `name`, the cursor past the name, with
+/// its registration `registered` (the registry allows the name): `Value::Custom` as
+/// `decode_custom` builds it, its registered check passed.
 pub(super) fn custom(
     lex: &mut Lexer<'_>,
     name: &str,
-    registry: &SerializerRegistry,
+    registered: Option<&CustomSerializer>,
 ) -> Option<Value> {
-    if name == serializers::ACTION_CONTROLLER_PARAMETERS {
-        return None;
-    }
-    let registered = registry.custom(name);
-    if registered.is_none() && registry.is_strict() {
-        return None;
-    }
     let mut fields = Map::new();
     while let Some(key) = next_key(lex)? {
         let value = plain_json(lex)?;

@@ -15,10 +15,12 @@
 //!   `from_values` hands over, made only when it differs from what is written
 //!   ([`serialized`]); a GlobalID is handed over as its URI, as written when GlobalID would
 //!   print it back unchanged;
-//! - a Range and an application serializer's object holding plain JSON values are built as the
-//!   owned [`Value`] straight from the payload ([`built`]); every other `_aj_serialized` object
-//!   and an integer beyond `i64` are decoded by the owned rules into one [`Value`]; either is
-//!   handed over as `from_values` would;
+//! - an application serializer's object holding plain JSON values, which its serializer does
+//!   not check, is handed over as the map of its fields read in place ([`fields`]);
+//! - a Range and any other application object holding plain JSON values are built as the owned
+//!   [`Value`] straight from the payload ([`built`]); every other `_aj_serialized` object and an
+//!   integer beyond `i64` are decoded by the owned rules into one [`Value`]; either is handed
+//!   over as `from_values` would;
 //! - whatever the handler's type skips (an ignored field, arguments past a tuple's length) is
 //!   still read by the same rules, so that a payload the owned decoding refuses is never taken.
 //!
@@ -35,6 +37,7 @@ use typed_arena::Arena;
 
 mod arg;
 mod built;
+mod fields;
 mod members;
 mod serialized;
 

@@ -16,14 +16,14 @@
 //! maps, are built as their owned [`Value`] (see [`super::built`]).
 
 use super::arg::Next;
-use super::built;
+use super::{built, fields};
 use crate::arguments::lexer::{Lexer, Number};
 use crate::arguments::{Ctx, Value, Zone, SERIALIZED_KEY};
 use crate::ruby::constant::{constant_path, ConstantPath};
 use crate::ruby::time::RubyTime;
 use crate::ruby::time_zone::{self, RailsZone, ZoneDatabase};
 use crate::ruby::{bigdecimal, time};
-use crate::serializers;
+use crate::serializers::{self, SerializerRegistry};
 use std::borrow::Cow;
 
 /// How many brackets deep an object read here nests at most (a Duration:
@@ -91,9 +91,33 @@ pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Taken<'de
             Some(Next::Name(same_or(value, text)))
         }
         serializers::DURATION => duration(lex),
-        _ => return built::custom(lex, &name, ctx.serializers).map(Taken::Value),
+        _ => return custom(lex, &name, ctx.serializers),
     };
     next.map(Taken::Next)
+}
+
+/// An application serializer's object after its name `name`: handed over in place when its
+/// fields allow it and its serializer does not check them, else built as its owned value.
+fn custom<'de>(
+    lex: &mut Lexer<'de>,
+    name: &str,
+    registry: &SerializerRegistry,
+) -> Option<Taken<'de>> {
+    if name == serializers::ACTION_CONTROLLER_PARAMETERS {
+        return None;
+    }
+    let registered = registry.custom(name);
+    if registered.is_none() && registry.is_strict() {
+        return None;
+    }
+    if registered.is_none_or(|r| r.check.is_none()) {
+        let mut ahead = *lex;
+        if let Some(fields) = fields::check(&mut ahead) {
+            *lex = ahead;
+            return Some(Taken::Next(Next::Fields(fields)));
+        }
+    }
+    built::custom(lex, name, registered).map(Taken::Value)
 }
 
 /// `text` when `formatted` is the same text (no copy), else `formatted`.
