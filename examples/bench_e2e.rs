@@ -20,6 +20,12 @@
 //! since the broker shares the cores and single runs vary. Rates are from the first message to
 //! the last. Summary lines: `<side>_msgs_per_s=` and `<side>_peak_rss_mib=` for each side
 //! (`ceiling`, `runtime`, `registry`); the last line is `e2e_ratio=<registry worker / ceiling>`.
+//!
+//! Each run also prints the CPU time its process used per job over the same span (all threads,
+//! user and system; the broker's own CPU is not in it), the lowest of the rounds summed up as
+//! `<side>_cpu_us_per_job=` and `registry_cpu_ratio=<runtime's CPU per job / registry's>`: what
+//! the Registry costs beside the no-op handler, which varies less than the rates do when the
+//! machine is busy.
 //! `scripts/bench-table.sh` runs it at 1, 6, 32 and 128 partitions.
 
 use std::process::Command;
@@ -55,6 +61,34 @@ fn peak_rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// CPU time this process has used so far, all threads, user and system (Linux: `/proc/self/stat`,
+/// in ticks of 10 ms; USER_HZ is 100 on every Linux target).
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces: utime and
+    // stime are the 14th and 15th of the line, the 12th and 13th after the name.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// A side's measured span: wall-clock time and the process's CPU time from the first job to the
+/// last.
+struct Measured {
+    elapsed: Duration,
+    cpu: Duration,
+}
+
+/// The instant and CPU time of the first job.
+fn start_mark() -> (Instant, Duration) {
+    (Instant::now(), process_cpu())
 }
 
 fn produce(bootstrap: &str, topic: &str, partitions: i32, n: u64) -> anyhow::Result<Duration> {
@@ -104,8 +138,8 @@ fn worker_config(bootstrap: &str, topic: &str, group: &str) -> anyhow::Result<Wo
 }
 
 /// Reads all `n` messages with a bare `BaseConsumer` (the worker's librdkafka settings, one
-/// thread polling): returns the time from the first message to the last.
-fn ceiling(config: &WorkerConfig, n: u64) -> anyhow::Result<Duration> {
+/// thread polling): returns the span from the first message to the last.
+fn ceiling(config: &WorkerConfig, n: u64) -> anyhow::Result<Measured> {
     let consumer: BaseConsumer = config.consumer_config().create()?;
     consumer.subscribe(&config.topic_names())?;
     let mut seen = 0u64;
@@ -114,7 +148,7 @@ fn ceiling(config: &WorkerConfig, n: u64) -> anyhow::Result<Duration> {
     while seen < n {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
-                first.get_or_insert_with(Instant::now);
+                first.get_or_insert_with(start_mark);
                 bytes += m.payload().map_or(0, <[u8]>::len);
                 seen += 1;
             }
@@ -123,14 +157,18 @@ fn ceiling(config: &WorkerConfig, n: u64) -> anyhow::Result<Duration> {
         }
     }
     std::hint::black_box(bytes);
-    Ok(first.map_or(Duration::ZERO, |f| f.elapsed()))
+    let (at, cpu) = first.unwrap_or_else(start_mark);
+    Ok(Measured {
+        elapsed: at.elapsed(),
+        cpu: process_cpu().saturating_sub(cpu),
+    })
 }
 
-/// Runs the worker until all `n` jobs are done: returns the time from the first job to the
+/// Runs the worker until all `n` jobs are done: returns the span from the first job to the
 /// last. Completion is read from the worker's own counters, so the handler does nothing
 /// shared per job; after a clean shutdown every job must be committed.
-async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Result<Duration> {
-    let first: Arc<OnceLock<Instant>> = Arc::default();
+async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Result<Measured> {
+    let first: Arc<OnceLock<(Instant, Duration)>> = Arc::default();
     let f = first.clone();
     let group = config.group_id.clone();
     let topic = config.topics[0].name.clone();
@@ -138,7 +176,7 @@ async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Re
     let worker = if with_registry {
         let registry =
             Registry::new().register(JOB_CLASS, move |args: BillingArgs, _ctx: JobContext| {
-                f.get_or_init(Instant::now);
+                f.get_or_init(start_mark);
                 let performed = perform(&args).map(std::hint::black_box);
                 async move {
                     performed?;
@@ -150,7 +188,7 @@ async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Re
         Worker::new(
             config,
             handler_fn(move |_message, _signals| {
-                f.get_or_init(Instant::now);
+                f.get_or_init(start_mark);
                 async { Ok(()) }.boxed()
             }),
         )
@@ -163,16 +201,19 @@ async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Re
         anyhow::ensure!(!running.is_finished(), "the worker stopped early");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let last = Instant::now();
+    let (last, last_cpu) = (Instant::now(), process_cpu());
     stop.shutdown();
     running.await??;
-    let elapsed = match first.get() {
-        Some(a) => last - *a,
+    let span = match first.get() {
+        Some((at, cpu)) => Measured {
+            elapsed: last - *at,
+            cpu: last_cpu.saturating_sub(*cpu),
+        },
         None => anyhow::bail!("the worker ran no job"),
     };
     let committed = committed_total(&bootstrap, &group, &topic)?;
     anyhow::ensure!(committed == n as i64, "committed {committed} of {n}");
-    Ok(elapsed)
+    Ok(span)
 }
 
 fn committed_total(bootstrap: &str, group: &str, topic: &str) -> anyhow::Result<i64> {
@@ -197,25 +238,27 @@ fn committed_total(bootstrap: &str, group: &str, topic: &str) -> anyhow::Result<
         .sum())
 }
 
-/// Child process: one measurement, printed as `seconds=<s> rss_mib=<MiB>`.
+/// Child process: one measurement, printed as `seconds=<s> cpu_seconds=<s> rss_mib=<MiB>`.
 async fn child(side: &str, bootstrap: &str, topic: &str, n: u64) -> anyhow::Result<()> {
     let group = format!("bench-{side}-{}", uuid::Uuid::new_v4());
     let config = worker_config(bootstrap, topic, &group)?;
-    let elapsed = match side {
+    let span = match side {
         "ceiling" => tokio::task::spawn_blocking(move || ceiling(&config, n)).await??,
         "runtime" => worker(config, n, false).await?,
         "registry" => worker(config, n, true).await?,
         other => anyhow::bail!("unknown side {other}"),
     };
     println!(
-        "seconds={} rss_mib={:.0}",
-        elapsed.as_secs_f64(),
+        "seconds={} cpu_seconds={} rss_mib={:.0}",
+        span.elapsed.as_secs_f64(),
+        span.cpu.as_secs_f64(),
         peak_rss_mib()
     );
     Ok(())
 }
 
-fn run_child(side: &str, topic: &str, n: u64) -> anyhow::Result<(f64, f64)> {
+/// One side's run: msg/s, peak RSS in MiB and CPU µs per job.
+fn run_child(side: &str, topic: &str, n: u64) -> anyhow::Result<(f64, f64, f64)> {
     let out = Command::new(std::env::current_exe()?)
         .args(["--side", side, "--topic", topic])
         .env("BENCH_MESSAGES", n.to_string())
@@ -233,7 +276,11 @@ fn run_child(side: &str, topic: &str, n: u64) -> anyhow::Result<(f64, f64)> {
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| anyhow::anyhow!("no {name} in {stdout:?}"))
     };
-    Ok((n as f64 / field("seconds=")?, field("rss_mib=")?))
+    Ok((
+        n as f64 / field("seconds=")?,
+        field("rss_mib=")?,
+        field("cpu_seconds=")? * 1e6 / n as f64,
+    ))
 }
 
 #[tokio::main]
@@ -274,18 +321,27 @@ async fn main() -> anyhow::Result<()> {
         ("registry", "worker, Registry + typed BillingJob"),
     ];
     let mut best = [(0f64, 0f64); 3];
+    let mut least_cpu = [f64::INFINITY; 3];
     for round in 1..=rounds {
         for (i, (side, what)) in sides.iter().enumerate() {
-            let (rate, rss) = run_child(side, &topic, n)?;
-            println!("round {round}: {what:<38} {rate:>10.0} msg/s  peak RSS {rss:>4.0} MiB");
+            let (rate, rss, cpu) = run_child(side, &topic, n)?;
+            println!(
+                "round {round}: {what:<38} {rate:>10.0} msg/s  peak RSS {rss:>4.0} MiB  \
+                 CPU {cpu:>5.2} µs/job"
+            );
             if rate > best[i].0 {
                 best[i] = (rate, rss);
             }
+            least_cpu[i] = least_cpu[i].min(cpu);
         }
     }
     for ((side, _), (rate, rss)) in sides.iter().zip(best) {
         println!("{side}_msgs_per_s={rate:.0} {side}_peak_rss_mib={rss:.0}");
     }
+    for ((side, _), cpu) in sides.iter().zip(least_cpu) {
+        println!("{side}_cpu_us_per_job={cpu:.3}");
+    }
+    println!("registry_cpu_ratio={:.3}", least_cpu[1] / least_cpu[2]);
     println!("runtime_ratio={:.3}", best[1].0 / best[0].0);
     println!("e2e_ratio={:.3}", best[2].0 / best[0].0);
     Ok(())
