@@ -18,6 +18,13 @@ pub(crate) enum Number<'de> {
     Text(Cow<'de, str>),
 }
 
+/// Whether the text of a number literal ([`Number::Text`]) has a fraction or an exponent: a
+/// Float, where the other texts are integers beyond `i64` (or `-0`).
+#[inline]
+pub(crate) fn is_float(text: &str) -> bool {
+    text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'))
+}
+
 /// A cursor over JSON text.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Lexer<'de> {
@@ -74,14 +81,17 @@ impl<'de> Lexer<'de> {
 
     /// Consumes `text` when the payload has exactly these bytes at the cursor: a quick way past
     /// what Rails writes (`,"value":`), with the general reading for anything else.
-    #[inline]
-    pub(crate) fn exact(&mut self, text: &[u8]) -> bool {
+    ///
+    /// The length is a constant, so that the comparison is a few loads, not a call.
+    #[inline(always)]
+    pub(crate) fn exact<const N: usize>(&mut self, text: &[u8; N]) -> bool {
         let there = self
             .bytes
-            .get(self.at..)
-            .is_some_and(|rest| rest.starts_with(text));
+            .get(self.at..self.at + N)
+            .and_then(|rest| <&[u8; N]>::try_from(rest).ok())
+            .is_some_and(|rest| rest == text);
         if there {
-            self.at += text.len();
+            self.at += N;
         }
         there
     }
@@ -265,10 +275,12 @@ impl<'de> Lexer<'de> {
             let text = format!("{mantissa}e{sign}{digits}");
             return Some(Number::Text(Cow::Owned(text)));
         }
-        match mantissa.parse::<i64>() {
-            Ok(value) if integer && mantissa != "-0" => Some(Number::Int(value)),
-            _ => Some(Number::Text(Cow::Borrowed(mantissa))),
+        if integer && mantissa != "-0" {
+            if let Ok(value) = mantissa.parse::<i64>() {
+                return Some(Number::Int(value));
+            }
         }
+        Some(Number::Text(Cow::Borrowed(mantissa)))
     }
 
     pub(crate) fn digits(&mut self) {

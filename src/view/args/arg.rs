@@ -5,7 +5,7 @@ use super::fields::{Fields, FieldsAccess};
 use super::members::{visit_entries, visit_items};
 use super::serialized::{self, Seconds, Taken};
 use super::{Read, Refused};
-use crate::arguments::lexer::Number;
+use crate::arguments::lexer::{is_float, Number};
 use crate::arguments::tape::Tape;
 use crate::arguments::{decode_argument_node, prints_as_written, value_deserializer};
 use crate::arguments::{GlobalId, Value};
@@ -77,7 +77,7 @@ impl<'de> Arg<'_, 'de> {
     fn number(&mut self) -> Result<Next<'de>, Refused> {
         match self.read.lex.number().ok_or(Refused)? {
             Number::Int(i) => Ok(Next::Int(i)),
-            Number::Text(text) if text.contains(['.', 'e', 'E']) => {
+            Number::Text(text) if is_float(&text) => {
                 text.parse().map(Next::Float).map_err(|_| Refused)
             }
             Number::Text(text) => {

@@ -11,7 +11,7 @@
 //! unknown serializer) gives `None`, and the caller reads the object the owned way.
 
 use super::serialized::{next_key, string};
-use crate::arguments::lexer::{Lexer, Number};
+use crate::arguments::lexer::{is_float, Lexer, Number};
 use crate::arguments::range_order::{range_order, Order};
 use crate::arguments::{CustomObject, Range, Value};
 use crate::ruby::Integer;
@@ -62,9 +62,7 @@ fn plain_value(lex: &mut Lexer<'_>) -> Option<Value> {
         b'-' | b'0'..=b'9' => match lex.number()? {
             Number::Int(i) => Value::Integer(Integer::Small(i)),
             // An out-of-range literal such as 1e400 is Infinity, as in the owned decoding.
-            Number::Text(text) if text.contains(['.', 'e', 'E']) => {
-                Value::Float(text.parse().ok()?)
-            }
+            Number::Text(text) if is_float(&text) => Value::Float(text.parse().ok()?),
             Number::Text(_) => return None,
         },
         _ => return None,

@@ -17,7 +17,7 @@
 
 use super::arg::Next;
 use super::{built, fields};
-use crate::arguments::lexer::{Lexer, Number};
+use crate::arguments::lexer::{is_float, Lexer, Number};
 use crate::arguments::{Ctx, Value, Zone, SERIALIZED_KEY};
 use crate::ruby::constant::{constant_path, ConstantPath};
 use crate::ruby::time::RubyTime;
@@ -299,9 +299,7 @@ fn number(lex: &mut Lexer<'_>) -> Option<Seconds> {
     }
     match lex.number()? {
         Number::Int(i) => Some(Seconds::Int(i)),
-        Number::Text(text) if text.contains(['.', 'e', 'E']) => {
-            text.parse().ok().map(Seconds::Float)
-        }
+        Number::Text(text) if is_float(&text) => text.parse().ok().map(Seconds::Float),
         Number::Text(_) => None,
     }
 }
@@ -324,10 +322,10 @@ fn symbol_object<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
 }
 
 /// The key `value` after the one before it, as Rails writes it.
-const VALUE_KEY: &[u8] = b",\"value\":";
+const VALUE_KEY: &[u8; 9] = b",\"value\":";
 
 /// A Symbol object up to its name, as Rails writes it.
-const SYMBOL_OBJECT_START: &[u8] =
+const SYMBOL_OBJECT_START: &[u8; 60] =
     b"{\"_aj_serialized\":\"ActiveJob::Serializers::SymbolSerializer\"";
 
 /// The next key of the object being read, the cursor past its `:`; `None` (inside) past the
