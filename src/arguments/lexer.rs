@@ -139,7 +139,10 @@ impl<'de> Lexer<'de> {
     #[cold]
     #[inline(never)]
     fn escaped_string(&mut self, start: usize, end: usize) -> Option<Cow<'de, str>> {
-        let mut out = String::from(self.text.get(start..end)?);
+        // The unescaped string is no longer than its text: one allocation of that size.
+        let text_end = self.escaped_text_end(end).unwrap_or(end);
+        let mut out = String::with_capacity(text_end - start);
+        out.push_str(self.text.get(start..end)?);
         self.at = end;
         loop {
             match self.bytes.get(self.at)? {
@@ -157,6 +160,19 @@ impl<'de> Lexer<'de> {
         }
         self.at += 1;
         Some(Cow::Owned(out))
+    }
+
+    /// Where the string whose first escape is at `from` ends (its closing quote), each
+    /// backslash taken with the byte after it; `None` when the text ends first or a control
+    /// character comes, which the reading then refuses.
+    fn escaped_text_end(&self, mut from: usize) -> Option<usize> {
+        loop {
+            match self.bytes.get(from)? {
+                b'"' => return Some(from),
+                b'\\' => from += 2,
+                _ => from += closing_quote(self.bytes.get(from..)?)?,
+            }
+        }
     }
 
     /// One escape after its backslash, as serde_json reads it; `None` for those it refuses
