@@ -312,8 +312,20 @@ fn typed_and_owned_paths_agree_on_ranges_app_objects_and_global_ids() {
     };
     let date =
         r#"{"_aj_serialized":"ActiveJob::Serializers::DateSerializer","value":"2024-01-01"}"#;
+    let time = r#"{"_aj_serialized":"ActiveJob::Serializers::TimeSerializer","value":"2024-01-01T00:00:00.000000000Z"}"#;
+    let later = r#"{"_aj_serialized":"ActiveJob::Serializers::TimeSerializer","value":"2024-01-01T02:30:00.000000000+02:00"}"#;
     let mut arguments = Vec::new();
     let ends = [
+        time,
+        later,
+        r#"{"_aj_serialized":"ActiveJob::Serializers::TimeSerializer","value":"2024-01-01T00:00:00.5Z"}"#,
+        r#"{"_aj_serialized":"ActiveJob::Serializers::TimeSerializer","value":"nope"}"#,
+        r#"{"_aj_serialized":"ActiveJob::Serializers::DateSerializer","value":"2024-02-30"}"#,
+        r#"{"_aj_serialized":"ActiveJob::Serializers::DateSerializer","value":"2024-060"}"#,
+        r#"{"_aj_serialized":"ActiveJob::Serializers::DateSerializer","value":"2024-01-01","x":1}"#,
+        r#"{"value":"2024-01-01","_aj_serialized":"ActiveJob::Serializers::DateSerializer"}"#,
+        r#"{"_aj_serialized":"ActiveJob::Serializers::TimeWithZoneSerializer","value":"2024-01-01T00:00:00.000000000Z","time_zone":"Etc/UTC"}"#,
+        r#"{"_aj_serialized":"ActiveJob::Serializers::SymbolSerializer","value":"a"}"#,
         "1",
         "10",
         "-3",
@@ -331,7 +343,7 @@ fn typed_and_owned_paths_agree_on_ranges_app_objects_and_global_ids() {
         date,
     ];
     for begin in ends {
-        for end in ["10", r#""z""#, "null", "2.5", date] {
+        for end in ["10", r#""z""#, "null", "2.5", date, time, later] {
             arguments.push(range(&format!(
                 r#""begin":{begin},"end":{end},"exclude_end":false"#
             )));

@@ -44,7 +44,7 @@ pub(super) struct Fields {
 
 /// Parses like `Time.xmlschema`.
 pub(super) fn parse(s: &str) -> Result<RubyTime, Kind> {
-    if let Some(time) = plain_utc(s.as_bytes()) {
+    if let Some(time) = plain_utc(s.as_bytes()).or_else(|| plain_offset(s.as_bytes())) {
         return Ok(time);
     }
     let fields = scan(s).ok_or(Kind::Format)?;

@@ -3,19 +3,23 @@
 //! [`from_values`](crate::arguments::from_values) hands a Range over as a map of `begin`, `end`
 //! and `exclude_end`, and an application serializer's object as a map of its fields (raw JSON).
 //! Here the same [`Value`] the owned decoding builds is built straight from the payload, without
-//! scanning the object onto a tape first, when the object holds only plain JSON values: a Range
-//! whose ends are `nil`, booleans, Integers in `i64`, Floats or Strings, and an application
-//! object whose fields are such values (one whose serializer checks its fields, or with a string
-//! written with escapes: the others are handed over without a `Value`, see [`super::fields`]). Anything else (serialized ends such as Dates, fields
-//! holding arrays or objects, big integers, a repeated or escaped key, a Range Ruby refuses, an
-//! unknown serializer) gives `None`, and the caller reads the object the owned way.
+//! scanning the object onto a tape first:
+//! - a Range whose ends are `nil`, booleans, Integers in `i64`, Floats, Strings, or Dates and
+//!   Times in the objects Rails writes for them (`_aj_serialized` first, then `value` alone);
+//! - an application object whose fields are plain JSON values, when it cannot be handed over
+//!   without a `Value` (its serializer checks its fields, or a string has escapes: see
+//!   [`super::fields`]).
+//!
+//! Anything else (other serialized ends, fields holding arrays or objects, big integers, a
+//! repeated or escaped key, a Range Ruby refuses, an unknown serializer) gives `None`, and the
+//! caller reads the object the owned way.
 
-use super::serialized::{next_key, string};
+use super::serialized::{next_key, only_value, string};
 use crate::arguments::lexer::{is_float, Lexer, Number};
 use crate::arguments::range_order::{range_order, Order};
 use crate::arguments::{CustomObject, Range, Value};
-use crate::ruby::Integer;
-use crate::serializers::CustomSerializer;
+use crate::ruby::{time, Integer};
+use crate::serializers::{self, CustomSerializer};
 use serde_json::{Map, Value as Json};
 
 /// A RangeSerializer object after its name, the cursor past the name: `Value::Range` as
@@ -26,8 +30,8 @@ pub(super) fn range(lex: &mut Lexer<'_>) -> Option<Value> {
     let mut exclude_end = None;
     while let Some(key) = next_key(lex)? {
         match key {
-            "begin" if begin.is_none() => begin = Some(plain_value(lex)?),
-            "end" if end.is_none() => end = Some(plain_value(lex)?),
+            "begin" if begin.is_none() => begin = Some(range_end(lex)?),
+            "end" if end.is_none() => end = Some(range_end(lex)?),
             "exclude_end" if exclude_end.is_none() => {
                 // Ruby takes any other value by truthiness; left to the owned decoding.
                 exclude_end = Some(match lex.peek()? {
@@ -50,6 +54,23 @@ pub(super) fn range(lex: &mut Lexer<'_>) -> Option<Value> {
         end,
         exclude_end: exclude_end.unwrap_or(false),
     })))
+}
+
+/// A Range's end: a plain JSON value, or a Date or a Time as Rails writes one.
+fn range_end(lex: &mut Lexer<'_>) -> Option<Value> {
+    if lex.peek()? != b'{' {
+        return plain_value(lex);
+    }
+    if !lex.exact(b"{\"_aj_serialized\":") {
+        return None;
+    }
+    let name = string(lex)?;
+    let value = only_value(lex)?;
+    match &*name {
+        serializers::DATE => time::parse_date(&value).ok().map(Value::Date),
+        serializers::TIME => time::parse_xmlschema(&value).ok().map(Value::Time),
+        _ => None,
+    }
 }
 
 /// A plain JSON value as the owned decoding reads it.

@@ -189,7 +189,7 @@ fn with_zone<T>(name: &str, zones: &ZoneDatabase, f: impl FnOnce(&RailsZone) -> 
 }
 
 /// The object's only other key, `value`, a string.
-fn only_value<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
+pub(super) fn only_value<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
     let mut value = None;
     if lex.exact(VALUE_KEY) {
         value = Some(string(lex)?);
