@@ -244,10 +244,10 @@ fn typed_and_owned_paths_agree_on_envelopes_of_every_form() {
     );
 }
 
-/// Payloads that hold `],"executions":`, the text Rails writes right after the arguments (where
-/// the envelope reader looks for their end first), elsewhere too: in a Hash of the arguments
-/// after an array, escaped in a string (not that text), in the envelope's tail (a value after
-/// the arguments; `]` in the tail's strings), and a string left open that swallows the real end
+/// Payloads that hold `],"executions":`, the text Rails writes right after the arguments,
+/// elsewhere too: in a Hash of the arguments after an array, escaped in a string (not that
+/// text), in the envelope's tail (a value after the arguments, another key's array, a repeated
+/// `arguments` key; `]` in the tail's strings), and a string left open that swallows the real end
 /// (invalid JSON). Both paths agree on each, envelope fields included, and the valid ones are
 /// read in place with the arguments found whole.
 #[test]
@@ -293,6 +293,23 @@ fn typed_and_owned_paths_agree_on_payloads_holding_the_text_after_the_arguments(
             written.as_array().expect("array").len(),
             "{payload}"
         );
+    }
+    // Valid JSON holding the text after a later array: a repeated `arguments` key (the last
+    // one counts) and another key's array, with envelope keys in between.
+    let whole = [
+        concat!(
+            r#"{"job_class":"EchoJob","arguments":["vip",1],"queue_name":"default","#,
+            r#""arguments":[0],"executions":0,"exception_executions":{},"locale":"en","#,
+            r#""timezone":"UTC","enqueued_at":"2026-11-24T21:27:50.368450134Z"}"#
+        ),
+        concat!(
+            r#"{"job_class":"EchoJob","arguments":[1],"timezone":"Berlin","cattr_0":[2],"#,
+            r#""executions":0,"locale":"de"}"#
+        ),
+    ];
+    for payload in whole {
+        agree_on_all(payload.as_bytes(), &app, payload).unwrap_or_else(|e| panic!("{e}"));
+        same_envelope(payload.as_bytes(), &app, payload);
     }
     let invalid = [
         // The string opened in the arguments ends at the quote before `executions`.

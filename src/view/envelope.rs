@@ -5,20 +5,13 @@
 //! error, a key written with escapes, a repeated key, a number that is not a plain `i64`); the
 //! caller then decodes the owned way, which decides and words the error. A continuable job's
 //! progress is checked in the pass that checks its syntax ([`continuation`]); the `arguments`
-//! array is only delimited here, its syntax and rules checked when it is read.
+//! array is only delimited here (by its brackets and quotes, 64 bytes at a time), its syntax and
+//! rules checked when it is read.
 //!
-//! # Where the `arguments` array ends
-//!
-//! Rails writes `executions` right after `arguments`, and no JSON string can hold
-//! `],"executions":` (its quotes would end the string), so the last such text in the payload is
-//! where the array ends, unless a value after the array holds it (an object with an
-//! `executions` key after an array, in a continuation's cursor, say). It is looked for from the
-//! end, through the envelope's tail, which is shorter than the arguments. Had the text been inside
-//! a later value, the envelope read on from it would end where that inner object ends, short of
-//! the end of the payload, and be refused; then the envelope is read again with the array
-//! delimited by its brackets and quotes, 64 bytes at a time ([`delimit`]). The array's own syntax
-//! is checked when it is read, to its last byte: an array whose end was misplaced because the
-//! payload is not valid JSON is refused then, and the owned decoding words the error.
+//! The array is delimited by counting its brackets, not by looking for the `],"executions":`
+//! Rails writes after it: a payload may hold that text after the array too (a repeated
+//! `arguments` key, another key whose array is followed by `executions`), and the array would
+//! then swallow the keys in between without the envelope read failing.
 //!
 //! [`Job::decode_with`]: crate::Job::decode_with
 
@@ -130,14 +123,15 @@ const TIMEZONE: usize = 9;
 const ENQUEUED_AT: usize = 10;
 const SCHEDULED_AT: usize = 11;
 
-/// A key of [`FIELD_KEYS`] with its quotes, as three words of eight bytes that overlap where it
-/// is shorter than 24 bytes: compared with three integer comparisons.
+/// A key of [`FIELD_KEYS`] with its quotes and the colon after it (`"job_id":`, as Rails writes
+/// it), as three words of eight bytes that overlap where it is shorter than 24 bytes: compared
+/// with three integer comparisons.
 struct QuotedKey {
     len: usize,
     words: [(usize, u64); 3],
 }
 
-/// [`FIELD_KEYS`] quoted.
+/// [`FIELD_KEYS`] quoted, each with its colon.
 const QUOTED_KEYS: [QuotedKey; 12] = {
     let mut keys = [const {
         QuotedKey {
@@ -156,14 +150,15 @@ const QUOTED_KEYS: [QuotedKey; 12] = {
 impl QuotedKey {
     const fn new(key: &str) -> QuotedKey {
         let key = key.as_bytes();
-        let len = key.len() + 2;
-        assert!(len >= 8 && len <= 24, "a key of 6 to 22 bytes");
+        let len = key.len() + 3;
+        assert!(len >= 8 && len <= 24, "a key of 5 to 21 bytes");
         let mut quoted = [b'"'; 24];
         let mut at = 0;
         while at < key.len() {
             quoted[at + 1] = key[at];
             at += 1;
         }
+        quoted[len - 1] = b':';
         let offsets = [0, if len >= 16 { 8 } else { len - 8 }, len - 8];
         let mut words = [(0, 0); 3];
         let mut word = 0;
@@ -181,7 +176,7 @@ impl QuotedKey {
         QuotedKey { len, words }
     }
 
-    /// Whether the quoted key is at `bytes[at..]`.
+    /// Whether the quoted key and its colon are at `bytes[at..]`.
     #[inline]
     fn is_at(&self, bytes: &[u8], at: usize) -> bool {
         let Some(quoted) = bytes.get(at..at + self.len) else {
@@ -204,52 +199,14 @@ const MAX_OTHER_KEYS: usize = 8;
 /// decoding reads it and passes all of Rails' checks (arguments aside: they are checked when
 /// read).
 pub(crate) fn read(text: &str, options: &DecodeOptions) -> Option<Envelope> {
-    let mut reader = Reader::new(ArgumentsEnd::ByNextKey);
-    if reader.read(text, options).is_some() {
-        return Some(reader.envelope);
-    }
-    if !reader.end_found_by_next_key {
-        return None;
-    }
-    // The text that follows the array in what Rails writes was inside it.
-    let mut reader = Reader::new(ArgumentsEnd::ByBrackets);
+    let mut reader = Reader::new();
     reader.read(text, options)?;
     Some(reader.envelope)
-}
-
-/// How the end of the `arguments` array is found.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ArgumentsEnd {
-    /// By the last `],"executions":` (what Rails writes after it), when there is one.
-    ByNextKey,
-    /// By its brackets and quotes.
-    ByBrackets,
-}
-
-/// What Rails writes right after the `arguments` array, from its closing bracket.
-const ARGUMENTS_THEN_EXECUTIONS: &[u8] = b"],\"executions\":";
-
-/// The index after the `]` of the last `],"executions":` after `start` (the array's `[`).
-fn end_by_next_key(bytes: &[u8], start: usize) -> Option<usize> {
-    let after_start = start + 1;
-    let mut before = bytes.get(after_start..)?;
-    // A `]` may stand in the tail's strings (`exception_executions` counts by
-    // `"[Net::ReadTimeout]"`): each is looked at until one is followed by the rest of the text.
-    while let Some(at) = memchr::memrchr(b']', before) {
-        if before[at..].starts_with(ARGUMENTS_THEN_EXECUTIONS) {
-            return Some(after_start + at + 1);
-        }
-        before = &before[..at];
-    }
-    None
 }
 
 /// The envelope being read.
 struct Reader {
     envelope: Envelope,
-    arguments_end: ArgumentsEnd,
-    /// Whether the end of the `arguments` array was taken from the key that follows it.
-    end_found_by_next_key: bool,
     /// One bit per [`FIELD_KEYS`] entry found.
     seen: u16,
     /// The other keys found, to refuse a repeat.
@@ -262,7 +219,7 @@ struct Reader {
 }
 
 impl Reader {
-    fn new(arguments_end: ArgumentsEnd) -> Reader {
+    fn new() -> Reader {
         Reader {
             envelope: Envelope {
                 job_class: Text::At(Span { start: 0, end: 0 }),
@@ -276,8 +233,6 @@ impl Reader {
                 enqueued_at: None,
                 scheduled_at: None,
             },
-            arguments_end,
-            end_found_by_next_key: false,
             seen: 0,
             others: [Span { start: 0, end: 0 }; MAX_OTHER_KEYS],
             other_count: 0,
@@ -287,29 +242,17 @@ impl Reader {
     }
 
     /// Reads the envelope of `text` into `self.envelope`.
-    // Inlined, with `member`, where the reader is made: the loop over the keys then keeps the
+    // Inlined, with `field`, where the reader is made: the loop over the keys then keeps the
     // reader's state in registers (about 170 instructions per job fewer than called).
     #[inline(always)]
     fn read(&mut self, text: &str, options: &DecodeOptions) -> Option<()> {
         let mut lex = Lexer::new(text);
         lex.eat(b'{')?;
         loop {
-            if lex.peek()? != b'"' {
-                return None;
+            match self.expected_key(&mut lex) {
+                Some(field) => self.field(&mut lex, field)?,
+                None => self.any_key(&mut lex)?,
             }
-            let key_start = lex.at + 1;
-            let (key, field) = match self.expected_key(&mut lex) {
-                Some(field) => (FIELD_KEYS[field], Some(field)),
-                None => {
-                    let Cow::Borrowed(key) = lex.string()? else {
-                        return None;
-                    };
-                    (key, FIELD_KEYS.iter().position(|k| *k == key))
-                }
-            };
-            let key_span = Span::new(key_start..lex.at - 1)?;
-            lex.eat(b':')?;
-            self.member(&mut lex, key, field, key_span)?;
             if !lex.separator(b'}')? {
                 break;
             }
@@ -321,22 +264,8 @@ impl Reader {
         self.check(text, options)
     }
 
-    /// Where the `arguments` array starting at `start` ends (the index after its `]`).
-    // Once per job, and kept out of `member`, so that `member` stays small enough to be inlined
-    // into the loop over the keys.
-    #[inline(never)]
-    fn arguments_end(&mut self, bytes: &[u8], start: usize) -> Option<usize> {
-        if self.arguments_end == ArgumentsEnd::ByNextKey {
-            if let Some(end) = end_by_next_key(bytes, start) {
-                self.end_found_by_next_key = true;
-                return Some(end);
-            }
-        }
-        delimit(bytes, start)
-    }
-
-    /// The key Rails writes after the last one found, when it is the one at the cursor (a
-    /// `"`): its index in [`FIELD_KEYS`], the cursor past its closing quote.
+    /// The key Rails writes after the last one found, when it is at the cursor with its colon:
+    /// its index in [`FIELD_KEYS`], the cursor past the colon.
     #[inline]
     fn expected_key(&self, lex: &mut Lexer<'_>) -> Option<usize> {
         let next = (16 - self.seen.leading_zeros()) as usize;
@@ -348,19 +277,29 @@ impl Reader {
         Some(next)
     }
 
-    /// Reads the value of `key` (the `field`th of [`FIELD_KEYS`], if one), the cursor past its
-    /// `:`.
-    #[inline(always)]
-    fn member(
-        &mut self,
-        lex: &mut Lexer<'_>,
-        key: &str,
-        field: Option<usize>,
-        key_span: Span,
-    ) -> Option<()> {
-        let Some(field) = field else {
-            return self.other(lex, key, key_span);
+    /// A member whose key is not the one Rails writes next (another order, whitespace,
+    /// escapes, a key Rails does not write): the key read as a string, then its value.
+    #[inline(never)]
+    fn any_key(&mut self, lex: &mut Lexer<'_>) -> Option<()> {
+        if lex.peek()? != b'"' {
+            return None;
+        }
+        let key_start = lex.at + 1;
+        let Cow::Borrowed(key) = lex.string()? else {
+            return None;
         };
+        let key_span = Span::new(key_start..lex.at - 1)?;
+        lex.eat(b':')?;
+        match FIELD_KEYS.iter().position(|k| *k == key) {
+            Some(field) => self.field(lex, field),
+            None => self.other(lex, key, key_span),
+        }
+    }
+
+    /// Reads the value of the `field`th key of [`FIELD_KEYS`], the cursor past its `:`.
+    #[inline(always)]
+    fn field(&mut self, lex: &mut Lexer<'_>, field: usize) -> Option<()> {
+        let key = FIELD_KEYS[field];
         if self.seen & (1 << field) != 0 {
             return None;
         }
@@ -380,7 +319,7 @@ impl Reader {
                     return None;
                 }
                 let start = lex.at;
-                lex.at = self.arguments_end(lex.bytes, start)?;
+                lex.at = delimit(lex.bytes, start)?;
                 self.envelope.arguments = Some(Span::new(start..lex.at)?);
             }
             EXECUTIONS => envelope.executions = integer(lex)?,
@@ -503,8 +442,8 @@ mod tests {
             let text = format!(r#"{{"{key}":1}}"#);
             assert!(quoted.is_at(text.as_bytes(), 1), "{key}");
             assert!(!quoted.is_at(text.as_bytes(), 0), "{key}");
-            assert!(!quoted.is_at(&text.as_bytes()[..key.len() + 2], 1), "{key}");
-            for at in 1..key.len() + 3 {
+            assert!(!quoted.is_at(&text.as_bytes()[..key.len() + 3], 1), "{key}");
+            for at in 1..key.len() + 4 {
                 let mut changed = text.clone().into_bytes();
                 changed[at] ^= 0x20;
                 assert!(!quoted.is_at(&changed, 1), "{key} changed at {at}");
