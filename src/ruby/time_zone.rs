@@ -213,6 +213,38 @@ struct ZoneData {
     tz: TimeZone,
     /// The first instant past the database's rule horizon: the offset just before it stays.
     horizon: Timestamp,
+    /// The offset and whether it shows as UTC, for a zone that never changes them (`Etc/UTC`,
+    /// the default `Time.zone`, or a fixed offset): the same at every instant, so they are not
+    /// looked up per time.
+    constant: Option<(i32, bool)>,
+}
+
+impl ZoneData {
+    fn new(name: &str, iana: &str, tz: TimeZone, horizon: Timestamp) -> ZoneData {
+        let constant = constant_offset(&tz);
+        ZoneData {
+            name: name.to_owned(),
+            iana: iana.to_owned(),
+            tz,
+            horizon,
+            constant,
+        }
+    }
+}
+
+/// The offset and UTC-ness of `tz` when it has no transition at all.
+fn constant_offset(tz: &TimeZone) -> Option<(i32, bool)> {
+    if tz.following(Timestamp::MIN).next().is_some() {
+        return None;
+    }
+    Some(offset_info(tz, Timestamp::UNIX_EPOCH))
+}
+
+/// The offset TZInfo gives `tz` at `at`, and whether its abbreviation shows it as UTC.
+fn offset_info(tz: &TimeZone, at: Timestamp) -> (i32, bool) {
+    let info = tz.to_offset_info(at);
+    let utc = matches!(info.abbreviation(), "UTC" | "UCT");
+    (info.offset().seconds(), utc)
 }
 
 impl PartialEq for RailsZone {
@@ -262,22 +294,23 @@ impl RailsZone {
     pub fn utc() -> RailsZone {
         static UTC: OnceLock<RailsZone> = OnceLock::new();
         UTC.get_or_init(|| RailsZone {
-            data: Arc::new(ZoneData {
-                name: "UTC".to_owned(),
-                iana: "Etc/UTC".to_owned(),
-                tz: TimeZone::UTC,
-                horizon: Timestamp::MAX,
-            }),
+            data: Arc::new(ZoneData::new(
+                "UTC",
+                "Etc/UTC",
+                TimeZone::UTC,
+                Timestamp::MAX,
+            )),
         })
         .clone()
     }
 
     /// The offset and abbreviation TZInfo gives at `instant`.
     fn offset_at(&self, instant: DateTime<Utc>) -> (i32, bool) {
+        if let Some(constant) = self.data.constant {
+            return constant;
+        }
         let at = timestamp(instant).min(self.data.horizon - jiff::SignedDuration::from_nanos(1));
-        let info = self.data.tz.to_offset_info(at);
-        let utc = matches!(info.abbreviation(), "UTC" | "UCT");
-        (info.offset().seconds(), utc)
+        offset_info(&self.data.tz, at)
     }
 }
 
@@ -310,12 +343,7 @@ impl ZoneDatabase {
             .map_or(name, |(_, iana)| iana);
         let tz = self.zone(iana)?;
         let zone = RailsZone {
-            data: Arc::new(ZoneData {
-                name: name.to_owned(),
-                iana: iana.to_owned(),
-                tz,
-                horizon: self.horizon(),
-            }),
+            data: Arc::new(ZoneData::new(name, iana, tz, self.horizon())),
         };
         keep_recent_zone(self.id(), &zone);
         Some(zone)

@@ -277,3 +277,46 @@ fn app_toml_names_the_zoneinfo_directory_for_reading_and_writing() {
         .expect_err("no such directory");
     assert!(err.to_string().contains("zoneinfo_dir"), "{err}");
 }
+
+#[test]
+fn a_zone_that_never_changes_gives_its_one_offset_without_looking_it_up() {
+    let instants = [
+        "1850-01-01T00:00:00Z",
+        "1970-01-01T00:00:00Z",
+        "2024-03-31T01:30:00Z",
+        "2024-10-27T00:59:59.999999999Z",
+        "2150-07-01T12:00:00Z",
+    ];
+    let looked_up = |zone: &RailsZone, instant: &str| {
+        let at =
+            timestamp(at(instant)).min(zone.data.horizon - jiff::SignedDuration::from_nanos(1));
+        offset_info(&zone.data.tz, at)
+    };
+    for name in [
+        "UTC",
+        "Etc/UTC",
+        "Etc/UCT",
+        "Etc/GMT",
+        "Etc/GMT+5",
+        "Etc/GMT-14",
+    ] {
+        let zone = lookup(name).unwrap();
+        assert!(zone.data.constant.is_some(), "{name}");
+        for instant in instants {
+            assert_eq!(
+                zone.offset_at(at(instant)),
+                looked_up(&zone, instant),
+                "{name} {instant}"
+            );
+        }
+    }
+    assert_eq!(RailsZone::utc().data.constant, Some((0, true)));
+    for name in [
+        "Europe/Berlin",
+        "America/New_York",
+        "Asia/Kolkata",
+        "Europe/London",
+    ] {
+        assert_eq!(lookup(name).unwrap().data.constant, None, "{name}");
+    }
+}
