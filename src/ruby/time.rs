@@ -17,6 +17,7 @@
 
 mod calendar;
 mod cursor;
+pub(crate) mod digits;
 mod iso_date;
 mod xmlschema;
 

@@ -9,6 +9,7 @@
 //! UTC here (offset `+00:00`, not `utc?`), which is what a worker running with `TZ=UTC` gets.
 
 use super::cursor::{nanos, signed, small, Cursor};
+use super::digits;
 use super::{RubyTime, TimeParseErrorKind as Kind};
 use chrono::{Days, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta};
 
@@ -58,28 +59,18 @@ pub(super) fn plain_utc(b: &[u8]) -> Option<RubyTime> {
     if b.len() < 20 || b.len() > 30 || b.len() == 21 || b[b.len() - 1] != b'Z' {
         return None;
     }
-    let layout_ok = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':';
-    if !layout_ok || (b.len() > 20 && b[19] != b'.') {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0_u32, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-        })
+    let nanos = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', fraction @ ..] => digits::fraction_nanos(fraction)?,
+        _ => return None,
     };
+    let fields = digits::date_time(b)?;
     // Years before the Gregorian reform are left to the general path's calendar rules.
-    let year = number(0..4).filter(|y| *y >= 1583)?;
-    let date = NaiveDate::from_ymd_opt(year as i32, number(5..7)?, number(8..10)?)?;
-    let (hour, min, sec) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if hour > 23 || min > 59 || sec > 59 {
+    if fields.year < 1583 || fields.hour > 23 || fields.minute > 59 || fields.second > 59 {
         return None;
     }
-    let digits = b.len().saturating_sub(21);
-    let nanos = match digits {
-        0 => 0,
-        n => number(20..20 + n)? * 10_u32.pow(9 - n as u32),
-    };
-    let naive = date.and_hms_nano_opt(hour, min, sec, nanos)?;
+    let date = NaiveDate::from_ymd_opt(fields.year as i32, fields.month, fields.day)?;
+    let naive = date.and_hms_nano_opt(fields.hour, fields.minute, fields.second, nanos)?;
     Some(RubyTime {
         instant: naive.and_utc().fixed_offset(),
         utc: true,

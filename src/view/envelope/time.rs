@@ -4,6 +4,7 @@
 use super::Span;
 use crate::arguments::lexer::Lexer;
 use crate::envelope::EnvelopeTime;
+use crate::ruby::time::digits::{self, DateTimeFields};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -82,36 +83,6 @@ fn plain(range: std::ops::Range<usize>) -> Option<Option<Time>> {
 /// The length of `2026-11-24T21:27:56.175007000Z`.
 const RAILS_FORM_LEN: usize = 30;
 
-/// Eight bytes, the first in the lowest bits.
-fn word(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or_default())
-}
-
-/// Each of a word's bytes, as many as `bytes` has, set to `byte`.
-const fn each(byte: u8, bytes: u64) -> u64 {
-    bytes / 0xFF * byte as u64
-}
-
-/// The bytes `index` of a word.
-const fn bytes_at(index: [u32; 2]) -> u64 {
-    (0xFF << (8 * index[0])) | (0xFF << (8 * index[1]))
-}
-
-/// Whether every byte of `word` is an ASCII digit.
-fn all_digits(word: u64) -> bool {
-    let high = each(0xF0, u64::MAX);
-    let zeros = each(b'0', u64::MAX);
-    // Bytes 0x30..=0x3F, which 6 more keeps below 0x40 for 0x30..=0x39 only.
-    word & high == zeros && word.wrapping_add(each(6, u64::MAX)) & high == zeros
-}
-
-/// Whether the bytes `separators` of `word` are the same bytes of `expected`, and the others
-/// digits.
-fn fields(word: u64, separators: u64, expected: u64) -> bool {
-    word & separators == expected & separators
-        && all_digits((word & !separators) | (each(b'0', u64::MAX) & separators))
-}
-
 /// Whether `b` is `YYYY-MM-DDThh:mm:ss[.f…]Z` with one to nine fraction digits (or none), a year
 /// from 1583 (after the calendar reform) and every field in range: a text Ruby's `Time.iso8601`
 /// reads as written, and [`EnvelopeTime::from_text`] too, without looking further.
@@ -120,38 +91,20 @@ pub(crate) fn plain_time_in_range(b: &[u8]) -> bool {
     if !(len == 20 || (22..=30).contains(&len)) || b[len - 1] != b'Z' {
         return false;
     }
-    // `YYYY-MM-`, `DDThh:mm` and `hh:mm:ss`: the separators where they belong, digits between.
-    let date = fields(
-        word(b, 0),
-        bytes_at([4, 7]),
-        u64::from_le_bytes(*b"0000-00-"),
-    );
-    let day_time = fields(
-        word(b, 8),
-        bytes_at([2, 5]),
-        u64::from_le_bytes(*b"00T00:00"),
-    );
-    let time = fields(
-        word(b, 11),
-        bytes_at([2, 5]),
-        u64::from_le_bytes(*b"00:00:00"),
-    );
-    if !(date && day_time && time) || (len > 20 && b[19] != b'.') {
+    if len > 20 && (b[19] != b'.' || digits::fraction_nanos(&b[20..len - 1]).is_none()) {
         return false;
     }
-    let fraction = &b[20.min(len - 1)..len - 1];
-    let fraction_digits = match fraction.len() {
-        // Two words that overlap cover nine digits.
-        9 => all_digits(word(fraction, 0)) && all_digits(word(fraction, 1)),
-        _ => fraction.iter().all(u8::is_ascii_digit),
+    let Some(fields) = digits::date_time(b) else {
+        return false;
     };
-    let number = |at: usize, digits: usize| {
-        b[at..at + digits]
-            .iter()
-            .fold(0_u32, |n, &d| n * 10 + u32::from(d - b'0'))
-    };
-    let (year, month, day) = (number(0, 4), number(5, 2), number(8, 2));
-    let (hour, minute, second) = (number(11, 2), number(14, 2), number(17, 2));
+    let DateTimeFields {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+    } = fields;
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let month_days = match month {
         2 if leap => 29,
@@ -165,7 +118,6 @@ pub(crate) fn plain_time_in_range(b: &[u8]) -> bool {
         && hour <= 23
         && minute <= 59
         && second <= 59
-        && fraction_digits
 }
 
 #[cfg(test)]
