@@ -457,3 +457,45 @@ fn typed_and_owned_paths_agree_on_ranges_app_objects_and_global_ids() {
         arguments.len()
     );
 }
+
+/// Integers at the edges of `i64`, `u64`, `i128` and `u128`, and beyond: both paths agree on
+/// each, whatever integer or float type the handler asks for.
+#[test]
+fn typed_and_owned_paths_agree_on_integers_of_every_width() {
+    let app = fixture_app();
+    let integers = [
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551615",
+        "18446744073709551616",
+        "170141183460469231731687303715884105727",
+        "170141183460469231731687303715884105728",
+        "-170141183460469231731687303715884105728",
+        "-170141183460469231731687303715884105729",
+        "340282366920938463463374607431768211455",
+        "340282366920938463463374607431768211456",
+        "123456789012345678901234567890123456789012",
+        "-0",
+    ];
+    let mut read = 0;
+    let lists = integers
+        .iter()
+        .map(|i| format!("[{i}]"))
+        .chain([format!("[{}]", integers.join(","))]);
+    for list in lists {
+        let payload = echo_job(&list, "UTC");
+        let what = String::from_utf8_lossy(&payload).into_owned();
+        read += agree_on_all(&payload, &app, &what).unwrap_or_else(|e| panic!("{e}"));
+        for result in [
+            agree::<Vec<u64>>(&payload, &app, &what),
+            agree::<Vec<u128>>(&payload, &app, &what),
+            agree::<Vec<i32>>(&payload, &app, &what),
+            agree::<Vec<f32>>(&payload, &app, &what),
+        ] {
+            read += usize::from(result.unwrap_or_else(|e| panic!("{e}")));
+        }
+    }
+    assert!(read > integers.len() * 4, "{read} reads");
+}

@@ -11,6 +11,7 @@ use crate::arguments::{decode_argument_node, prints_as_written, value_deserializ
 use crate::arguments::{GlobalId, Value};
 use crate::arguments::{GLOBALID_KEY, SERIALIZED_KEY};
 use crate::ruby::Integer;
+use num_bigint::BigInt;
 use serde::de::{self, IgnoredAny, IntoDeserializer, Visitor};
 use std::borrow::Cow;
 
@@ -19,6 +20,8 @@ pub(super) enum Next<'de> {
     Null,
     Bool(bool),
     Int(i64),
+    /// An Integer beyond `i64` that fits an `i128` (a Ruby Bignum), kept as [`Wide`].
+    Wide(Wide),
     Float(f64),
     /// A String, or a Symbol's name.
     Str(Cow<'de, str>),
@@ -37,6 +40,28 @@ pub(super) enum Next<'de> {
     Fields(Fields),
     /// A value the owned rules decoded.
     Value(&'de Value),
+}
+
+/// An `i128` in two halves: aligned as an `i64`, so that [`Next`] stays as small as without it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Wide {
+    high: i64,
+    low: u64,
+}
+
+impl From<i128> for Wide {
+    fn from(wide: i128) -> Wide {
+        Wide {
+            high: (wide >> 64) as i64,
+            low: wide as u64,
+        }
+    }
+}
+
+impl From<Wide> for i128 {
+    fn from(wide: Wide) -> i128 {
+        (i128::from(wide.high) << 64) | i128::from(wide.low)
+    }
 }
 
 /// One argument value (or a value inside one).
@@ -72,6 +97,18 @@ impl<'de> Arg<'_, 'de> {
         })
     }
 
+    /// The next value, an Integer beyond `i64` as its decoded [`Value`], for a Float
+    /// requested: converted as `from_values` converts it.
+    fn next_decoded(&mut self) -> Result<Next<'de>, Refused> {
+        Ok(match self.next()? {
+            Next::Wide(wide) => {
+                let integer = Integer::from(BigInt::from(i128::from(wide)));
+                Next::Value(self.read.keep(Value::Integer(integer)))
+            }
+            next => next,
+        })
+    }
+
     /// A number as `decode` reads it: an Integer (of any size) for an integer literal, else a
     /// Float.
     fn number(&mut self) -> Result<Next<'de>, Refused> {
@@ -80,10 +117,14 @@ impl<'de> Arg<'_, 'de> {
             Number::Text(text) if is_float(&text) => {
                 text.parse().map(Next::Float).map_err(|_| Refused)
             }
-            Number::Text(text) => {
-                let integer = Integer::parse(&text).ok_or(Refused)?;
-                Ok(Next::Value(self.read.keep(Value::Integer(integer))))
-            }
+            // `-0`, or beyond `i64`: `i128` holds what Rails writes for big ids and amounts.
+            Number::Text(text) => match text.parse::<i128>() {
+                Ok(wide) => Ok(i64::try_from(wide).map_or(Next::Wide(Wide::from(wide)), Next::Int)),
+                Err(_) => {
+                    let integer = Integer::parse(&text).ok_or(Refused)?;
+                    Ok(Next::Value(self.read.keep(Value::Integer(integer))))
+                }
+            },
         }
     }
 
@@ -202,6 +243,9 @@ macro_rules! deserialize_int {
         fn $method<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, Refused> {
             match self.next()? {
                 Next::Int(i) => visitor.$visit(<$t>::try_from(i).map_err(|_| Refused)?),
+                Next::Wide(wide) => {
+                    visitor.$visit(<$t>::try_from(i128::from(wide)).map_err(|_| Refused)?)
+                }
                 Next::Value(value) => decoded!(value, $method, visitor),
                 _ => Err(Refused),
             }
@@ -217,6 +261,7 @@ impl<'de> de::Deserializer<'de> for Arg<'_, 'de> {
             Next::Null => visitor.visit_unit(),
             Next::Bool(b) => visitor.visit_bool(b),
             Next::Int(i) => visitor.visit_i64(i),
+            Next::Wide(wide) => visitor.visit_i128(wide.into()),
             Next::Float(f) => visitor.visit_f64(f),
             Next::Str(text) | Next::Printed(text) | Next::Name(text) => visit_text(visitor, text),
             Next::Duration(Seconds::Int(i)) => visitor.visit_i64(i),
@@ -251,7 +296,7 @@ impl<'de> de::Deserializer<'de> for Arg<'_, 'de> {
     }
 
     fn deserialize_f64<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, Refused> {
-        match self.next()? {
+        match self.next_decoded()? {
             Next::Float(f) => visitor.visit_f64(f),
             // As `from_values`: an Integer where a Float is expected.
             Next::Int(i) => visitor.visit_f64(Integer::Small(i).to_f64()),
