@@ -228,6 +228,7 @@ impl<'de> Lexer<'de> {
     /// A number literal as the JSON grammar has it: an integer that fits an `i64` as such,
     /// anything else (fraction, exponent, `-0`, big integers) as the text serde_json's
     /// `arbitrary_precision` hands over (the literal, with its exponent written `e±`).
+    #[inline]
     pub(crate) fn number(&mut self) -> Option<Number<'de>> {
         let start = self.at;
         let negative = self.bytes[self.at] == b'-';
