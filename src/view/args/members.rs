@@ -74,6 +74,7 @@ impl<'de> SeqAccess<'de> for Items<'_, 'de> {
 
 /// Moves past the separator before the next member of an array or object: `false` once its
 /// closing bracket is read.
+#[inline]
 pub(super) fn next_member(
     lex: &mut Lexer<'_>,
     started: &mut bool,

@@ -330,6 +330,7 @@ const SYMBOL_OBJECT_START: &[u8; 60] =
 
 /// The next key of the object being read, the cursor past its `:`; `None` (inside) past the
 /// object's `}`. A key written with escapes is not taken.
+#[inline]
 pub(super) fn next_key<'de>(lex: &mut Lexer<'de>) -> Option<Option<&'de str>> {
     if !lex.separator(b'}')? {
         return Some(None);
@@ -342,6 +343,7 @@ pub(super) fn next_key<'de>(lex: &mut Lexer<'de>) -> Option<Option<&'de str>> {
 }
 
 /// A string at the cursor.
+#[inline]
 pub(super) fn string<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
     if lex.peek()? != b'"' {
         return None;
