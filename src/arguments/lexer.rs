@@ -108,7 +108,7 @@ impl<'de> Lexer<'de> {
     #[inline]
     pub(crate) fn string(&mut self) -> Option<Cow<'de, str>> {
         let start = self.at + 1;
-        if let Some(len) = plain_length(self.bytes.get(start..)?) {
+        if let Some(len) = plain_length(self.bytes, start) {
             let end = start + len;
             self.at = end + 1;
             debug_assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
@@ -313,27 +313,44 @@ impl<'de> Lexer<'de> {
     }
 }
 
-/// The length of the string whose text starts `bytes`, when its closing quote comes before any
-/// backslash or control character and within the 16-byte chunks `bytes` holds; `None` says
-/// only that a closer look ([`closing_quote`]) is needed.
+/// The length of the string whose text starts at `start` in `text`, when its closing quote comes
+/// before any backslash or control character; `None` says only that a closer look
+/// ([`closing_quote`]) is needed (always, for a text shorter than 16 bytes).
+///
+/// Sixteen bytes at a time; the last bytes, fewer than sixteen, are looked at in the sixteen that
+/// end the text, less those before them: the arguments of a job are a slice of the payload that
+/// ends soon after its last string.
 #[inline(always)]
-fn plain_length(bytes: &[u8]) -> Option<usize> {
+fn plain_length(text: &[u8], start: usize) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
+        let first_flagged = |quotes: u32, flagged: u32, at: usize| {
+            let first = flagged.trailing_zeros();
+            (quotes & (1 << first) != 0).then_some(at + first as usize)
+        };
         let mut at = 0;
-        while let Some(chunk) = bytes.get(at..at + 16) {
+        while let Some(chunk) = text.get(start + at..start + at + 16) {
             let (quotes, flagged) = sse2::quotes_and_flagged(chunk);
             if flagged != 0 {
-                let first = flagged.trailing_zeros();
-                return (quotes & (1 << first) != 0).then_some(at + first as usize);
+                return first_flagged(quotes, flagged, at);
             }
             at += 16;
+        }
+        let end = text.len();
+        let last = text.get(end.checked_sub(16)?..)?;
+        // The bytes of `last` before `start + at` were looked at already, or are not the
+        // string's: shifted out.
+        let seen = (start + at).checked_sub(end - 16)?;
+        let (quotes, flagged) = sse2::quotes_and_flagged(last);
+        let (quotes, flagged) = (quotes >> seen, flagged >> seen);
+        if flagged != 0 {
+            return first_flagged(quotes, flagged, at);
         }
         None
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = bytes;
+        let _ = (text, start);
         None
     }
 }
@@ -522,18 +539,19 @@ mod tests {
     }
 
     /// `plain_length` finds the closing quote only when it is the first byte that needs a look,
-    /// and then finds it on x86-64 whenever 16-byte chunks reach it.
+    /// and then finds it on x86-64 whenever the text is 16 bytes long or more, whatever comes
+    /// before the string (here a prefix of quotes, backslashes and plain bytes).
     fn assert_plain_length(bytes: &[u8]) {
         let quote_first = naive(bytes).filter(|&at| bytes[at] == b'"');
-        match plain_length(bytes) {
-            Some(at) => assert_eq!(Some(at), quote_first, "{bytes:?}"),
-            None if cfg!(target_arch = "x86_64") => {
-                assert!(
-                    quote_first.is_none_or(|at| at >= bytes.len() / 16 * 16),
-                    "{bytes:?}"
-                );
+        for prefix in ["", "\"", "a", "\"\\", "aaaaaaaaaaaaaaa\"", "\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\""] {
+            let text = [prefix.as_bytes(), bytes].concat();
+            match plain_length(&text, prefix.len()) {
+                Some(at) => assert_eq!(Some(at), quote_first, "{prefix:?} then {bytes:?}"),
+                None if cfg!(target_arch = "x86_64") && text.len() >= 16 => {
+                    assert_eq!(quote_first, None, "{prefix:?} then {bytes:?}");
+                }
+                None => {}
             }
-            None => {}
         }
     }
 
@@ -544,7 +562,7 @@ mod tests {
         for len in 0..40 {
             let plain = vec![b'a'; len];
             assert_eq!(closing_quote(&plain), naive(&plain), "plain of {len}");
-            assert_eq!(plain_length(&plain), None, "plain of {len}");
+            assert_eq!(plain_length(&plain, 0), None, "plain of {len}");
             for at in 0..len {
                 for &byte in specials.iter().chain(&near_misses) {
                     let mut bytes = plain.clone();
