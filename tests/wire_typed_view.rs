@@ -226,6 +226,22 @@ fn typed_and_owned_paths_agree_on_serialized_objects_of_every_form() {
         format!(r#""value":300,"parts":[[{minutes},5]]"#),
         format!(r#""parts":[[{minutes},5]],"value":300"#),
         format!(r#""value":5400.0,"parts":[[{minutes},90.0]]"#),
+        format!(r#""value":93600,"parts":[[{minutes},1],[{minutes},2],[{minutes},3]]"#),
+        format!(r#""value":300,"parts":[[{minutes},5]],"value":1"#),
+        format!(r#""value":300,"parts":[[{minutes},5]] "#),
+        format!(r#""value":300,"parts":[[{minutes},5],]"#),
+        format!(r#""value":300,"parts":[[{minutes},5] ]"#),
+        format!(r#""value":300,"parts":[[{minutes},123456789012345678901234567890]]"#),
+        format!(r#""value":300,"parts":[[{minutes},-0]]"#),
+        format!(r#""value":-0,"parts":[[{minutes},5]]"#),
+        format!(
+            r#""value":300,"parts":[[{},5]]"#,
+            serialized("Symbol", r#""value":"min\u0075tes""#)
+        ),
+        format!(
+            r#""value":300,"parts":[[{},5]]"#,
+            serialized("Symbol", r#""value":5"#)
+        ),
         r#""value":300,"parts":[["minutes",5]]"#.to_owned(),
         r#""value":300,"parts":[]"#.to_owned(),
         r#""value":300,"parts":[[5,5]]"#.to_owned(),

@@ -543,7 +543,14 @@ mod tests {
     /// before the string (here a prefix of quotes, backslashes and plain bytes).
     fn assert_plain_length(bytes: &[u8]) {
         let quote_first = naive(bytes).filter(|&at| bytes[at] == b'"');
-        for prefix in ["", "\"", "a", "\"\\", "aaaaaaaaaaaaaaa\"", "\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\""] {
+        for prefix in [
+            "",
+            "\"",
+            "a",
+            "\"\\",
+            "aaaaaaaaaaaaaaa\"",
+            "\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"",
+        ] {
             let text = [prefix.as_bytes(), bytes].concat();
             match plain_length(&text, prefix.len()) {
                 Some(at) => assert_eq!(Some(at), quote_first, "{prefix:?} then {bytes:?}"),

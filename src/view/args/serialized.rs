@@ -90,7 +90,16 @@ pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Taken<'de
             let text = bigdecimal::bigdecimal_to_s(&value).ok()?;
             Some(Next::Name(same_or(value, text)))
         }
-        serializers::DURATION => duration(lex),
+        serializers::DURATION => {
+            let mut ahead = *lex;
+            match rails_duration(&mut ahead) {
+                Some(next) => {
+                    *lex = ahead;
+                    Some(next)
+                }
+                None => duration(lex),
+            }
+        }
         _ => return custom(lex, &name, ctx.serializers),
     };
     next.map(Taken::Next)
@@ -261,6 +270,41 @@ fn duration<'de>(lex: &mut Lexer<'de>) -> Option<Next<'de>> {
     }
 }
 
+/// A Duration exactly as Rails writes it, read in one pass:
+/// `,"value":300,"parts":[[{"_aj_serialized":"…SymbolSerializer","value":"minutes"},5]]}`.
+/// `None` (the cursor anywhere) for any other form, which [`duration`] reads.
+fn rails_duration<'de>(lex: &mut Lexer<'de>) -> Option<Next<'de>> {
+    if !lex.exact(VALUE_KEY) {
+        return None;
+    }
+    let value = number(lex)?;
+    if !lex.exact(b",\"parts\":[") {
+        return None;
+    }
+    if !lex.exact(b"]") {
+        loop {
+            if !lex.exact(SYMBOL_PART_START) {
+                return None;
+            }
+            // Back to the unit's opening quote.
+            lex.at -= 1;
+            lex.string()?;
+            if !lex.exact(b"},") {
+                return None;
+            }
+            number(lex)?;
+            if lex.exact(b"],") {
+                continue;
+            }
+            if lex.exact(b"]]") {
+                break;
+            }
+            return None;
+        }
+    }
+    lex.exact(b"}").then_some(Next::Duration(value))
+}
+
 /// A Duration's value.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Seconds {
@@ -328,6 +372,10 @@ const VALUE_KEY: &[u8; 9] = b",\"value\":";
 const SYMBOL_OBJECT_START: &[u8; 60] =
     b"{\"_aj_serialized\":\"ActiveJob::Serializers::SymbolSerializer\"";
 
+/// A part of a Duration as Rails writes it, up to its unit's opening quote.
+const SYMBOL_PART_START: &[u8; 71] =
+    b"[{\"_aj_serialized\":\"ActiveJob::Serializers::SymbolSerializer\",\"value\":\"";
+
 /// The next key of the object being read, the cursor past its `:`; `None` (inside) past the
 /// object's `}`. A key written with escapes is not taken.
 #[inline]
@@ -353,7 +401,7 @@ pub(super) fn string<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{SYMBOL_OBJECT_START, VALUE_KEY};
+    use super::{SYMBOL_OBJECT_START, SYMBOL_PART_START, VALUE_KEY};
     use crate::arguments::SERIALIZED_KEY;
     use crate::serializers;
 
@@ -361,6 +409,10 @@ mod tests {
     fn the_quick_forms_are_what_rails_writes() {
         let symbol = format!(r#"{{"{SERIALIZED_KEY}":"{}""#, serializers::SYMBOL);
         assert_eq!(SYMBOL_OBJECT_START, symbol.as_bytes());
+        assert_eq!(
+            SYMBOL_PART_START,
+            format!(r#"[{symbol},"value":""#).as_bytes()
+        );
         assert_eq!(VALUE_KEY, br#","value":"#);
     }
 }
