@@ -42,7 +42,10 @@ pub(super) enum Taken<'de> {
 /// owned rules hand it over; `None` (the cursor anywhere) for anything not taken in place.
 pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Taken<'de>> {
     lex.eat(b':')?;
-    let name = string(lex)?;
+    let name = match core_name(lex) {
+        Some(name) => Cow::Borrowed(name),
+        None => string(lex)?,
+    };
     let next = match &*name {
         serializers::RANGE => return built::range(lex).map(Taken::Value),
         serializers::SYMBOL => only_value(lex).map(Next::Str),
@@ -103,6 +106,44 @@ pub(super) fn read<'de>(lex: &mut Lexer<'de>, ctx: &Ctx<'_>) -> Option<Taken<'de
         _ => return custom(lex, &name, ctx.serializers),
     };
     next.map(Taken::Next)
+}
+
+/// The quoted names of Rails' core serializers after their common start, as Rails writes them.
+const CORE_NAMES: [(&[u8], &str); 9] = [
+    (b"SymbolSerializer\"", serializers::SYMBOL),
+    (b"DurationSerializer\"", serializers::DURATION),
+    (b"DateTimeSerializer\"", serializers::DATE_TIME),
+    (b"DateSerializer\"", serializers::DATE),
+    (b"TimeWithZoneSerializer\"", serializers::TIME_WITH_ZONE),
+    (b"TimeSerializer\"", serializers::TIME),
+    (b"ModuleSerializer\"", serializers::MODULE),
+    (b"RangeSerializer\"", serializers::RANGE),
+    (b"BigDecimalSerializer\"", serializers::BIG_DECIMAL),
+];
+
+/// The name of one of Rails' core serializers at the cursor, written as Rails writes it (no
+/// escape), the cursor past it: told by its first letters without scanning the whole string.
+/// `None`, the cursor unmoved, for any other name.
+#[inline]
+fn core_name(lex: &mut Lexer<'_>) -> Option<&'static str> {
+    let at = lex.at;
+    if !lex.exact(b"\"ActiveJob::Serializers::") {
+        return None;
+    }
+    let rest = lex.bytes.get(lex.at..).unwrap_or_default();
+    let found = CORE_NAMES
+        .iter()
+        .find(|(quoted, _)| rest.starts_with(quoted));
+    match found {
+        Some((quoted, name)) => {
+            lex.at += quoted.len();
+            Some(name)
+        }
+        None => {
+            lex.at = at;
+            None
+        }
+    }
 }
 
 /// An application serializer's object after its name `name`: handed over in place when its
@@ -404,6 +445,23 @@ mod tests {
     use super::{SYMBOL_OBJECT_START, SYMBOL_PART_START, VALUE_KEY};
     use crate::arguments::SERIALIZED_KEY;
     use crate::serializers;
+
+    #[test]
+    fn the_core_names_are_the_serializers_names() {
+        for (quoted, name) in super::CORE_NAMES {
+            let written = format!(
+                "\"ActiveJob::Serializers::{}",
+                String::from_utf8_lossy(quoted)
+            );
+            assert_eq!(written, format!("\"{name}\""));
+            let mut lex = crate::arguments::lexer::Lexer::new(&written);
+            assert_eq!(super::core_name(&mut lex), Some(name));
+            assert_eq!(lex.at, written.len());
+        }
+        let mut lex = crate::arguments::lexer::Lexer::new("\"ActiveJob::Serializers::Other\"");
+        assert_eq!(super::core_name(&mut lex), None);
+        assert_eq!(lex.at, 0);
+    }
 
     #[test]
     fn the_quick_forms_are_what_rails_writes() {
