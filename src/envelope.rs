@@ -592,10 +592,11 @@ impl Job {
 /// Refuses a zone name Rails does not know, as `argument_zone` would (a zone looked up again is
 /// found among those the thread looked up last: [`ZoneDatabase::lookup`]).
 pub(crate) fn check_zone(name: &str, zones: &ZoneDatabase) -> Result<(), DecodeError> {
-    zones
-        .lookup(name)
-        .map(drop)
-        .ok_or_else(|| invalid_timezone(name))
+    if zones.has_zone(name) {
+        Ok(())
+    } else {
+        Err(invalid_timezone(name))
+    }
 }
 
 /// The envelope keys of a payload, as found (the last value of a repeated key).

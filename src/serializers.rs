@@ -77,10 +77,14 @@ impl std::fmt::Debug for CustomSerializer {
 ///
 /// Rails resolves `_aj_serialized` names and `ModuleSerializer` constants against the running
 /// application; Rust has no constants to look up, so the application states them here.
+///
+/// The names are hashed with foldhash, not std's SipHash: they are looked up for every object
+/// of the application's serializers, and the sets are the application's own (a payload cannot
+/// fill them with colliding names).
 #[derive(Debug, Clone, Default)]
 pub struct SerializerRegistry {
-    custom: HashMap<String, CustomSerializer>,
-    modules: HashSet<String>,
+    custom: HashMap<String, CustomSerializer, foldhash::fast::RandomState>,
+    modules: HashSet<String, foldhash::fast::RandomState>,
     strict: bool,
 }
 

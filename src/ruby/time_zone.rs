@@ -350,6 +350,15 @@ impl ZoneDatabase {
     }
 }
 
+impl ZoneDatabase {
+    /// Whether [`lookup`](Self::lookup) finds `name`, without handing over the zone: the check
+    /// every envelope's `timezone` gets, answered from the zones the thread looked up last
+    /// without taking a reference to one.
+    pub(crate) fn has_zone(&self, name: &str) -> bool {
+        is_recent_zone(self.id(), name) || self.lookup(name).is_some()
+    }
+}
+
 /// How many zones a thread keeps from its last lookups.
 const RECENT_ZONES: usize = 16;
 
@@ -368,6 +377,17 @@ fn recent_zone(id: u64, name: &str) -> Option<RailsZone> {
             .iter()
             .find(|(db, zone)| *db == id && zone.name() == name)
             .map(|(_, zone)| zone.clone())
+    })
+}
+
+fn is_recent_zone(id: u64, name: &str) -> bool {
+    RECENT.with(|recent| {
+        recent.try_borrow().is_ok_and(|recent| {
+            recent
+                .0
+                .iter()
+                .any(|(db, zone)| *db == id && zone.name() == name)
+        })
     })
 }
 
