@@ -138,25 +138,27 @@ struct Masks {
     close: u64,
 }
 
-impl Masks {
-    fn of_sse2(block: &[u8; BLOCK]) -> Masks {
+/// The [`Masks`] of `$block`, `$width` bytes per comparison with the intrinsics of one vector
+/// type: its load, or, splat, byte comparison and mask (whose bits are `$bits` wide).
+macro_rules! masks_of {
+    ($block:expr, $width:literal, $vector:ty, $bits:ty,
+     $load:ident, $or:ident, $splat:ident, $equal:ident, $movemask:ident) => {{
         let mut masks = Masks {
             quote: 0,
             backslash: 0,
             open: 0,
             close: 0,
         };
-        for (index, chunk) in block.chunks_exact(16).enumerate() {
-            let shift = index * 16;
-            // SAFETY: SSE2 is part of the x86-64 baseline, and the unaligned load reads the 16
-            // bytes of `chunk`.
+        for (index, chunk) in $block.chunks_exact($width).enumerate() {
+            let shift = index * $width;
+            // SAFETY: the caller's processor has the instructions (SSE2 is part of the x86-64
+            // baseline, AVX2 is checked), and the unaligned load reads the bytes of `chunk`.
             unsafe {
-                let bytes = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+                let bytes = $load(chunk.as_ptr().cast::<$vector>());
                 // `[` and `{` differ by 0x20 alone, as do `]` and `}`.
-                let folded = _mm_or_si128(bytes, _mm_set1_epi8(0x20));
-                let bits = |v: __m128i, byte: u8| {
-                    let equal = _mm_cmpeq_epi8(v, _mm_set1_epi8(byte as i8));
-                    u64::from(_mm_movemask_epi8(equal) as u16) << shift
+                let folded = $or(bytes, $splat(0x20));
+                let bits = |v: $vector, byte: u8| {
+                    u64::from($movemask($equal(v, $splat(byte as i8))) as $bits) << shift
                 };
                 masks.quote |= bits(bytes, b'"');
                 masks.backslash |= bits(bytes, b'\\');
@@ -165,39 +167,43 @@ impl Masks {
             }
         }
         masks
+    }};
+}
+
+impl Masks {
+    /// The masks of a block by 16-byte SSE2 comparisons.
+    fn of_sse2(block: &[u8; BLOCK]) -> Masks {
+        masks_of!(
+            block,
+            16,
+            __m128i,
+            u16,
+            _mm_loadu_si128,
+            _mm_or_si128,
+            _mm_set1_epi8,
+            _mm_cmpeq_epi8,
+            _mm_movemask_epi8
+        )
     }
 
-    /// [`Masks::of_sse2`] with 32-byte comparisons.
+    /// The masks of a block by 32-byte AVX2 comparisons.
     ///
     /// # Safety
     ///
     /// The processor must have AVX2.
     #[target_feature(enable = "avx2")]
     unsafe fn of_avx2(block: &[u8; BLOCK]) -> Masks {
-        let mut masks = Masks {
-            quote: 0,
-            backslash: 0,
-            open: 0,
-            close: 0,
-        };
-        for (index, chunk) in block.chunks_exact(32).enumerate() {
-            let shift = index * 32;
-            // SAFETY: the caller's processor has AVX2, and the unaligned load reads the 32
-            // bytes of `chunk`.
-            unsafe {
-                let bytes = _mm256_loadu_si256(chunk.as_ptr().cast::<__m256i>());
-                let folded = _mm256_or_si256(bytes, _mm256_set1_epi8(0x20));
-                let bits = |v: __m256i, byte: u8| {
-                    let equal = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(byte as i8));
-                    u64::from(_mm256_movemask_epi8(equal) as u32) << shift
-                };
-                masks.quote |= bits(bytes, b'"');
-                masks.backslash |= bits(bytes, b'\\');
-                masks.open |= bits(folded, b'{');
-                masks.close |= bits(folded, b'}');
-            }
-        }
-        masks
+        masks_of!(
+            block,
+            32,
+            __m256i,
+            u32,
+            _mm256_loadu_si256,
+            _mm256_or_si256,
+            _mm256_set1_epi8,
+            _mm256_cmpeq_epi8,
+            _mm256_movemask_epi8
+        )
     }
 }
 
