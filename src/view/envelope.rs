@@ -132,7 +132,13 @@ struct QuotedKey {
 }
 
 /// [`FIELD_KEYS`] quoted, each with its colon.
-const QUOTED_KEYS: [QuotedKey; 12] = {
+const QUOTED_KEYS: [QuotedKey; 12] = quoted_keys(false);
+
+/// [`FIELD_KEYS`] quoted, each with its colon and the comma before it (`,"job_id":`): a member
+/// that follows another as Rails writes it, taken with its separator in one comparison.
+const QUOTED_KEYS_AFTER_COMMA: [QuotedKey; 12] = quoted_keys(true);
+
+const fn quoted_keys(after_comma: bool) -> [QuotedKey; 12] {
     let mut keys = [const {
         QuotedKey {
             len: 0,
@@ -141,21 +147,23 @@ const QUOTED_KEYS: [QuotedKey; 12] = {
     }; 12];
     let mut index = 0;
     while index < FIELD_KEYS.len() {
-        keys[index] = QuotedKey::new(FIELD_KEYS[index]);
+        keys[index] = QuotedKey::new(FIELD_KEYS[index], after_comma);
         index += 1;
     }
     keys
-};
+}
 
 impl QuotedKey {
-    const fn new(key: &str) -> QuotedKey {
+    const fn new(key: &str, after_comma: bool) -> QuotedKey {
         let key = key.as_bytes();
-        let len = key.len() + 3;
-        assert!(len >= 8 && len <= 24, "a key of 5 to 21 bytes");
+        let comma = after_comma as usize;
+        let len = key.len() + 3 + comma;
+        assert!(len >= 8 && len <= 24, "a key of 5 to 20 bytes");
         let mut quoted = [b'"'; 24];
+        quoted[0] = if after_comma { b',' } else { b'"' };
         let mut at = 0;
         while at < key.len() {
-            quoted[at + 1] = key[at];
+            quoted[comma + at + 1] = key[at];
             at += 1;
         }
         quoted[len - 1] = b':';
@@ -249,14 +257,17 @@ impl Reader {
     fn read(&mut self, text: &str, options: &DecodeOptions) -> Option<()> {
         let mut lex = Lexer::new(text);
         lex.eat(b'{')?;
+        self.member(&mut lex)?;
         loop {
-            match self.expected_key(&mut lex) {
-                Some(field) => self.field(&mut lex, field)?,
-                None => self.any_key(&mut lex)?,
+            // The next member as Rails writes it, separator and key compared at once.
+            if let Some(field) = self.expected_key(&mut lex, &QUOTED_KEYS_AFTER_COMMA) {
+                self.field(&mut lex, field)?;
+                continue;
             }
             if !lex.separator(b'}')? {
                 break;
             }
+            self.member(&mut lex)?;
         }
         lex.skip_whitespace();
         if lex.at != text.len() {
@@ -265,12 +276,21 @@ impl Reader {
         self.check(text, options)
     }
 
-    /// The key Rails writes after the last one found, when it is at the cursor with its colon:
-    /// its index in [`FIELD_KEYS`], the cursor past the colon.
+    /// A member, the cursor at its key.
+    #[inline(always)]
+    fn member(&mut self, lex: &mut Lexer<'_>) -> Option<()> {
+        match self.expected_key(lex, &QUOTED_KEYS) {
+            Some(field) => self.field(lex, field),
+            None => self.any_key(lex),
+        }
+    }
+
+    /// The key Rails writes after the last one found, when it is at the cursor as `keys` quote
+    /// it: its index in [`FIELD_KEYS`], the cursor past the colon.
     #[inline]
-    fn expected_key(&self, lex: &mut Lexer<'_>) -> Option<usize> {
+    fn expected_key(&self, lex: &mut Lexer<'_>, keys: &[QuotedKey; 12]) -> Option<usize> {
         let next = (16 - self.seen.leading_zeros()) as usize;
-        let key = QUOTED_KEYS.get(next)?;
+        let key = keys.get(next)?;
         if !key.is_at(lex.bytes, lex.at) {
             return None;
         }
@@ -435,19 +455,23 @@ fn integer(lex: &mut Lexer<'_>) -> Option<Option<i64>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{FIELD_KEYS, QUOTED_KEYS};
+    use super::{FIELD_KEYS, QUOTED_KEYS, QUOTED_KEYS_AFTER_COMMA};
 
     #[test]
     fn a_quoted_key_is_found_where_it_is_and_only_there() {
-        for (key, quoted) in FIELD_KEYS.iter().zip(&QUOTED_KEYS) {
-            let text = format!(r#"{{"{key}":1}}"#);
-            assert!(quoted.is_at(text.as_bytes(), 1), "{key}");
-            assert!(!quoted.is_at(text.as_bytes(), 0), "{key}");
-            assert!(!quoted.is_at(&text.as_bytes()[..key.len() + 3], 1), "{key}");
-            for at in 1..key.len() + 4 {
-                let mut changed = text.clone().into_bytes();
-                changed[at] ^= 0x20;
-                assert!(!quoted.is_at(&changed, 1), "{key} changed at {at}");
+        let tables = [("", &QUOTED_KEYS), (",", &QUOTED_KEYS_AFTER_COMMA)];
+        for (before, table) in tables {
+            for (key, quoted) in FIELD_KEYS.iter().zip(table) {
+                let text = format!(r#"{{{before}"{key}":1}}"#);
+                let len = before.len() + key.len() + 3;
+                assert!(quoted.is_at(text.as_bytes(), 1), "{text}");
+                assert!(!quoted.is_at(text.as_bytes(), 0), "{text}");
+                assert!(!quoted.is_at(&text.as_bytes()[..len], 1), "{text}");
+                for at in 1..len + 1 {
+                    let mut changed = text.clone().into_bytes();
+                    changed[at] ^= 0x20;
+                    assert!(!quoted.is_at(&changed, 1), "{text} changed at {at}");
+                }
             }
         }
     }
