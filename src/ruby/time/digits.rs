@@ -4,7 +4,7 @@
 
 /// Eight bytes of `b` from `at`, the first in the lowest bits; `None` past its end.
 #[inline]
-pub(crate) fn word(b: &[u8], at: usize) -> Option<u64> {
+fn word(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
@@ -20,7 +20,7 @@ const fn bytes_at(index: [u32; 2]) -> u64 {
 
 /// Whether every byte of `word` is an ASCII digit.
 #[inline]
-pub(crate) fn all_digits(word: u64) -> bool {
+fn all_digits(word: u64) -> bool {
     let high = each(0xF0);
     // Bytes 0x30..=0x3F, which 6 more keeps below 0x40 for 0x30..=0x39 only.
     word & high == each(b'0') && word.wrapping_add(each(6)) & high == each(b'0')
@@ -43,7 +43,7 @@ fn two_digits(word: u64, at: u32) -> u32 {
 
 /// The number the eight digits of `word` write, its first byte the most significant digit.
 #[inline]
-pub(crate) fn eight_digits(word: u64) -> u32 {
+fn eight_digits(word: u64) -> u32 {
     // Pairs, then fours, then the eight, each step one multiplication.
     let pairs = (word & each(0x0F)).wrapping_mul(10 << 8 | 1) >> 8;
     let fours = (pairs & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 << 16 | 1) >> 16;

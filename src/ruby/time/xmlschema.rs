@@ -86,35 +86,33 @@ pub(super) fn plain_offset(b: &[u8]) -> Option<RubyTime> {
     if b.len() != 35 {
         return None;
     }
-    let layout_ok = b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && b[13] == b':'
-        && b[16] == b':'
-        && b[19] == b'.'
-        && matches!(b[29], b'+' | b'-')
-        && b[32] == b':';
-    if !layout_ok {
+    if b[19] != b'.' || !matches!(b[29], b'+' | b'-') || b[32] != b':' {
         return None;
     }
-    let number = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0_u32, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-        })
+    let fields = digits::date_time(b)?;
+    let nanos = digits::fraction_nanos(&b[20..29])?;
+    let two_digits = |at: usize| -> Option<u32> {
+        let (tens, ones) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
+        (tens <= 9 && ones <= 9).then(|| u32::from(tens) * 10 + u32::from(ones))
     };
-    let year = number(0..4).filter(|y| *y >= 1583)?;
-    let date = NaiveDate::from_ymd_opt(year as i32, number(5..7)?, number(8..10)?)?;
-    let (hour, min, sec) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    let (offset_hours, offset_minutes) = (number(30..32)?, number(33..35)?);
-    if hour > 23 || min > 59 || sec > 59 || offset_hours > 23 || offset_minutes > 59 {
+    let (offset_hours, offset_minutes) = (two_digits(30)?, two_digits(33)?);
+    let (hour, min, sec) = (fields.hour, fields.minute, fields.second);
+    if fields.year < 1583
+        || hour > 23
+        || min > 59
+        || sec > 59
+        || offset_hours > 23
+        || offset_minutes > 59
+    {
         return None;
     }
+    let date = NaiveDate::from_ymd_opt(fields.year as i32, fields.month, fields.day)?;
     let magnitude = (offset_hours * 3600 + offset_minutes * 60) as i32;
     if b[29] == b'-' && magnitude == 0 {
         return None;
     }
     let offset = if b[29] == b'-' { -magnitude } else { magnitude };
-    let local = date.and_hms_nano_opt(hour, min, sec, number(20..29)?)?;
+    let local = date.and_hms_nano_opt(hour, min, sec, nanos)?;
     let instant = (local - TimeDelta::seconds(offset.into()))
         .and_utc()
         .with_timezone(&FixedOffset::east_opt(offset)?);
