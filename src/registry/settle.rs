@@ -23,7 +23,7 @@ impl Settle {
         key: Option<&[u8]>,
     ) -> Self {
         // Only a retry needs the requeue and the key: copy nothing for classes without policies.
-        let retries = policies.is_some_and(|p| !p.is_empty());
+        let retries = any_policy(policies);
         Settle {
             key: key.filter(|_| retries).map(<[u8]>::to_vec),
             requeue: env.retry_requeue().filter(|_| retries).cloned(),
@@ -34,7 +34,7 @@ impl Settle {
     /// Whether settling an error looks at the job: only a class's policies decide by it, so
     /// without them a run need not keep its context for the error path.
     pub(super) fn needs_job(&self) -> bool {
-        self.policies.as_ref().is_some_and(|p| !p.is_empty())
+        any_policy(self.policies.as_ref())
     }
 
     /// An error no policy catches: the topic's failure path takes it.
@@ -96,4 +96,9 @@ impl Settle {
         );
         Ok(())
     }
+}
+
+/// Whether a class has a policy that can decide one of its errors.
+fn any_policy(policies: Option<&Arc<JobPolicies>>) -> bool {
+    policies.is_some_and(|p| !p.is_empty())
 }
