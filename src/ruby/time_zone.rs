@@ -370,24 +370,22 @@ thread_local! {
 
 /// The zone `name` resolved to in the database `id`, when this thread looked it up lately.
 fn recent_zone(id: u64, name: &str) -> Option<RailsZone> {
+    with_recent_zone(id, name, RailsZone::clone)
+}
+
+fn is_recent_zone(id: u64, name: &str) -> bool {
+    with_recent_zone(id, name, |_| ()).is_some()
+}
+
+/// `f` of the zone `name` of database `id` among those the thread looked up last.
+fn with_recent_zone<T>(id: u64, name: &str, f: impl FnOnce(&RailsZone) -> T) -> Option<T> {
     RECENT.with(|recent| {
         let recent = recent.try_borrow().ok()?;
         recent
             .0
             .iter()
             .find(|(db, zone)| *db == id && zone.name() == name)
-            .map(|(_, zone)| zone.clone())
-    })
-}
-
-fn is_recent_zone(id: u64, name: &str) -> bool {
-    RECENT.with(|recent| {
-        recent.try_borrow().is_ok_and(|recent| {
-            recent
-                .0
-                .iter()
-                .any(|(db, zone)| *db == id && zone.name() == name)
-        })
+            .map(|(_, zone)| f(zone))
     })
 }
 
