@@ -102,8 +102,10 @@ where
         Ok(async move {
             match (run.await, settling) {
                 (Ok(()), _) => Ok(()),
+                // Boxed: deciding an error by the policies is a future much larger than the
+                // run's, and every run's future would otherwise be that large and copied so.
                 (Err(error), Some((settle, held))) => {
-                    settle.error(&*owned_job(&held)?, error).await
+                    settle_error(settle, held, error).boxed().await
                 }
                 (Err(error), None) => Err(Settle::unhandled(&error)),
             }
@@ -146,6 +148,15 @@ where
         }
         .boxed())
     }
+}
+
+/// What an error of a typed handler's run comes to, decided by its class's policies.
+async fn settle_error(
+    settle: Settle,
+    held: JobContext,
+    error: anyhow::Error,
+) -> Result<(), JobFailure> {
+    settle.error(&*owned_job(&held)?, error).await
 }
 
 /// Decides what a continuable run's end means, as Rails' `Continuable#continue` does: done,

@@ -105,15 +105,20 @@ impl<'a> JobView<'a> {
     /// it, with the same errors; the arguments are read (and their errors found) by
     /// [`arguments`](Self::arguments) or [`to_job`](Self::to_job).
     pub fn decode_with(payload: &'a [u8], options: &'a DecodeOptions) -> Result<Self, DecodeError> {
-        let read = match read_in_place(payload, options) {
-            Some((text, at, envelope)) => Read::InPlace { text, at, envelope },
-            None => Read::Owned(Arc::new(Job::decode_with(payload, options)?)),
-        };
-        Ok(JobView {
+        // Made first and read into, so that the envelope is written where the view keeps it.
+        let mut view = JobView {
             payload,
             options,
-            read,
-        })
+            read: Read::InPlace {
+                text: "",
+                at: 0,
+                envelope: Envelope::EMPTY,
+            },
+        };
+        if read_in_place(&mut view.read, payload, options).is_none() {
+            view.read = Read::Owned(Arc::new(Job::decode_with(payload, options)?));
+        }
+        Ok(view)
     }
 
     /// Whether the envelope was read in place (else the owned [`Job`] was decoded).
@@ -252,12 +257,17 @@ pub(crate) enum Kept {
     Owned(Arc<Job>),
 }
 
-/// The job's JSON, where it starts in the payload, and its envelope, when all of it is read in
-/// place.
+/// Reads into `read`, an empty [`Read::InPlace`], the job's JSON, where it starts in the
+/// payload, and its envelope: `None` when not all of it is read in place.
+#[inline(always)]
 fn read_in_place<'a>(
+    read: &mut Read<'a>,
     payload: &'a [u8],
     options: &DecodeOptions,
-) -> Option<(&'a str, usize, Envelope)> {
+) -> Option<()> {
+    let Read::InPlace { text, at, envelope } = read else {
+        return None;
+    };
     if payload.len() > options.max_payload_bytes {
         return None;
     }
@@ -268,11 +278,10 @@ fn read_in_place<'a>(
             Cow::Owned(_) => return None,
         },
     };
-    let at = (job_json.as_ptr() as usize).checked_sub(payload.as_ptr() as usize)?;
-    if job_json.len() > options.max_payload_bytes || at + job_json.len() > payload.len() {
+    *at = (job_json.as_ptr() as usize).checked_sub(payload.as_ptr() as usize)?;
+    if job_json.len() > options.max_payload_bytes || *at + job_json.len() > payload.len() {
         return None;
     }
-    let text = simdutf8::basic::from_utf8(job_json).ok()?;
-    let envelope = envelope::read(text, options)?;
-    Some((text, at, envelope))
+    *text = simdutf8::basic::from_utf8(job_json).ok()?;
+    envelope::read_into(text, options, envelope)
 }
