@@ -91,6 +91,23 @@ proptest! {
         }
     }
 
+    /// TimeWithZones in the form Rails writes a UTC time in, with any digits (days past the
+    /// month's end, hours past 23, years before 1583 among them), in zones that show every
+    /// instant as UTC and in one that does not: both paths agree (the typed path checks such a
+    /// text in a UTC zone without parsing it).
+    #[test]
+    fn typed_and_owned_paths_agree_on_utc_times_with_any_digits(
+        time in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9]\\.[0-9]{9}Z",
+        zone in prop::sample::select(vec![r#","time_zone":"UTC""#, r#","time_zone":"Etc/UTC""#, r#","time_zone":"Europe/London""#, ""]),
+        job_zone in prop::sample::select(vec!["UTC", "Europe/London"]),
+    ) {
+        let argument = format!(
+            r#"{{"_aj_serialized":"ActiveJob::Serializers::TimeWithZoneSerializer","value":"{time}"{zone}}}"#
+        );
+        let payload = echo_job(&format!("[{argument}]"), job_zone);
+        agree_on_all(&payload, &fixture_app(), &argument).map_err(TestCaseError::fail)?;
+    }
+
     /// A golden payload with a byte changed, inserted or removed: both paths agree, so the typed
     /// path never takes what the owned path refuses.
     #[test]

@@ -304,6 +304,12 @@ impl RailsZone {
         .clone()
     }
 
+    /// Whether the zone shows every instant as UTC (`Etc/UTC`, Rails' default `UTC`): a time
+    /// in it is printed with `Z`, whatever the instant.
+    pub(crate) fn is_utc_throughout(&self) -> bool {
+        matches!(self.data.constant, Some((_, true)))
+    }
+
     /// The offset and abbreviation TZInfo gives at `instant`.
     fn offset_at(&self, instant: DateTime<Utc>) -> (i32, bool) {
         if let Some(constant) = self.data.constant {

@@ -24,6 +24,7 @@ use crate::ruby::time::RubyTime;
 use crate::ruby::time_zone::{self, RailsZone, ZoneDatabase};
 use crate::ruby::{bigdecimal, time};
 use crate::serializers::{self, SerializerRegistry};
+use crate::view::envelope::plain_time_in_range;
 use std::borrow::Cow;
 
 /// How many brackets deep an object read here nests at most (a Duration:
@@ -194,7 +195,7 @@ fn time_text(value: Cow<'_, str>) -> Option<Next<'_>> {
 /// range: the time, and the offset it is written with (`None` for `Z`).
 fn written_offset(value: &str) -> Option<(RubyTime, Option<i32>)> {
     match value.len() {
-        30 => time::parse_plain_utc(value).map(|time| (time, None)),
+        RAILS_UTC_LEN => time::parse_plain_utc(value).map(|time| (time, None)),
         35 => time::parse_plain_offset(value)
             .map(|time| (time, Some(time.instant.offset().local_minus_utc()))),
         _ => None,
@@ -208,29 +209,43 @@ fn time_with_zone_text<'de>(
     zone: Option<Cow<'de, str>>,
     ctx: &Ctx<'_>,
 ) -> Option<Next<'de>> {
+    let in_zone = |zone: &RailsZone| in_zone_text(value, zone);
+    match (&zone, ctx.zone) {
+        (Some(name), _) => with_zone(name, ctx.zones, in_zone)?,
+        (None, Zone::Named(name)) => with_zone(name, ctx.zones, in_zone)?,
+        (None, Zone::Resolved(zone)) => in_zone(zone),
+    }
+}
+
+/// The `iso8601(9)` text of the time `value` in `zone`.
+fn in_zone_text<'de>(value: Cow<'de, str>, zone: &RailsZone) -> Option<Next<'de>> {
+    // The form Rails writes a UTC time in, in a zone that shows every instant as UTC: printed
+    // back as written, so the text is only checked (as `parse_plain_utc` would take it).
+    if value.len() == RAILS_UTC_LEN
+        && zone.is_utc_throughout()
+        && plain_time_in_range(value.as_bytes())
+    {
+        return Some(Next::Printed(value));
+    }
     let plain = written_offset(&value);
     let parsed = match plain {
         Some((parsed, _)) => parsed,
         None => time::parse_xmlschema(&value).ok()?,
     };
     let instant = parsed.instant.to_utc();
-    let text = |zone: &RailsZone| {
-        // Written as Rails writes it, in the offset the zone has then: printed back as written.
-        match plain {
-            Some((_, written)) if time_zone::printed_offset(instant, zone) == written => None,
-            _ => Some(time_zone::format_in_zone(instant, zone)),
-        }
-    };
-    let formatted = match (&zone, ctx.zone) {
-        (Some(name), _) => with_zone(name, ctx.zones, text)?,
-        (None, Zone::Named(name)) => with_zone(name, ctx.zones, text)?,
-        (None, Zone::Resolved(zone)) => text(zone),
+    // Written as Rails writes it, in the offset the zone has then: printed back as written.
+    let formatted = match plain {
+        Some((_, written)) if time_zone::printed_offset(instant, zone) == written => None,
+        _ => Some(time_zone::format_in_zone(instant, zone)),
     };
     Some(Next::Printed(match formatted {
         None => value,
         Some(formatted) => same_or(value, formatted),
     }))
 }
+
+/// The length of `2026-11-24T21:27:56.175007000Z`, a UTC time as Rails writes one.
+const RAILS_UTC_LEN: usize = 30;
 
 /// `f` of the zone `name` resolves to in `zones`; `None` when it resolves to none (the owned
 /// decoding's error). The database keeps the zones a thread looked up last.
