@@ -183,12 +183,21 @@ fn same_or(text: Cow<'_, str>, formatted: String) -> Cow<'_, str> {
 /// A Time's `iso8601(9)` text.
 fn time_text(value: Cow<'_, str>) -> Option<Next<'_>> {
     // Nine digits and `Z` or an offset, fields in range: printed back exactly as written.
-    if written_offset(&value).is_some() {
+    if written_as_rails_writes(&value) {
         return Some(Next::Printed(value));
     }
     let parsed = time::parse_xmlschema(&value).ok()?;
     let formatted = time::format_iso8601_9(&parsed);
     Some(Next::Printed(same_or(value, formatted)))
+}
+
+/// Whether `value` is a time as Rails writes one, as [`written_offset`] takes it: the UTC form
+/// checked by its digits alone.
+fn written_as_rails_writes(value: &str) -> bool {
+    match value.len() {
+        RAILS_UTC_LEN => plain_time_in_range(value.as_bytes()),
+        _ => written_offset(value).is_some(),
+    }
 }
 
 /// A time written as Rails writes one, nine fraction digits and `Z` or `±hh:mm`, fields in
