@@ -1,9 +1,9 @@
 //! The envelope read in place: where each top-level value is in the job's JSON, with the checks
 //! Rails 8.1's `deserialize` makes on it, and nothing owned but the two times.
 //!
-//! [`read`] gives `None` for anything it does not take exactly as [`Job::decode_with`] does (an
-//! error, a key written with escapes, a repeated key, a number that is not a plain `i64`); the
-//! caller then decodes the owned way, which decides and words the error. A continuable job's
+//! [`read_into`] gives `None` for anything it does not take exactly as [`Job::decode_with`] does
+//! (an error, a key written with escapes, a repeated key, a number that is not a plain `i64`);
+//! the caller then decodes the owned way, which decides and words the error. A continuable job's
 //! progress is checked in the pass that checks its syntax ([`continuation`]); the `arguments`
 //! array is only delimited here (by its brackets and quotes, 64 bytes at a time), its syntax and
 //! rules checked when it is read.

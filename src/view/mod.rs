@@ -259,7 +259,6 @@ pub(crate) enum Kept {
 
 /// Reads into `read`, an empty [`Read::InPlace`], the job's JSON, where it starts in the
 /// payload, and its envelope: `None` when not all of it is read in place.
-#[inline(always)]
 fn read_in_place<'a>(
     read: &mut Read<'a>,
     payload: &'a [u8],
