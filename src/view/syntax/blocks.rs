@@ -1,7 +1,8 @@
 //! Delimiting a value 64 bytes at a time: one bit per byte for its quotes, backslashes and
 //! brackets (AVX2, 32 bytes per comparison, where the processor has it, else SSE2, which every
 //! x86-64 processor has, 16 bytes per comparison), the bytes inside strings found from the quotes
-//! that are not escaped, and the brackets outside strings counted a block at a time.
+//! that are not escaped (by a carry-less multiplication where the processor has one), and the
+//! brackets outside strings counted a block at a time.
 //!
 //! A backslash escapes the byte after it unless it is itself escaped, so in a run of
 //! backslashes every second one escapes: [`escaped`] finds the escaped bytes of a block with
@@ -11,8 +12,8 @@
 
 use std::arch::x86_64::{
     __m128i, __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
-    _mm256_set1_epi8, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-    _mm_set1_epi8,
+    _mm256_set1_epi8, _mm_clmulepi64_si128, _mm_cmpeq_epi8, _mm_cvtsi128_si64, _mm_loadu_si128,
+    _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
 };
 
 const BLOCK: usize = 64;
@@ -21,32 +22,56 @@ const EVEN: u64 = 0x5555_5555_5555_5555;
 
 /// See [`super::delimit`].
 pub(super) fn delimit(bytes: &[u8], start: usize) -> Option<usize> {
-    // Detected once per process, then a load and a test.
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2.
+    // Detected once per process, then a load and a test. Every processor with AVX2 has
+    // PCLMULQDQ and POPCNT too; all three are checked all the same.
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("pclmulqdq")
+        && std::arch::is_x86_feature_detected!("popcnt")
+    {
+        // SAFETY: the processor has AVX2, PCLMULQDQ and POPCNT.
         unsafe { delimit_avx2(bytes, start) }
     } else {
-        delimit_with(bytes, start, Masks::of_sse2)
+        // Counting bits takes longer without a POPCNT instruction, which is not part of the
+        // x86-64 baseline: the brackets are walked one by one.
+        delimit_with(
+            bytes,
+            start,
+            Masks::of_sse2,
+            prefix_xor,
+            None::<fn(u64) -> u32>,
+        )
     }
 }
 
-/// [`delimit_with`] compiled for AVX2, its masks made 32 bytes at a time.
+/// [`delimit_with`] compiled for AVX2, its masks made 32 bytes at a time, its prefix XORs by
+/// one carry-less multiplication, and a block's brackets counted rather than walked where the
+/// value cannot end in it.
 ///
 /// # Safety
 ///
-/// The processor must have AVX2.
-#[target_feature(enable = "avx2")]
+/// The processor must have AVX2, PCLMULQDQ and POPCNT.
+#[target_feature(enable = "avx2,pclmulqdq,popcnt")]
 unsafe fn delimit_avx2(bytes: &[u8], start: usize) -> Option<usize> {
-    // SAFETY: this function runs only where the processor has AVX2.
-    delimit_with(bytes, start, |block| unsafe { Masks::of_avx2(block) })
+    // SAFETY: this function runs only where the processor has AVX2, PCLMULQDQ and POPCNT.
+    delimit_with(
+        bytes,
+        start,
+        |block| unsafe { Masks::of_avx2(block) },
+        |bits| unsafe { prefix_xor_clmul(bits) },
+        Some(|bits: u64| bits.count_ones()),
+    )
 }
 
-/// Delimits the value at `start` with `masks` making each block's bits.
+/// Delimits the value at `start` with `masks` making each block's bits, `prefix_xor` the bytes
+/// inside strings from its quotes, and `count_ones`, where counting is cheap, counting a block's
+/// brackets.
 #[inline(always)]
 fn delimit_with(
     bytes: &[u8],
     start: usize,
     masks: impl Fn(&[u8; BLOCK]) -> Masks,
+    prefix_xor: impl Fn(u64) -> u64,
+    count_ones: Option<impl Fn(u64) -> u32>,
 ) -> Option<usize> {
     let mut at = start;
     let mut depth = 0_u32;
@@ -74,10 +99,17 @@ fn delimit_with(
         // Set from an opening quote up to (not including) its closing quote.
         let inside = prefix_xor(found.quote & !escaped) ^ in_string;
         in_string = ((inside as i64) >> 63) as u64;
-        // Walked one by one: counting the bits takes longer without a POPCNT instruction,
-        // which is not part of the x86-64 baseline.
-        if let Some(end) = closing(found.open & !inside, found.close & !inside, &mut depth) {
-            return Some(at + end);
+        let (opens, closes) = (found.open & !inside, found.close & !inside);
+        match &count_ones {
+            // Fewer closing brackets in the block than are open before it: the value does not
+            // end in this block.
+            Some(count) if count(closes) < depth => depth = depth + count(opens) - count(closes),
+            // Walked one by one.
+            _ => {
+                if let Some(end) = closing(opens, closes, &mut depth) {
+                    return Some(at + end);
+                }
+            }
         }
         at += BLOCK;
     }
@@ -104,6 +136,7 @@ fn closing(opens: u64, closes: u64, depth: &mut u32) -> Option<usize> {
 
 /// Each bit set, and every bit above it up to the next one set, cleared by that one: bit `i`
 /// of the result is the parity of the bits `0..=i` of `bits`.
+#[inline(always)]
 fn prefix_xor(mut bits: u64) -> u64 {
     bits ^= bits << 1;
     bits ^= bits << 2;
@@ -112,6 +145,19 @@ fn prefix_xor(mut bits: u64) -> u64 {
     bits ^= bits << 16;
     bits ^= bits << 32;
     bits
+}
+
+/// [`prefix_xor`] as one carry-less multiplication by all ones: bit `i` of the product is the
+/// XOR of the bits `0..=i`.
+///
+/// # Safety
+///
+/// The processor must have PCLMULQDQ.
+#[inline]
+#[target_feature(enable = "pclmulqdq")]
+unsafe fn prefix_xor_clmul(bits: u64) -> u64 {
+    let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, bits as i64), _mm_set1_epi8(-1), 0);
+    _mm_cvtsi128_si64(product) as u64
 }
 
 /// The bytes of a block escaped by a backslash, from its `backslash` bits; `carry` is 1 when the
@@ -210,7 +256,7 @@ impl Masks {
 #[cfg(test)]
 mod tests {
     use super::super::skip_raw;
-    use super::{delimit, escaped, Masks};
+    use super::{delimit, delimit_with, escaped, prefix_xor, prefix_xor_clmul, Masks};
 
     /// Escaped bytes one at a time.
     fn naive_escaped(bytes: &[u8]) -> Vec<bool> {
@@ -303,6 +349,24 @@ mod tests {
     }
 
     #[test]
+    fn prefix_xor_by_multiplication_agrees() {
+        if !std::arch::is_x86_feature_detected!("pclmulqdq") {
+            return;
+        }
+        let mut next = numbers(0x0bad_5eed_1234_4321);
+        for _ in 0..20_000 {
+            let bits = (next() as u64) << 32 ^ next() as u64;
+            // SAFETY: the processor has PCLMULQDQ.
+            assert_eq!(
+                unsafe { prefix_xor_clmul(bits) },
+                prefix_xor(bits),
+                "{bits:#x}"
+            );
+        }
+        assert_eq!(unsafe { prefix_xor_clmul(u64::MAX) }, prefix_xor(u64::MAX));
+    }
+
+    #[test]
     fn delimits_as_skip_raw_does() {
         let mut next = numbers(0x9e37_79b9_7f4a_7c15);
         let mut delimited = 0;
@@ -312,6 +376,14 @@ mod tests {
             delimited += usize::from(want.is_some());
             let text = String::from_utf8_lossy(&bytes);
             assert_eq!(delimit(&bytes, 0), want, "{text:?}");
+            let by_sse2 = delimit_with(
+                &bytes,
+                0,
+                Masks::of_sse2,
+                prefix_xor,
+                None::<fn(u64) -> u32>,
+            );
+            assert_eq!(by_sse2, want, "{text:?}");
         }
         assert!(delimited > 2000, "{delimited} delimited");
     }
