@@ -143,6 +143,25 @@ fn echo_job(arguments: &str, timezone: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// An application object that names its serializer twice (the fuzz target found it): Ruby's
+/// JSON keeps the last `_aj_serialized`, so the typed path must not take the first name and the
+/// second as a field. Both paths agree, in place or built, known serializer or not.
+#[test]
+fn typed_and_owned_paths_agree_on_a_repeated_serializer_name() {
+    let objects = [
+        r#"{"_aj_serialized":"ActiveJob::YeingJob","_aj_serialized":"Ac12345678901234567890.123456789"}"#,
+        r#"{"_aj_serialized":"MoneySerializer","cents":1,"_aj_serialized":"MoneySerializer"}"#,
+        r#"{"_aj_serialized":"MoneySerializer","cents":[1],"_aj_serialized":"OtherSerializer"}"#,
+        r#"{"_aj_serialized":"OtherSerializer","_aj_serialized":"MoneySerializer","cents":1}"#,
+    ];
+    for object in objects {
+        for app in [fixture_app(), app_with_money()] {
+            let payload = echo_job(&format!("[1,{object}]"), "UTC");
+            agree_on_all(&payload, &app, object).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
 /// `_aj_serialized` objects of the core serializers, in the forms Rails writes and in others
 /// (fewer fraction digits, other offsets, fields out of range, unknown zones, extra or repeated
 /// keys, values of the wrong type, whitespace): both paths agree on each.

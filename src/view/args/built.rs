@@ -14,7 +14,7 @@
 //! repeated or escaped key, a Range Ruby refuses, an unknown serializer) gives `None`, and the
 //! caller reads the object the owned way.
 
-use super::serialized::{next_key, only_value, string};
+use super::serialized::{next_field_key, next_key, only_value, string};
 use crate::arguments::lexer::{is_float, Lexer, Number};
 use crate::arguments::range_order::{range_order, Order};
 use crate::arguments::{CustomObject, Range, Value};
@@ -99,7 +99,7 @@ pub(super) fn custom(
     registered: Option<&CustomSerializer>,
 ) -> Option<Value> {
     let mut fields = Map::new();
-    while let Some(key) = next_key(lex)? {
+    while let Some(key) = next_field_key(lex)? {
         let value = plain_json(lex)?;
         if fields.insert(key.to_owned(), value).is_some() {
             return None;

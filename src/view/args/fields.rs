@@ -10,7 +10,7 @@
 //! its fields (the check takes the fields as a `serde_json` map), is built as its owned
 //! [`Value`](crate::arguments::Value) instead ([`super::built::custom`]).
 
-use super::serialized::next_key;
+use super::serialized::{next_field_key, next_key};
 use super::Refused;
 use crate::arguments::lexer::{Lexer, Number};
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
@@ -33,7 +33,7 @@ pub(super) fn check(lex: &mut Lexer<'_>) -> Option<Fields> {
     let at = lex.at;
     let mut keys = [""; MAX_FIELDS];
     let mut len = 0;
-    while let Some(key) = next_key(lex)? {
+    while let Some(key) = next_field_key(lex)? {
         if len == MAX_FIELDS || keys[..len].contains(&key) {
             return None;
         }

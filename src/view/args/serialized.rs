@@ -455,6 +455,18 @@ pub(super) fn next_key<'de>(lex: &mut Lexer<'de>) -> Option<Option<&'de str>> {
     Some(Some(key))
 }
 
+/// The next key of an application object's fields, as [`next_key`] reads it; `None` for
+/// `_aj_serialized` once more: Ruby's JSON keeps the last of a repeated key, so the object
+/// names another serializer than the one read first, and the owned decoding decides.
+#[inline]
+pub(super) fn next_field_key<'de>(lex: &mut Lexer<'de>) -> Option<Option<&'de str>> {
+    let key = next_key(lex)?;
+    if key == Some(SERIALIZED_KEY) {
+        return None;
+    }
+    Some(key)
+}
+
 /// A string at the cursor.
 #[inline]
 pub(super) fn string<'de>(lex: &mut Lexer<'de>) -> Option<Cow<'de, str>> {
