@@ -178,6 +178,16 @@ pub(crate) fn parse_plain_utc(s: &str) -> Option<RubyTime> {
     xmlschema::plain_utc(s.as_bytes())
 }
 
+/// The length of `2026-11-24T21:27:56.175007000Z`, a UTC time as Rails 7.1+ writes one (nine
+/// fraction digits).
+pub(crate) const RAILS_UTC_LEN: usize = 30;
+
+/// Whether [`parse_plain_utc`] reads `b`, checked by its digits without building the time: a
+/// time Ruby's `Time.iso8601` reads as written.
+pub(crate) fn is_plain_utc(b: &[u8]) -> bool {
+    digits::utc_form(b).is_some()
+}
+
 /// Reads `2024-03-15T14:30:45.123456789+02:00` as [`parse_xmlschema`] does, or `None` for any
 /// other form; a text taken is printed back as written by [`format_iso8601_9`], and by
 /// [`format_datetime_iso8601_9`] after [`parse_datetime`].

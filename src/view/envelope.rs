@@ -25,7 +25,6 @@ use crate::options::DecodeOptions;
 use crate::write_rules;
 use std::borrow::Cow;
 use std::ops::Range;
-pub(crate) use time::plain_time_in_range;
 use time::time;
 pub(crate) use time::Time;
 

@@ -99,9 +99,97 @@ pub(crate) fn fraction_nanos(digits: &[u8]) -> Option<u32> {
     Some(value * 10_u32.pow(9 - digits.len() as u32))
 }
 
+/// `YYYY-MM-DDThh:mm:ss[.f…]Z` with one to nine fraction digits (or none), a year from 1583 and
+/// every field in range: the form every Rails version writes `enqueued_at` in, and Rails 7.1+
+/// its UTC times, which Ruby's `Time.iso8601` reads as written. Its fields and nanoseconds.
+/// Years before the Gregorian reform are left to the general path's calendar rules.
+// Inlined into its two callers: one only asks whether, the other reads the time.
+#[inline(always)]
+pub(crate) fn utc_form(b: &[u8]) -> Option<(DateTimeFields, u32)> {
+    let len = b.len();
+    if !(len == 20 || (22..=30).contains(&len)) || b[len - 1] != b'Z' {
+        return None;
+    }
+    let nanos = match len {
+        20 => 0,
+        _ if b[19] == b'.' => fraction_nanos(&b[20..len - 1])?,
+        _ => return None,
+    };
+    let fields = date_time(b)?;
+    let DateTimeFields {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+    } = fields;
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    let in_range = year >= 1583
+        && (1..=12).contains(&month)
+        && (1..=month_days).contains(&day)
+        && hour <= 23
+        && minute <= 59
+        && second <= 59;
+    in_range.then_some((fields, nanos))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{date_time, eight_digits, fraction_nanos, DateTimeFields};
+    use super::{date_time, eight_digits, fraction_nanos, utc_form, DateTimeFields};
+
+    /// [`utc_form`]'s check one byte at a time.
+    fn naive_utc_form(b: &[u8]) -> bool {
+        if b.len() < 20 || b.len() > 30 || b.len() == 21 || b[b.len() - 1] != b'Z' {
+            return false;
+        }
+        let layout =
+            b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':';
+        if !layout || (b.len() > 20 && b[19] != b'.') {
+            return false;
+        }
+        let digits = |range: std::ops::Range<usize>| {
+            b[range].iter().try_fold(0_u32, |n, &d| {
+                d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+            })
+        };
+        let fields = [0..4, 5..7, 8..10, 11..13, 14..16, 17..19].map(digits);
+        let [Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)] = fields
+        else {
+            return false;
+        };
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let month_days = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        year >= 1583
+            && (1..=12).contains(&month)
+            && day >= 1
+            && day <= month_days[(month as usize).clamp(1, 12) - 1]
+            && hour <= 23
+            && minute <= 59
+            && second <= 59
+            && b[20.min(b.len() - 1)..b.len() - 1]
+                .iter()
+                .all(u8::is_ascii_digit)
+    }
 
     #[test]
     fn eight_digits_read_as_a_number() {
@@ -148,6 +236,22 @@ mod tests {
                     * 10_u32.pow(9 - text.len() as u32)
             });
             proptest::prop_assert_eq!(fraction_nanos(text.as_bytes()), naive, "{}", text);
+        }
+
+        /// The UTC form checked by words answers as the check one byte at a time, for texts near
+        /// the form and with any byte changed.
+        #[test]
+        fn utc_form_checks_as_one_byte_at_a_time(
+            text in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,10})?Z?",
+            at in 0..31_usize,
+            byte in proptest::prelude::any::<u8>(),
+            change in proptest::prelude::any::<bool>(),
+        ) {
+            let mut bytes = text.into_bytes();
+            if change && at < bytes.len() {
+                bytes[at] = byte;
+            }
+            proptest::prop_assert_eq!(utc_form(&bytes).is_some(), naive_utc_form(&bytes), "{:?}", bytes);
         }
     }
 }

@@ -56,19 +56,7 @@ pub(super) fn parse(s: &str) -> Result<RubyTime, Kind> {
 /// four-digit year and no leap second, read without the general scanner: it is parsed once per
 /// job. Anything else (`None`) goes through [`scan`], which gives the same time for these texts.
 pub(super) fn plain_utc(b: &[u8]) -> Option<RubyTime> {
-    if b.len() < 20 || b.len() > 30 || b.len() == 21 || b[b.len() - 1] != b'Z' {
-        return None;
-    }
-    let nanos = match &b[19..b.len() - 1] {
-        [] => 0,
-        [b'.', fraction @ ..] => digits::fraction_nanos(fraction)?,
-        _ => return None,
-    };
-    let fields = digits::date_time(b)?;
-    // Years before the Gregorian reform are left to the general path's calendar rules.
-    if fields.year < 1583 || fields.hour > 23 || fields.minute > 59 || fields.second > 59 {
-        return None;
-    }
+    let (fields, nanos) = digits::utc_form(b)?;
     let date = NaiveDate::from_ymd_opt(fields.year as i32, fields.month, fields.day)?;
     let naive = date.and_hms_nano_opt(fields.hour, fields.minute, fields.second, nanos)?;
     Some(RubyTime {

@@ -20,11 +20,10 @@ use super::{built, fields};
 use crate::arguments::lexer::{is_float, Lexer, Number};
 use crate::arguments::{Ctx, Value, Zone, SERIALIZED_KEY};
 use crate::ruby::constant::{constant_path, ConstantPath};
-use crate::ruby::time::RubyTime;
+use crate::ruby::time::{RubyTime, RAILS_UTC_LEN};
 use crate::ruby::time_zone::{self, RailsZone, ZoneDatabase};
 use crate::ruby::{bigdecimal, time};
 use crate::serializers::{self, SerializerRegistry};
-use crate::view::envelope::plain_time_in_range;
 use std::borrow::Cow;
 
 /// How many brackets deep an object read here nests at most (a Duration:
@@ -195,7 +194,7 @@ fn time_text(value: Cow<'_, str>) -> Option<Next<'_>> {
 /// checked by its digits alone.
 fn written_as_rails_writes(value: &str) -> bool {
     match value.len() {
-        RAILS_UTC_LEN => plain_time_in_range(value.as_bytes()),
+        RAILS_UTC_LEN => time::is_plain_utc(value.as_bytes()),
         _ => written_offset(value).is_some(),
     }
 }
@@ -232,7 +231,7 @@ fn in_zone_text<'de>(value: Cow<'de, str>, zone: &RailsZone) -> Option<Next<'de>
     // back as written, so the text is only checked (as `parse_plain_utc` would take it).
     if value.len() == RAILS_UTC_LEN
         && zone.is_utc_throughout()
-        && plain_time_in_range(value.as_bytes())
+        && time::is_plain_utc(value.as_bytes())
     {
         return Some(Next::Printed(value));
     }
@@ -252,9 +251,6 @@ fn in_zone_text<'de>(value: Cow<'de, str>, zone: &RailsZone) -> Option<Next<'de>
         Some(formatted) => same_or(value, formatted),
     }))
 }
-
-/// The length of `2026-11-24T21:27:56.175007000Z`, a UTC time as Rails writes one.
-const RAILS_UTC_LEN: usize = 30;
 
 /// `f` of the zone `name` resolves to in `zones`; `None` when it resolves to none (the owned
 /// decoding's error). The database keeps the zones a thread looked up last.
