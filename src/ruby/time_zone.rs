@@ -354,9 +354,7 @@ impl ZoneDatabase {
         keep_recent_zone(self.id(), &zone);
         Some(zone)
     }
-}
 
-impl ZoneDatabase {
     /// Whether [`lookup`](Self::lookup) finds `name`, without handing over the zone: the check
     /// every envelope's `timezone` gets, answered from the zones the thread looked up last
     /// without taking a reference to one.
