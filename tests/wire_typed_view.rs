@@ -551,3 +551,53 @@ fn typed_and_owned_paths_agree_on_integers_of_every_width() {
     }
     assert!(read > integers.len() * 4, "{read} reads");
 }
+
+/// A handler's `RubyTime` argument: a Time, a DateTime and a TimeWithZone (in a zone with an
+/// offset) each read as the instant and offset Rails wrote, on both paths; a Date is not a time,
+/// and the error names the argument.
+#[test]
+fn a_time_argument_reads_as_ruby_time_on_both_paths() {
+    use activejob_karafka::ruby::time::RubyTime;
+    let serialized = |name: &str, rest: &str| {
+        format!(r#"{{"_aj_serialized":"ActiveJob::Serializers::{name}Serializer",{rest}}}"#)
+    };
+    let arguments = [
+        serialized("Time", r#""value":"2026-11-24T21:27:56.175007000Z""#),
+        serialized(
+            "DateTime",
+            r#""value":"2026-11-24T23:27:56.175007000+02:00""#,
+        ),
+        serialized(
+            "TimeWithZone",
+            r#""value":"2026-07-01T21:27:56.175007000Z","time_zone":"Europe/London""#,
+        ),
+    ];
+    let payload = echo_job(&format!("[{}]", arguments.join(",")), "UTC");
+    let app = fixture_app();
+    let times = agreement::typed::<(RubyTime, RubyTime, RubyTime)>(&payload, &app).unwrap();
+    assert_eq!(Ok(&times), agreement::owned(&payload, &app).as_ref());
+    let (time, date_time, in_london) = times;
+    assert_eq!(
+        time.instant.to_rfc3339(),
+        "2026-11-24T21:27:56.175007+00:00"
+    );
+    assert!(time.utc);
+    assert_eq!(date_time.instant, time.instant);
+    assert_eq!(date_time.utc_offset(), 7200);
+    assert_eq!(
+        in_london.instant.to_rfc3339(),
+        "2026-07-01T22:27:56.175007+01:00"
+    );
+
+    let date = serialized("Date", r#""value":"2024-02-29""#);
+    let payload = echo_job(&format!("[{date}]"), "UTC");
+    let error = agreement::typed::<(RubyTime,)>(&payload, &app).unwrap_err();
+    assert_eq!(
+        Err(error.clone()),
+        agreement::owned::<(RubyTime,)>(&payload, &app)
+    );
+    assert_eq!(
+        error.to_string(),
+        r#"arguments[0]: invalid xmlschema format: "2024-02-29""#
+    );
+}

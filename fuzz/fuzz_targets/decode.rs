@@ -14,6 +14,7 @@
 #![no_main]
 
 use activejob_karafka::arguments::{from_values, Value};
+use activejob_karafka::ruby::time::RubyTime;
 use activejob_karafka::typed::{compare, typed_dump};
 use activejob_karafka::view::{ArgumentsError, JobView};
 use activejob_karafka::{DecodeOptions, Job};
@@ -104,6 +105,7 @@ fn check_typed_path(data: &[u8], options: &DecodeOptions) {
     agree::<Vec<serde_json::Value>>(data, options);
     agree::<(i64, String)>(data, options);
     agree::<Vec<Option<String>>>(data, options);
+    agree::<Vec<Option<RubyTime>>>(data, options);
     let (Ok(job), Ok(view)) = (
         Job::decode_with(data, options),
         JobView::decode_with(data, options),

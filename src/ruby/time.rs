@@ -15,6 +15,7 @@
 //! and `NaiveDate` here holds the same year, month and day numbers Ruby prints (a database date
 //! column reaches Ruby the same way), not the same Julian Day.
 
+mod argument;
 mod calendar;
 mod cursor;
 pub(crate) mod digits;
@@ -29,6 +30,9 @@ use std::fmt;
 const YEAR_RANGE: &str = "the year is outside the range chrono can represent";
 
 /// A Ruby `Time`: an instant, the offset it is shown in, and Ruby's `Time#utc?`.
+///
+/// It is also the argument type for a handler that takes a Time, DateTime or TimeWithZone
+/// argument: see its `Deserialize` implementation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RubyTime {
     /// The instant and the UTC offset Ruby shows it in (`Time#utc_offset`).

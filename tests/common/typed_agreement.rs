@@ -2,6 +2,7 @@
 //! arguments or the same error, path included (shared by the typed-path tests).
 
 use activejob_karafka::arguments::from_values;
+use activejob_karafka::ruby::time::RubyTime;
 use activejob_karafka::view::{ArgumentsError, JobView};
 use activejob_karafka::{DecodeOptions, Job};
 use serde::de::DeserializeOwned;
@@ -189,6 +190,8 @@ pub fn agree_on_all(payload: &[u8], app: &DecodeOptions, what: &str) -> Result<u
         agree::<Vec<f64>>(payload, app, what)?,
         agree::<Vec<bool>>(payload, app, what)?,
         agree::<Vec<Mode>>(payload, app, what)?,
+        agree::<Vec<RubyTime>>(payload, app, what)?,
+        agree::<Vec<Option<RubyTime>>>(payload, app, what)?,
         agree::<(i64, Keywords)>(payload, app, what)?,
         agree::<(Keywords,)>(payload, app, what)?,
         agree::<Vec<HashMap<String, Json>>>(payload, app, what)?,
