@@ -4,30 +4,45 @@
 //! `BillingJob.perform_later(id, "customer-#{id}", priority: :high, at: Time.current)`, with
 //! `Time.zone = "UTC"`: an Integer, a String, and keyword arguments (`_aj_ruby2_keywords`)
 //! holding a Symbol (`SymbolSerializer`) and an `ActiveSupport::TimeWithZone`
-//! (`TimeWithZoneSerializer`, nine fraction digits).
+//! (`TimeWithZoneSerializer`, nine fraction digits). The handler takes them as a Rust
+//! application would: the Symbol as an enum, the time as the crate's [`RubyTime`].
+
+use activejob_karafka::ruby::time::RubyTime;
 
 /// The job class the benches register.
 pub const JOB_CLASS: &str = "BillingJob";
+
+/// A billing run's priority, a Symbol in Ruby.
+#[derive(Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// `:low`.
+    Low,
+    /// `:normal`.
+    Normal,
+    /// `:high`.
+    High,
+}
 
 /// The keyword arguments of [`payload`], as a handler takes them.
 #[derive(Debug, serde::Deserialize)]
 pub struct BillingOptions {
     /// `priority: :high`.
-    pub priority: String,
-    /// `at: Time.current`, as written (`2026-11-24T21:27:56.175007000Z`).
-    pub at: String,
+    pub priority: Priority,
+    /// `at: Time.current`: the instant and its offset.
+    pub at: RubyTime,
 }
 
 /// The handler's arguments: `(id, customer, options)`.
 pub type BillingArgs = (i64, String, BillingOptions);
 
-/// What the handler does with its arguments: reads the time (as an application would) and
-/// checks the rest, so nothing is optimized away.
+/// What the handler does with its arguments: checks them and hands the time back, so nothing is
+/// optimized away.
 pub fn perform(args: &BillingArgs) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
     let (id, customer, options) = args;
     anyhow::ensure!(*id >= 0 && !customer.is_empty(), "bad arguments");
-    anyhow::ensure!(options.priority == "high", "bad priority");
-    Ok(chrono::DateTime::parse_from_rfc3339(&options.at)?)
+    anyhow::ensure!(options.priority == Priority::High, "bad priority");
+    Ok(options.at.instant)
 }
 
 /// The payload of job `id`, enqueued at `enqueued_at` (Rails' `Time.now.utc.iso8601(9)`).
