@@ -19,7 +19,9 @@
 //! group; the sides alternate for `BENCH_ROUNDS` rounds and the best run of each side counts,
 //! since the broker shares the cores and single runs vary. Rates are from the first message to
 //! the last. Summary lines: `<side>_msgs_per_s=` and `<side>_peak_rss_mib=` for each side
-//! (`ceiling`, `runtime`, `registry`); the last line is `e2e_ratio=<registry worker / ceiling>`.
+//! (`ceiling`, `runtime`, `registry`), then `registry_runtime_ratio=<registry worker / no-op
+//! worker>` and `runtime_ratio=<no-op worker / ceiling>`; the last line is
+//! `e2e_ratio=<registry worker / ceiling>`.
 //!
 //! Each run also prints the CPU time its process used per job over the same span (all threads,
 //! user and system; the broker's own CPU is not in it), the lowest of the rounds summed up as
@@ -342,6 +344,7 @@ async fn main() -> anyhow::Result<()> {
         println!("{side}_cpu_us_per_job={cpu:.3}");
     }
     println!("registry_cpu_ratio={:.3}", least_cpu[1] / least_cpu[2]);
+    println!("registry_runtime_ratio={:.3}", best[2].0 / best[1].0);
     println!("runtime_ratio={:.3}", best[1].0 / best[0].0);
     println!("e2e_ratio={:.3}", best[2].0 / best[0].0);
     Ok(())
