@@ -14,7 +14,9 @@
 //! `BENCH_COMMIT_INTERVAL_MS` (the worker's `commit_interval`, 100; 5000 commits as often as
 //! librdkafka's auto-commit, which Karafka keeps, for a comparison), `BENCH_MAX_BUFFERED_MIB`
 //! (the worker's `max_buffered_mib`, its default when unset; the bare consumer gets the
-//! librdkafka settings it implies). Each
+//! librdkafka settings it implies), `BENCH_KAFKA` (librdkafka settings for both the worker and
+//! the bare consumer, `key=value` pairs separated by commas, as `.kafka(key, value)` sets them:
+//! `BENCH_KAFKA=fetch.queue.backoff.ms=10`). Each
 //! measurement runs in a fresh child process (so peak RSS is its own) with a fresh consumer
 //! group; the sides alternate for `BENCH_ROUNDS` rounds and the best run of each side counts,
 //! since the broker shares the cores and single runs vary. Rates are from the first message to
@@ -133,6 +135,13 @@ fn worker_config(bootstrap: &str, topic: &str, group: &str) -> anyhow::Result<Wo
             100,
         )))
         .topic(TopicConfig::new(topic));
+    let overrides = std::env::var("BENCH_KAFKA").unwrap_or_default();
+    for pair in overrides.split(',').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("BENCH_KAFKA wants key=value pairs: {pair:?}"))?;
+        builder = builder.kafka(key, value);
+    }
     if let Ok(mib) = std::env::var("BENCH_MAX_BUFFERED_MIB") {
         builder = builder.max_buffered_bytes(mib.parse::<usize>()? * 1024 * 1024);
     }

@@ -582,3 +582,20 @@ fn the_buffer_budget_sets_librdkafkas_read_ahead() {
         "{small:?}"
     );
 }
+
+#[test]
+fn a_full_read_ahead_is_looked_at_again_after_two_milliseconds() {
+    // Property: librdkafka looks again at a full read-ahead queue after 2 ms (its default,
+    // 1 000 ms, idles the fetcher with a backlog), and a `[kafka]` setting still wins.
+    let c = base().topic(TopicConfig::new("default")).build().unwrap();
+    assert_eq!(c.consumer_config().get("fetch.queue.backoff.ms"), Some("2"));
+    let c = base()
+        .topic(TopicConfig::new("default"))
+        .kafka("fetch.queue.backoff.ms", "10")
+        .build()
+        .unwrap();
+    assert_eq!(
+        c.consumer_config().get("fetch.queue.backoff.ms"),
+        Some("10")
+    );
+}
