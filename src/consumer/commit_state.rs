@@ -47,8 +47,12 @@ pub struct CommitState {
     stored: AtomicBool,
     /// A partition ran dry: commit without waiting for the next interval.
     commit_soon: AtomicBool,
-    /// True while new jobs wait for commits to succeed again.
+    /// True while new jobs wait for commits to succeed again: what waiting tasks watch.
     holding: watch::Sender<bool>,
+    /// The same flag for the check every job start makes: a load of a line that rarely
+    /// changes, where reading the channel takes its lock, a write to memory that every
+    /// partition's task shares.
+    holding_now: AtomicBool,
     stall_timeout: Duration,
 }
 
@@ -102,6 +106,7 @@ impl CommitState {
             stored: AtomicBool::new(false),
             commit_soon: AtomicBool::new(false),
             holding: watch::Sender::new(false),
+            holding_now: AtomicBool::new(false),
             stall_timeout,
         }
     }
@@ -185,13 +190,15 @@ impl CommitState {
         if stalled {
             self.set_holding(true);
         }
-        *self.holding.borrow()
+        self.is_holding()
     }
 
     fn set_holding(&self, holding: bool) {
         let changed = self.holding.send_if_modified(|h| {
             let changed = *h != holding;
             *h = holding;
+            // Under the channel's lock, so the two never disagree once it is released.
+            self.holding_now.store(holding, Ordering::Release);
             changed
         });
         if changed {
@@ -209,7 +216,7 @@ impl CommitState {
 
     /// True while new jobs wait for commits.
     pub(crate) fn is_holding(&self) -> bool {
-        *self.holding.borrow()
+        self.holding_now.load(Ordering::Acquire)
     }
 
     /// Waits until new jobs may start (returns at once when not holding).
