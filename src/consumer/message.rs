@@ -100,13 +100,22 @@ impl Flag {
 /// is retried by whoever owns the partition next.
 #[derive(Debug, Clone)]
 pub struct PartitionSignals {
+    // One allocation per partition: a job's copy takes a reference on it alone, not on the
+    // worker's stopping flag, which every partition's jobs share across threads.
+    flags: Arc<SignalFlags>,
+}
+
+#[derive(Debug)]
+struct SignalFlags {
     revoked: Arc<Flag>,
     stopping: Arc<Flag>,
 }
 
 impl PartitionSignals {
     pub(crate) fn new(revoked: Arc<Flag>, stopping: Arc<Flag>) -> Self {
-        PartitionSignals { revoked, stopping }
+        PartitionSignals {
+            flags: Arc::new(SignalFlags { revoked, stopping }),
+        }
     }
 
     /// Signals that never fire: for running a handler outside a worker (tests, one-off runs).
@@ -117,20 +126,20 @@ impl PartitionSignals {
     /// True once the partition was taken away from this worker by a rebalance (or the
     /// assignment was lost). The job's offset can then no longer be committed by this worker.
     pub fn is_revoked(&self) -> bool {
-        self.revoked.is_set()
+        self.flags.revoked.is_set()
     }
 
     /// True once the worker is shutting down: the running job may finish, no other starts.
     pub fn is_stopping(&self) -> bool {
-        self.stopping.is_set()
+        self.flags.stopping.is_set()
     }
 
     /// Resolves when the partition is revoked or the worker starts stopping, whichever is
     /// first; a long job can `select!` on it to stop early.
     pub async fn cancelled(&self) {
         tokio::select! {
-            _ = self.revoked.wait() => {}
-            _ = self.stopping.wait() => {}
+            _ = self.flags.revoked.wait() => {}
+            _ = self.flags.stopping.wait() => {}
         }
     }
 }
