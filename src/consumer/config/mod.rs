@@ -363,7 +363,7 @@ impl WorkerConfig {
     /// full read-ahead in a few milliseconds; with the default the fetcher idled a full second
     /// after each time, and at 10 ms the worker still ran dry before the next fetch (2 ms: +14 %
     /// jobs/s through the Registry on `make bench-e2e`, +38 % with a no-op handler). While slow
-    /// jobs keep the budget full, the looks cost about 1.5 % of a core more than at 10 ms.
+    /// jobs keep the budget full, the looks cost under 1 % of a core more than at 10 ms.
     /// `queued.max.messages.kbytes` (librdkafka's read-ahead bound, which applies once to the
     /// worker's one message queue) is a quarter of [`max_buffered_bytes`](Self::max_buffered_bytes)
     /// (6 MiB by default; librdkafka sizes `fetch.max.bytes` to it), and `queued.min.messages`
