@@ -355,20 +355,6 @@ impl ZoneDatabase {
         Some(zone)
     }
 
-    /// `f` of the zone [`lookup`](Self::lookup) finds for `name`, lent rather than handed
-    /// over when the thread looked it up lately: a zone's reference count is shared by every
-    /// time read in it on this thread, and taking and giving one back per time costs more than
-    /// what most callers ask of the zone.
-    pub(crate) fn with_zone<T>(&self, name: &str, f: impl FnOnce(&RailsZone) -> T) -> Option<T> {
-        let mut f = Some(f);
-        let recent = with_recent_zone(self.id(), name, |zone| f.take().map(|f| f(zone)));
-        if let Some(done) = recent.flatten() {
-            return Some(done);
-        }
-        let zone = self.lookup(name)?;
-        f.map(|f| f(&zone))
-    }
-
     /// Whether [`lookup`](Self::lookup) finds `name`, without handing over the zone: the check
     /// every envelope's `timezone` gets, answered from the zones the thread looked up last
     /// without taking a reference to one.

@@ -255,7 +255,7 @@ fn in_zone_text<'de>(value: Cow<'de, str>, zone: &RailsZone) -> Option<Next<'de>
 /// `f` of the zone `name` resolves to in `zones`; `None` when it resolves to none (the owned
 /// decoding's error). The database keeps the zones a thread looked up last.
 fn with_zone<T>(name: &str, zones: &ZoneDatabase, f: impl FnOnce(&RailsZone) -> T) -> Option<T> {
-    zones.with_zone(name, f)
+    zones.lookup(name).map(|zone| f(&zone))
 }
 
 /// The object's only other key, `value`, a string.
