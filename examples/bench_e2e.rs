@@ -30,6 +30,14 @@
 //! `<side>_cpu_us_per_job=` and `registry_cpu_ratio=<runtime's CPU per job / registry's>`: what
 //! the Registry costs beside the no-op handler, which varies less than the rates do when the
 //! machine is busy.
+//!
+//! Each run also reads the whole machine's busy and idle CPU time over its span (`/proc/stat`:
+//! the broker's share is in it, when it runs here). `<side>_machine_cpu_us_per_job=` is the
+//! lowest busy time per job of the rounds, and `<side>_machine_bound_msgs_per_s=` the highest
+//! rate the machine's cores would allow at a run's CPU time per job (its rate divided by its
+//! busy share). `registry_runtime_ratio_machine_bound=` and `e2e_ratio_machine_bound=` set the
+//! Registry side's bound against the no-op side's and the ceiling's best rates: the most those
+//! ratios could be on this machine without spending less CPU per job.
 //! `scripts/bench-table.sh` runs it at 1, 6, 32 and 128 partitions.
 
 use std::process::Command;
@@ -83,16 +91,75 @@ fn process_cpu() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// A side's measured span: wall-clock time and the process's CPU time from the first job to the
-/// last.
+/// Busy and idle CPU time of the whole machine so far, all cores (Linux: the `cpu` line of
+/// `/proc/stat`, in ticks of 10 ms): the broker's share and any idle share included.
+#[derive(Clone, Copy, Default)]
+struct MachineCpu {
+    busy: Duration,
+    idle: Duration,
+}
+
+impl MachineCpu {
+    fn now() -> MachineCpu {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let ticks: Vec<u64> = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("cpu "))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        let tick = |i: usize| ticks.get(i).copied().unwrap_or(0);
+        // user nice system idle iowait irq softirq steal: guest time is counted in user already.
+        let busy = tick(0) + tick(1) + tick(2) + tick(5) + tick(6) + tick(7);
+        let idle = tick(3) + tick(4);
+        MachineCpu {
+            busy: Duration::from_millis(busy * 10),
+            idle: Duration::from_millis(idle * 10),
+        }
+    }
+
+    fn since(self, start: MachineCpu) -> MachineCpu {
+        MachineCpu {
+            busy: self.busy.saturating_sub(start.busy),
+            idle: self.idle.saturating_sub(start.idle),
+        }
+    }
+}
+
+/// A point of a side's run: when, and the CPU time used by then.
+#[derive(Clone, Copy)]
+struct Mark {
+    at: Instant,
+    cpu: Duration,
+    machine: MachineCpu,
+}
+
+impl Mark {
+    fn now() -> Mark {
+        Mark {
+            at: Instant::now(),
+            cpu: process_cpu(),
+            machine: MachineCpu::now(),
+        }
+    }
+
+    /// What was spent from `first` to this mark.
+    fn since(self, first: Mark) -> Measured {
+        Measured {
+            elapsed: self.at - first.at,
+            cpu: self.cpu.saturating_sub(first.cpu),
+            machine: self.machine.since(first.machine),
+        }
+    }
+}
+
+/// A side's measured span: wall-clock time, the process's CPU time and the machine's from the
+/// first job to the last.
 struct Measured {
     elapsed: Duration,
     cpu: Duration,
-}
-
-/// The instant and CPU time of the first job.
-fn start_mark() -> (Instant, Duration) {
-    (Instant::now(), process_cpu())
+    machine: MachineCpu,
 }
 
 fn produce(bootstrap: &str, topic: &str, partitions: i32, n: u64) -> anyhow::Result<Duration> {
@@ -159,7 +226,7 @@ fn ceiling(config: &WorkerConfig, n: u64) -> anyhow::Result<Measured> {
     while seen < n {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
-                first.get_or_insert_with(start_mark);
+                first.get_or_insert_with(Mark::now);
                 bytes += m.payload().map_or(0, <[u8]>::len);
                 seen += 1;
             }
@@ -168,18 +235,15 @@ fn ceiling(config: &WorkerConfig, n: u64) -> anyhow::Result<Measured> {
         }
     }
     std::hint::black_box(bytes);
-    let (at, cpu) = first.unwrap_or_else(start_mark);
-    Ok(Measured {
-        elapsed: at.elapsed(),
-        cpu: process_cpu().saturating_sub(cpu),
-    })
+    let last = Mark::now();
+    Ok(last.since(first.unwrap_or(last)))
 }
 
 /// Runs the worker until all `n` jobs are done: returns the span from the first job to the
 /// last. Completion is read from the worker's own counters, so the handler does nothing
 /// shared per job; after a clean shutdown every job must be committed.
 async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Result<Measured> {
-    let first: Arc<OnceLock<(Instant, Duration)>> = Arc::default();
+    let first: Arc<OnceLock<Mark>> = Arc::default();
     let f = first.clone();
     let group = config.group_id.clone();
     let topic = config.topics[0].name.clone();
@@ -187,7 +251,7 @@ async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Re
     let worker = if with_registry {
         let registry =
             Registry::new().register(JOB_CLASS, move |args: BillingArgs, _ctx: JobContext| {
-                f.get_or_init(start_mark);
+                f.get_or_init(Mark::now);
                 let performed = perform(&args).map(std::hint::black_box);
                 async move {
                     performed?;
@@ -199,7 +263,7 @@ async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Re
         Worker::new(
             config,
             handler_fn(move |_message, _signals| {
-                f.get_or_init(start_mark);
+                f.get_or_init(Mark::now);
                 async { Ok(()) }.boxed()
             }),
         )
@@ -212,14 +276,11 @@ async fn worker(config: WorkerConfig, n: u64, with_registry: bool) -> anyhow::Re
         anyhow::ensure!(!running.is_finished(), "the worker stopped early");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let (last, last_cpu) = (Instant::now(), process_cpu());
+    let last = Mark::now();
     stop.shutdown();
     running.await??;
     let span = match first.get() {
-        Some((at, cpu)) => Measured {
-            elapsed: last - *at,
-            cpu: last_cpu.saturating_sub(*cpu),
-        },
+        Some(first) => last.since(*first),
         None => anyhow::bail!("the worker ran no job"),
     };
     let committed = committed_total(&bootstrap, &group, &topic)?;
@@ -249,7 +310,8 @@ fn committed_total(bootstrap: &str, group: &str, topic: &str) -> anyhow::Result<
         .sum())
 }
 
-/// Child process: one measurement, printed as `seconds=<s> cpu_seconds=<s> rss_mib=<MiB>`.
+/// Child process: one measurement, printed as `seconds=<s> cpu_seconds=<s> rss_mib=<MiB>
+/// machine_busy_seconds=<s> machine_idle_seconds=<s>`.
 async fn child(side: &str, bootstrap: &str, topic: &str, n: u64) -> anyhow::Result<()> {
     let group = format!("bench-{side}-{}", uuid::Uuid::new_v4());
     let config = worker_config(bootstrap, topic, &group)?;
@@ -260,16 +322,38 @@ async fn child(side: &str, bootstrap: &str, topic: &str, n: u64) -> anyhow::Resu
         other => anyhow::bail!("unknown side {other}"),
     };
     println!(
-        "seconds={} cpu_seconds={} rss_mib={:.0}",
+        "seconds={} cpu_seconds={} rss_mib={:.0} machine_busy_seconds={} machine_idle_seconds={}",
         span.elapsed.as_secs_f64(),
         span.cpu.as_secs_f64(),
-        peak_rss_mib()
+        peak_rss_mib(),
+        span.machine.busy.as_secs_f64(),
+        span.machine.idle.as_secs_f64(),
     );
     Ok(())
 }
 
-/// One side's run: msg/s, peak RSS in MiB and CPU µs per job.
-fn run_child(side: &str, topic: &str, n: u64) -> anyhow::Result<(f64, f64, f64)> {
+/// One side's run, per job where it is a cost.
+struct SideRun {
+    msgs_per_s: f64,
+    peak_rss_mib: f64,
+    /// This process's CPU time per job, all its threads.
+    cpu_us_per_job: f64,
+    /// The whole machine's busy CPU time per job: the process's, the broker's and anything
+    /// else running meanwhile.
+    machine_cpu_us_per_job: f64,
+    /// The share of the machine's cores that stayed idle.
+    idle_share: f64,
+}
+
+impl SideRun {
+    /// The rate the machine's cores would allow at this run's CPU time per job, all of it
+    /// busy: the rate divided by the busy share.
+    fn machine_bound_msgs_per_s(&self) -> f64 {
+        self.msgs_per_s / (1.0 - self.idle_share)
+    }
+}
+
+fn run_child(side: &str, topic: &str, n: u64) -> anyhow::Result<SideRun> {
     let out = Command::new(std::env::current_exe()?)
         .args(["--side", side, "--topic", topic])
         .env("BENCH_MESSAGES", n.to_string())
@@ -287,11 +371,21 @@ fn run_child(side: &str, topic: &str, n: u64) -> anyhow::Result<(f64, f64, f64)>
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| anyhow::anyhow!("no {name} in {stdout:?}"))
     };
-    Ok((
-        n as f64 / field("seconds=")?,
-        field("rss_mib=")?,
-        field("cpu_seconds=")? * 1e6 / n as f64,
-    ))
+    let (busy, idle) = (
+        field("machine_busy_seconds=")?,
+        field("machine_idle_seconds=")?,
+    );
+    Ok(SideRun {
+        msgs_per_s: n as f64 / field("seconds=")?,
+        peak_rss_mib: field("rss_mib=")?,
+        cpu_us_per_job: field("cpu_seconds=")? * 1e6 / n as f64,
+        machine_cpu_us_per_job: busy * 1e6 / n as f64,
+        idle_share: if busy + idle > 0.0 {
+            idle / (busy + idle)
+        } else {
+            0.0
+        },
+    })
 }
 
 #[tokio::main]
@@ -333,17 +427,26 @@ async fn main() -> anyhow::Result<()> {
     ];
     let mut best = [(0f64, 0f64); 3];
     let mut least_cpu = [f64::INFINITY; 3];
+    let mut least_machine_cpu = [f64::INFINITY; 3];
+    let mut bound = [0f64; 3];
     for round in 1..=rounds {
         for (i, (side, what)) in sides.iter().enumerate() {
-            let (rate, rss, cpu) = run_child(side, &topic, n)?;
+            let run = run_child(side, &topic, n)?;
             println!(
-                "round {round}: {what:<38} {rate:>10.0} msg/s  peak RSS {rss:>4.0} MiB  \
-                 CPU {cpu:>5.2} µs/job"
+                "round {round}: {what:<38} {:>10.0} msg/s  peak RSS {:>4.0} MiB  \
+                 CPU {:>5.2} µs/job  machine {:>5.2} µs/job, {:>3.0} % idle",
+                run.msgs_per_s,
+                run.peak_rss_mib,
+                run.cpu_us_per_job,
+                run.machine_cpu_us_per_job,
+                run.idle_share * 100.0,
             );
-            if rate > best[i].0 {
-                best[i] = (rate, rss);
+            if run.msgs_per_s > best[i].0 {
+                best[i] = (run.msgs_per_s, run.peak_rss_mib);
             }
-            least_cpu[i] = least_cpu[i].min(cpu);
+            least_cpu[i] = least_cpu[i].min(run.cpu_us_per_job);
+            least_machine_cpu[i] = least_machine_cpu[i].min(run.machine_cpu_us_per_job);
+            bound[i] = bound[i].max(run.machine_bound_msgs_per_s());
         }
     }
     for ((side, _), (rate, rss)) in sides.iter().zip(best) {
@@ -352,7 +455,19 @@ async fn main() -> anyhow::Result<()> {
     for ((side, _), cpu) in sides.iter().zip(least_cpu) {
         println!("{side}_cpu_us_per_job={cpu:.3}");
     }
+    for (((side, _), cpu), bound) in sides.iter().zip(least_machine_cpu).zip(bound) {
+        println!(
+            "{side}_machine_cpu_us_per_job={cpu:.3} {side}_machine_bound_msgs_per_s={bound:.0}"
+        );
+    }
     println!("registry_cpu_ratio={:.3}", least_cpu[1] / least_cpu[2]);
+    // The most the Registry side could reach on this machine's cores at the CPU time per job it
+    // took (its own and the broker's), against the other sides' best rates.
+    println!(
+        "registry_runtime_ratio_machine_bound={:.3}",
+        bound[2] / best[1].0
+    );
+    println!("e2e_ratio_machine_bound={:.3}", bound[2] / best[0].0);
     println!("registry_runtime_ratio={:.3}", best[2].0 / best[1].0);
     println!("runtime_ratio={:.3}", best[1].0 / best[0].0);
     println!("e2e_ratio={:.3}", best[2].0 / best[0].0);

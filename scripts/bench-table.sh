@@ -2,7 +2,8 @@
 # Runs the end-to-end bench (examples/bench_e2e.rs) at 1, 6, 32 and 128 partitions and prints a
 # markdown table of msg/s and peak RSS per side (bare consumer, worker with a no-op handler,
 # worker with the Registry and a typed job), the Registry side's rate against the no-op side's,
-# `e2e_ratio`, and the CPU time per job of each side.
+# `e2e_ratio`, the CPU time per job of each side, and the most the two ratios could be on this
+# machine at the Registry side's CPU time per job (its own and the broker's).
 #
 #   bash scripts/bench-table.sh                 # builds the bench of this checkout
 #   make bench-table                            # the same
@@ -14,7 +15,8 @@
 # bench as BENCH_MESSAGES), KAFKA_BOOTSTRAP_SERVERS (otherwise a broker is started for the run
 # and stopped after). Only the bench's summary lines are read (`ceiling_msgs_per_s=`,
 # `ceiling_peak_rss_mib=`, `runtime_...`, `registry_...`, `registry_runtime_ratio=`,
-# `e2e_ratio=`, `<side>_cpu_us_per_job=`); a bench of an older commit leaves the cells of lines
+# `e2e_ratio=`, `<side>_cpu_us_per_job=`, `registry_runtime_ratio_machine_bound=`,
+# `e2e_ratio_machine_bound=`); a bench of an older commit leaves the cells of lines
 # it does not print empty.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,6 +51,7 @@ for n in $backlogs; do
     done
     row+=" $(field registry_runtime_ratio "$out") | $(field e2e_ratio "$out") |"
     row+=" $(field ceiling_cpu_us_per_job "$out") / $(field runtime_cpu_us_per_job "$out") / $(field registry_cpu_us_per_job "$out") µs |"
+    row+=" $(field registry_runtime_ratio_machine_bound "$out") / $(field e2e_ratio_machine_bound "$out") |"
     rows+=("$row")
   done
 done
@@ -57,6 +60,6 @@ echo
 if [[ -n "${BENCH_E2E_BIN:-}" ]]; then built="$BENCH_E2E_BIN"; else built="commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')"; fi
 echo "bench_e2e ($built): best of ${BENCH_ROUNDS:-3} rounds; load average at the end $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo
-echo "| partitions | jobs | bare rdkafka consumer | worker, no-op handler | worker, Registry (typed job) | Registry / no-op | e2e_ratio | CPU per job: bare / no-op / Registry |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| partitions | jobs | bare rdkafka consumer | worker, no-op handler | worker, Registry (typed job) | Registry / no-op | e2e_ratio | CPU per job: bare / no-op / Registry | machine bound: Registry / no-op, e2e |"
+echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
