@@ -564,13 +564,8 @@ fn the_buffer_budget_sets_librdkafkas_read_ahead() {
         c.consumer_config().get("queued.max.messages.kbytes"),
         Some("16384")
     );
-    let c = base()
-        .topic(TopicConfig::new("default"))
-        .kafka("queued.max.messages.kbytes", "1024")
-        .build()
-        .unwrap();
     assert_eq!(
-        c.consumer_config().get("queued.max.messages.kbytes"),
+        consumer_setting("queued.max.messages.kbytes", Some("1024")).as_deref(),
         Some("1024")
     );
     let small = base()
@@ -587,15 +582,23 @@ fn the_buffer_budget_sets_librdkafkas_read_ahead() {
 fn a_full_read_ahead_is_looked_at_again_after_two_milliseconds() {
     // Property: librdkafka looks again at a full read-ahead queue after 2 ms (its default,
     // 1 000 ms, idles the fetcher with a backlog), and a `[kafka]` setting still wins.
-    let c = base().topic(TopicConfig::new("default")).build().unwrap();
-    assert_eq!(c.consumer_config().get("fetch.queue.backoff.ms"), Some("2"));
-    let c = base()
-        .topic(TopicConfig::new("default"))
-        .kafka("fetch.queue.backoff.ms", "10")
-        .build()
-        .unwrap();
     assert_eq!(
-        c.consumer_config().get("fetch.queue.backoff.ms"),
+        consumer_setting("fetch.queue.backoff.ms", None).as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        consumer_setting("fetch.queue.backoff.ms", Some("10")).as_deref(),
         Some("10")
     );
+}
+
+/// The librdkafka setting `key` of a one-topic worker, with `key` set to `kafka_value` in its
+/// `[kafka]` settings when given.
+fn consumer_setting(key: &str, kafka_value: Option<&str>) -> Option<String> {
+    let mut builder = base().topic(TopicConfig::new("default"));
+    if let Some(value) = kafka_value {
+        builder = builder.kafka(key, value);
+    }
+    let config = builder.build().unwrap();
+    config.consumer_config().get(key).map(str::to_owned)
 }
