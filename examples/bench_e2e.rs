@@ -93,7 +93,7 @@ fn process_cpu() -> Duration {
 
 /// Busy and idle CPU time of the whole machine so far, all cores (Linux: the `cpu` line of
 /// `/proc/stat`, in ticks of 10 ms): the broker's share and any idle share included.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct MachineCpu {
     busy: Duration,
     idle: Duration,
